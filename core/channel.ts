@@ -1,0 +1,415 @@
+import type { Codec } from './codec.js';
+import { Deque } from './deque.js';
+import { CommunicationError, ErrorCode, toCommunicationError } from './errors.js';
+import { Emitter } from './events.js';
+import { LatencyRecorder, type LatencySummary } from './latency.js';
+import { isResponse, type ExecutionRequest, type RuntimeInstanceId, type RuntimeMessage } from './messages.js';
+import type { FrameConnection, FrameSink } from './transport.js';
+
+export interface WaitOptions {
+  /** Reject with `Timeout` after this many milliseconds. */
+  timeoutMs?: number;
+  /** Reject when aborted (with the signal's reason, or a `Timeout` for `AbortSignal.timeout`). */
+  signal?: AbortSignal;
+}
+
+export interface ChannelStats {
+  instanceId: RuntimeInstanceId;
+  transport: string;
+  codec: string;
+  connected: boolean;
+  messagesIn: number;
+  messagesOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  errors: number;
+  timeouts: number;
+  /** Requests answered (the latency figures are over these). */
+  requests: number;
+  pendingRequests: number;
+  /** Responses that arrived after their request had timed out or been cancelled; dropped. */
+  lateResponses: number;
+  /** Epoch ms of the last frame received (heartbeat layers watch this). */
+  lastActivityAt: number;
+  latencyMs: LatencySummary;
+}
+
+export interface ChannelEvents {
+  message: [message: RuntimeMessage];
+  /** The channel closed; `error` says why when it was not a local `close()`. */
+  close: [error?: CommunicationError];
+  error: [error: CommunicationError];
+}
+
+export type RequestHandler = (request: ExecutionRequest) => void;
+
+/** What users hold: a session with one runtime instance over some transport and codec. */
+export interface CommunicationChannel extends AsyncIterable<RuntimeMessage> {
+  readonly instanceId: RuntimeInstanceId;
+  readonly sessionId: string;
+  readonly transport: string;
+  readonly codec: string;
+  readonly remoteAddress: string;
+  send(message: RuntimeMessage): Promise<void>;
+  /** The next message that is not a response to a `request()`. */
+  receive(options?: WaitOptions): Promise<RuntimeMessage>;
+  /** Sends and waits for the answer with the same `requestId` (assigned when empty). */
+  request(message: RuntimeMessage, options?: WaitOptions): Promise<RuntimeMessage>;
+  isConnected(): boolean;
+  /** Idempotent; rejects everything pending with `ChannelClosed`. */
+  close(): Promise<void>;
+  stats(): ChannelStats;
+  on<K extends keyof ChannelEvents>(event: K, listener: (...args: ChannelEvents[K]) => void): () => void;
+  /** Routes incoming `ExecutionRequest`s to `handler` instead of `receive()` (what `serve()` uses); `null` undoes it. */
+  setRequestHandler(handler: RequestHandler | null): void;
+}
+
+export interface SessionChannelOptions {
+  instanceId: RuntimeInstanceId;
+  sessionId: string;
+  transport: string;
+  codec: Codec;
+  connection: FrameConnection;
+  /** The peer's frame size limit, learnt in the handshake: larger sends fail locally with `FrameTooLarge`. */
+  peerMaxFrameSize?: number;
+  /** Unsolicited messages held for `receive()` before the connection is paused (default 1024). */
+  receiveQueueLimit?: number;
+  /** Timeout for `request()` when none is given (default 30 s). */
+  defaultTimeoutMs?: number;
+}
+
+interface Pending {
+  resolve(message: RuntimeMessage): void;
+  reject(error: CommunicationError): void;
+  timer: NodeJS.Timeout;
+  startedAt: number;
+  detach?: () => void;
+}
+
+interface Waiter {
+  resolve(message: RuntimeMessage): void;
+  reject(error: CommunicationError): void;
+  cleanup(): void;
+}
+
+const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+
+/**
+ * The one channel implementation: codec, correlation, timeouts, flow control and stats over any
+ * FrameConnection, after the handshake has picked the codec.
+ */
+export class SessionChannel extends Emitter<ChannelEvents> implements CommunicationChannel, FrameSink {
+  readonly instanceId: RuntimeInstanceId;
+  readonly sessionId: string;
+  readonly transport: string;
+  readonly codec: string;
+  readonly remoteAddress: string;
+
+  private readonly codecImpl: Codec;
+  private readonly connection: FrameConnection;
+  private readonly peerMaxFrameSize: number;
+  private readonly queueLimit: number;
+  private readonly defaultTimeoutMs: number;
+  private readonly pending = new Map<string, Pending>();
+  private readonly queue = new Deque<RuntimeMessage>();
+  private readonly waiters = new Deque<Waiter>();
+  private readonly latency = new LatencyRecorder();
+  private requestHandler: RequestHandler | null = null;
+  private closed = false;
+  private closing: Promise<void> | undefined;
+  private paused = false;
+  private nextId = 0;
+  private readonly idPrefix = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}-`;
+  private counters = { messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, errors: 0, timeouts: 0, requests: 0, lateResponses: 0 };
+  private lastActivityAt = Date.now();
+
+  constructor(options: SessionChannelOptions) {
+    super();
+    this.instanceId = options.instanceId;
+    this.sessionId = options.sessionId;
+    this.transport = options.transport;
+    this.codecImpl = options.codec;
+    this.codec = options.codec.name;
+    this.connection = options.connection;
+    this.remoteAddress = options.connection.remoteAddress;
+    this.peerMaxFrameSize = options.peerMaxFrameSize ?? Infinity;
+    this.queueLimit = Math.max(1, options.receiveQueueLimit ?? 1024);
+    this.defaultTimeoutMs = options.defaultTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  }
+
+  // ---- FrameSink: what the connection delivers ----
+
+  onFrame(frame: Uint8Array): void {
+    if (this.closed) return;
+    this.counters.bytesIn += frame.byteLength;
+    this.lastActivityAt = Date.now();
+    let message: RuntimeMessage;
+    try {
+      message = this.codecImpl.decode(frame);
+    } catch (err) {
+      const error = toCommunicationError(err, ErrorCode.DecodeFailed, `Could not decode a ${frame.byteLength}-byte frame with codec "${this.codec}"`);
+      this.fail(error);
+      return;
+    }
+    this.counters.messagesIn++;
+    if (this.hasListeners('message')) this.emit('message', message);
+    this.dispatch(message);
+  }
+
+  onClose(error?: Error): void {
+    const reason = error
+      ? toCommunicationError(error, ErrorCode.ChannelClosed, `Connection to ${this.describePeer()} failed`)
+      : new CommunicationError(ErrorCode.ChannelClosed, `Connection to ${this.describePeer()} was closed by the peer`);
+    if (error) this.counters.errors++;
+    this.shutdown(reason, true);
+  }
+
+  private dispatch(message: RuntimeMessage): void {
+    if (isResponse(message)) {
+      const pending = this.pending.get(message.requestId);
+      if (pending) {
+        this.pending.delete(message.requestId);
+        this.settle(pending);
+        this.counters.requests++;
+        this.latency.recordMs(performance.now() - pending.startedAt);
+        pending.resolve(message);
+      } else {
+        this.counters.lateResponses++;
+      }
+      return;
+    }
+    if (message.type === 'ExecutionRequest' && this.requestHandler) {
+      this.requestHandler(message);
+      return;
+    }
+    if (message.type === 'HealthCheck') {
+      this.send({ type: 'HealthCheck', requestId: message.requestId, timestamp: Date.now(), metadata: {}, status: 'SERVING' }).catch(() => {});
+      return;
+    }
+    if (message.type === 'Heartbeat') return; // lastActivityAt is all a heartbeat is for
+    const waiter = this.waiters.shift();
+    if (waiter) {
+      waiter.cleanup();
+      waiter.resolve(message);
+      return;
+    }
+    this.queue.push(message);
+    if (!this.paused && this.queue.length >= this.queueLimit) {
+      this.paused = true;
+      this.connection.pause();
+    }
+  }
+
+  // ---- What users call ----
+
+  async send(message: RuntimeMessage): Promise<void> {
+    if (this.closed) throw this.closedError();
+    let bytes: Uint8Array;
+    try {
+      bytes = this.codecImpl.encode(message);
+    } catch (err) {
+      throw toCommunicationError(err, ErrorCode.DecodeFailed, `Codec "${this.codec}" could not encode a ${message?.type} message`);
+    }
+    if (bytes.byteLength > this.peerMaxFrameSize) {
+      throw new CommunicationError(
+        ErrorCode.FrameTooLarge,
+        `A ${message.type} of ${bytes.byteLength} bytes exceeds the peer's frame limit of ${this.peerMaxFrameSize} bytes; send less per message or raise maxFrameSize on the listener`,
+      );
+    }
+    this.counters.bytesOut += bytes.byteLength;
+    this.counters.messagesOut++;
+    try {
+      await this.connection.send(bytes);
+    } catch (err) {
+      if (this.closed) throw this.closedError();
+      throw toCommunicationError(err, ErrorCode.ChannelClosed, `Sending to ${this.describePeer()} failed`);
+    }
+  }
+
+  receive(options: WaitOptions = {}): Promise<RuntimeMessage> {
+    const queued = this.queue.shift();
+    if (queued) {
+      if (this.paused && this.queue.length <= this.queueLimit >> 1) {
+        this.paused = false;
+        this.connection.resume();
+      }
+      return Promise.resolve(queued);
+    }
+    if (this.closed) return Promise.reject(this.closedError());
+    return new Promise<RuntimeMessage>((resolve, reject) => {
+      const waiter: Waiter = { resolve, reject, cleanup: () => {} };
+      const cancel = (error: CommunicationError) => {
+        this.removeWaiter(waiter);
+        reject(error);
+      };
+      waiter.cleanup = this.watch(options, 'receive()', cancel);
+      this.waiters.push(waiter);
+    });
+  }
+
+  request(message: RuntimeMessage, options: WaitOptions = {}): Promise<RuntimeMessage> {
+    if (this.closed) return Promise.reject(this.closedError());
+    const requestId = message.requestId || this.idPrefix + (this.nextId++).toString(36);
+    if (this.pending.has(requestId)) {
+      return Promise.reject(new CommunicationError(ErrorCode.ChannelCreationFailed, `A request with requestId "${requestId}" is already in flight on this channel; request ids must be unique per channel`));
+    }
+    const outgoing = requestId === message.requestId ? message : { ...message, requestId };
+    const timeoutMs = options.timeoutMs ?? this.defaultTimeoutMs;
+    return new Promise<RuntimeMessage>((resolve, reject) => {
+      const pending: Pending = {
+        resolve,
+        reject,
+        startedAt: performance.now(),
+        timer: setTimeout(() => {
+          this.pending.delete(requestId);
+          this.settle(pending);
+          this.counters.timeouts++;
+          reject(new CommunicationError(ErrorCode.Timeout, `No answer to ${describeRequest(outgoing)} from ${this.describePeer()} within ${timeoutMs} ms; raise timeoutMs if the work takes longer`));
+        }, timeoutMs),
+      };
+      const signal = options.signal;
+      if (signal) {
+        const onAbort = () => {
+          this.pending.delete(requestId);
+          this.settle(pending);
+          reject(abortError(signal, `${describeRequest(outgoing)} was aborted`));
+        };
+        if (signal.aborted) {
+          clearTimeout(pending.timer);
+          reject(abortError(signal, `${describeRequest(outgoing)} was aborted before it was sent`));
+          return;
+        }
+        signal.addEventListener('abort', onAbort, { once: true });
+        pending.detach = () => signal.removeEventListener('abort', onAbort);
+      }
+      this.pending.set(requestId, pending);
+      this.send(outgoing).catch((err: unknown) => {
+        if (this.pending.get(requestId) !== pending) return;
+        this.pending.delete(requestId);
+        this.settle(pending);
+        reject(toCommunicationError(err, ErrorCode.ChannelClosed, `Sending ${describeRequest(outgoing)} failed`));
+      });
+    });
+  }
+
+  isConnected(): boolean {
+    return !this.closed;
+  }
+
+  close(): Promise<void> {
+    this.shutdown(new CommunicationError(ErrorCode.ChannelClosed, `Channel to ${this.describePeer()} was closed locally`), false);
+    return this.closing ?? Promise.resolve();
+  }
+
+  stats(): ChannelStats {
+    return {
+      instanceId: this.instanceId,
+      transport: this.transport,
+      codec: this.codec,
+      connected: !this.closed,
+      ...this.counters,
+      pendingRequests: this.pending.size,
+      lastActivityAt: this.lastActivityAt,
+      latencyMs: this.latency.summary(),
+    };
+  }
+
+  setRequestHandler(handler: RequestHandler | null): void {
+    this.requestHandler = handler;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<RuntimeMessage> {
+    for (;;) {
+      try {
+        yield await this.receive();
+      } catch (err) {
+        if (CommunicationError.is(err, ErrorCode.ChannelClosed)) return;
+        throw err;
+      }
+    }
+  }
+
+  // ---- Internals ----
+
+  /** Closes the channel because of a protocol error (bad frame, codec failure). */
+  private fail(error: CommunicationError): void {
+    this.counters.errors++;
+    this.emit('error', error);
+    this.shutdown(error, true);
+  }
+
+  private shutdown(reason: CommunicationError, remote: boolean): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.closeReason = reason;
+    const pendingError = reason.code === ErrorCode.ChannelClosed ? reason : new CommunicationError(ErrorCode.ChannelClosed, `Channel to ${this.describePeer()} closed: ${reason.message}`, { cause: reason });
+    for (const pending of this.pending.values()) {
+      this.settle(pending);
+      pending.reject(pendingError);
+    }
+    this.pending.clear();
+    for (const waiter of this.waiters.drain()) {
+      waiter.cleanup();
+      waiter.reject(pendingError);
+    }
+    this.closing = this.connection.close().catch(() => {});
+    this.emit('close', remote ? reason : undefined);
+  }
+
+  private closeReason: CommunicationError | undefined;
+
+  private closedError(): CommunicationError {
+    const reason = this.closeReason;
+    if (reason && reason.code === ErrorCode.ChannelClosed) return new CommunicationError(ErrorCode.ChannelClosed, reason.message, { cause: reason });
+    return new CommunicationError(ErrorCode.ChannelClosed, `Channel to ${this.describePeer()} is closed${reason ? ` (${reason.message})` : ''}`, { cause: reason });
+  }
+
+  private settle(pending: Pending): void {
+    clearTimeout(pending.timer);
+    pending.detach?.();
+  }
+
+  private removeWaiter(waiter: Waiter): void {
+    const rest = this.waiters.drain().filter((w) => w !== waiter);
+    for (const w of rest) this.waiters.push(w);
+    waiter.cleanup();
+  }
+
+  /** Arms the timeout and abort signal of a wait; returns the function that disarms them. */
+  private watch(options: WaitOptions, what: string, cancel: (error: CommunicationError) => void): () => void {
+    const { timeoutMs, signal } = options;
+    let timer: NodeJS.Timeout | undefined;
+    if (timeoutMs !== undefined) {
+      timer = setTimeout(() => {
+        this.counters.timeouts++;
+        cancel(new CommunicationError(ErrorCode.Timeout, `${what} on the channel to ${this.describePeer()} got no message within ${timeoutMs} ms`));
+      }, timeoutMs);
+    }
+    const onAbort = () => cancel(abortError(signal!, `${what} was aborted`));
+    if (signal) {
+      if (signal.aborted) queueMicrotask(onAbort);
+      else signal.addEventListener('abort', onAbort, { once: true });
+    }
+    return () => {
+      if (timer) clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    };
+  }
+
+  private describePeer(): string {
+    return `instance "${this.instanceId.instanceId}" (${this.transport} ${this.remoteAddress})`;
+  }
+}
+
+function describeRequest(message: RuntimeMessage): string {
+  return message.type === 'ExecutionRequest'
+    ? `request ${message.requestId} (function "${message.functionName}")`
+    : `${message.type} request ${message.requestId}`;
+}
+
+function abortError(signal: AbortSignal, what: string): CommunicationError {
+  const reason: unknown = signal.reason;
+  if (reason instanceof CommunicationError) return reason;
+  if (reason instanceof Error && reason.name === 'TimeoutError') return new CommunicationError(ErrorCode.Timeout, `${what}: ${reason.message}`, { cause: reason });
+  return new CommunicationError(ErrorCode.ChannelClosed, `${what}${reason instanceof Error ? `: ${reason.message}` : ''}`, { cause: reason });
+}

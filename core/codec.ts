@@ -1,0 +1,12 @@
+import type { RuntimeMessage } from './messages.js';
+
+/**
+ * Turns RuntimeMessages into bytes and back. `decode` throws `CommunicationError(DecodeFailed)`
+ * for anything that is not a valid message. Register an implementation with `@Codec({ name, contentType })`.
+ */
+export interface Codec {
+  readonly name: string;
+  readonly contentType: string;
+  encode(message: RuntimeMessage): Uint8Array;
+  decode(bytes: Uint8Array): RuntimeMessage;
+}

@@ -1,0 +1,36 @@
+type Listener<A extends unknown[]> = (...args: A) => void;
+
+/**
+ * A small typed event emitter. Unlike node:events, an 'error' event with no listener is not
+ * thrown: monitoring is optional, and nothing here may crash a host that does not subscribe.
+ */
+export class Emitter<Events extends { [K in keyof Events]: unknown[] }> {
+  private readonly listeners = new Map<keyof Events, Set<Listener<never>>>();
+
+  on<K extends keyof Events>(event: K, listener: Listener<Events[K]>): () => void {
+    let set = this.listeners.get(event);
+    if (!set) this.listeners.set(event, (set = new Set()));
+    set.add(listener as Listener<never>);
+    return () => this.off(event, listener);
+  }
+
+  off<K extends keyof Events>(event: K, listener: Listener<Events[K]>): void {
+    this.listeners.get(event)?.delete(listener as Listener<never>);
+  }
+
+  hasListeners(event: keyof Events): boolean {
+    return (this.listeners.get(event)?.size ?? 0) > 0;
+  }
+
+  protected emit<K extends keyof Events>(event: K, ...args: Events[K]): void {
+    const set = this.listeners.get(event);
+    if (!set) return;
+    for (const listener of [...set]) {
+      try {
+        (listener as Listener<Events[K]>)(...args);
+      } catch {
+        // A throwing subscriber must not break the channel that emitted the event.
+      }
+    }
+  }
+}

@@ -1,0 +1,38 @@
+// spear-comm's public entry. Plugins and codecs import only from here.
+export { container, inject, injectable } from './di.js';
+export type { DependencyContainer, InjectionToken } from './di.js';
+export { CommunicationError, ErrorCode, toCommunicationError } from './errors.js';
+export type { CommunicationErrorOptions } from './errors.js';
+export { Messages, MESSAGE_TYPES, RUNTIME_TYPES, isResponse } from './messages.js';
+export type {
+  Ack, AuthRequest, AuthResponse, ExecutionError, ExecutionRequest, ExecutionResponse, HealthCheck, Heartbeat,
+  MessageType, Metadata, RuntimeInstanceId, RuntimeMessage, RuntimeType,
+} from './messages.js';
+export { validateMessage } from './validate-message.js';
+export type { ValidateOptions } from './validate-message.js';
+export { DEFAULT_MAX_FRAME_SIZE } from './transport.js';
+export type {
+  FrameConnection, FrameListener, FrameSink, TlsOptions, TransportCapabilities, TransportConnectOptions, TransportListenOptions,
+} from './transport.js';
+export {
+  Codec, Transport, registerCodec, registerTransport, registeredCodecs, registeredTransports, unregisterCodec, unregisterTransport,
+} from './registry.js';
+export type { CodecEntry, CodecMeta, PluginClass, TransportEntry, TransportMeta } from './registry.js';
+export { KERNEL, LOGGER } from './tokens.js';
+export { consoleLogger, silentLogger } from './logger.js';
+export type { Logger } from './logger.js';
+export { Emitter } from './events.js';
+export { Deque } from './deque.js';
+export { LatencyRecorder } from './latency.js';
+export type { LatencySummary } from './latency.js';
+export { SessionChannel } from './channel.js';
+export type { ChannelEvents, ChannelStats, CommunicationChannel, RequestHandler, SessionChannelOptions, WaitOptions } from './channel.js';
+export { acceptSession, openSession, CLIENT_VERSION, MAX_FRAME_SIZE_METADATA } from './session.js';
+export { encodeHandshake, decodeHandshake } from './handshake-codec.js';
+export { generateSecret, secretsEqual } from './secret.js';
+export { ExecutionErrorCode, invoke, serve } from './serve.js';
+export type { FunctionHandler, HandlerContext, Handlers, InvokeOptions } from './serve.js';
+export { Listener } from './listener.js';
+export type { ListenerEvents } from './listener.js';
+export { BUILTIN_PLUGINS, Kernel, createKernel } from './kernel.js';
+export type { ConnectOptions, KernelOptions, ListenOptions, UnavailablePlugin } from './kernel.js';

@@ -1,0 +1,334 @@
+import { randomUUID } from 'node:crypto';
+import { isAbsolute, resolve as resolvePath } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { CommunicationChannel } from './channel.js';
+import type { Codec } from './codec.js';
+import { container, type DependencyContainer } from './di.js';
+import { CommunicationError, ErrorCode, toCommunicationError } from './errors.js';
+import { Listener } from './listener.js';
+import { silentLogger, type Logger } from './logger.js';
+import type { AuthRequest, RuntimeInstanceId, RuntimeType } from './messages.js';
+import { registeredCodecs, registeredTransports, type CodecEntry, type TransportEntry } from './registry.js';
+import { serve, type Handlers } from './serve.js';
+import { acceptSession, openSession } from './session.js';
+import { KERNEL, LOGGER } from './tokens.js';
+import { DEFAULT_MAX_FRAME_SIZE, type TlsOptions, type Transport } from './transport.js';
+
+/** The plugins `createKernel()` loads unless told not to. Core knows them only by module name. */
+export const BUILTIN_PLUGINS: readonly string[] = [
+  'spear-comm/codecs/json',
+  'spear-comm/codecs/cbor',
+  'spear-comm/codecs/protobuf',
+  'spear-comm/plugins/memory',
+  'spear-comm/plugins/tcp',
+  'spear-comm/plugins/unix',
+  'spear-comm/plugins/websocket',
+  'spear-comm/plugins/grpc',
+];
+
+export interface KernelOptions {
+  /** Module specifiers to `import()` before the kernel is built (their decorators register plugins). */
+  plugins?: string[];
+  /** Load the built-in plugins too (default true). */
+  builtins?: boolean;
+  /** Use only these transports (by name) out of everything registered. */
+  transports?: string[];
+  logger?: Logger;
+}
+
+export interface ListenOptions {
+  /** Codec name(s) this listener accepts; the client picks one in its AuthRequest (default: all installed). */
+  codec?: string | string[];
+  /** Clients must present this token (compared in constant time). */
+  secret?: string;
+  /** Or decide per client; e.g. a per-instance secret looked up by `request.instanceId`. */
+  validateToken?: (token: string, request: AuthRequest) => boolean | Promise<boolean>;
+  /** Serve these functions on every accepted channel. */
+  handlers?: Handlers;
+  onChannel?: (channel: CommunicationChannel) => void;
+  /** Largest frame accepted from a client (default 16 MiB). */
+  maxFrameSize?: number;
+  /** Close connections that have not authenticated within this time (default 5 s). */
+  authTimeoutMs?: number;
+  /** Refuse connections beyond this many at once (default unlimited). */
+  maxConnections?: number;
+  tls?: TlsOptions;
+  extra?: Record<string, unknown>;
+  receiveQueueLimit?: number;
+  requestTimeoutMs?: number;
+}
+
+export interface ConnectOptions {
+  /** Codec for this session (default `json`). */
+  codec?: string;
+  /** Who this side is: an id string (runtime type `process`) or a full RuntimeInstanceId (default: a random UUID). */
+  instanceId?: string | RuntimeInstanceId;
+  runtimeType?: RuntimeType;
+  token?: string;
+  /** Give up connecting and authenticating after this long (default 10 s). */
+  timeoutMs?: number;
+  /** Serve these functions on the new channel. */
+  handlers?: Handlers;
+  /** Largest frame accepted from the server (default 16 MiB). */
+  maxFrameSize?: number;
+  tls?: TlsOptions;
+  extra?: Record<string, unknown>;
+  clientVersion?: string;
+  extraParams?: Record<string, string>;
+  receiveQueueLimit?: number;
+  requestTimeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/** A loaded plugin that could not be used, and why (e.g. a built-in whose module is missing). */
+export interface UnavailablePlugin {
+  module: string;
+  reason: string;
+}
+
+export class Kernel {
+  readonly container: DependencyContainer;
+  readonly logger: Logger;
+  readonly unavailable: readonly UnavailablePlugin[];
+  private readonly transportEntries: Map<string, TransportEntry>;
+  private readonly schemeToTransport = new Map<string, string>();
+  private readonly codecEntries: Map<string, CodecEntry>;
+  private readonly transportInstances = new Map<string, Transport>();
+  private readonly codecInstances = new Map<string, Codec>();
+  private readonly listeners = new Set<Listener>();
+  private readonly channels = new Set<CommunicationChannel>();
+  private closing: Promise<void> | undefined;
+
+  constructor(options: KernelOptions & { unavailable?: UnavailablePlugin[] } = {}) {
+    this.container = container.createChildContainer();
+    this.logger = options.logger ?? silentLogger;
+    this.unavailable = options.unavailable ?? [];
+    this.container.registerInstance(LOGGER, this.logger);
+    this.container.registerInstance(KERNEL, this);
+    const wanted = options.transports ? new Set(options.transports) : undefined;
+    this.transportEntries = new Map(registeredTransports().filter((t) => !wanted || wanted.has(t.meta.name)).map((t) => [t.meta.name, t]));
+    for (const { meta } of this.transportEntries.values()) for (const scheme of meta.schemes) this.schemeToTransport.set(scheme, meta.name);
+    this.codecEntries = new Map(registeredCodecs().map((c) => [c.meta.name, c]));
+  }
+
+  /** Names of the transports this kernel can use. */
+  transports(): string[] {
+    return [...this.transportEntries.keys()];
+  }
+
+  /** Names of the codecs this kernel can use. */
+  codecs(): string[] {
+    return [...this.codecEntries.keys()];
+  }
+
+  /** URL schemes (without ':') this kernel can listen on and connect to. */
+  schemes(): string[] {
+    return [...this.schemeToTransport.keys()];
+  }
+
+  /** The plugin instance for a transport name (one per kernel). */
+  transport(name: string): Transport {
+    let instance = this.transportInstances.get(name);
+    if (instance) return instance;
+    const entry = this.transportEntries.get(name);
+    if (!entry) throw new CommunicationError(ErrorCode.UnsupportedTransport, `No transport named "${name}" is installed; installed: ${this.transports().join(', ') || '(none)'}`);
+    instance = this.container.resolve(entry.plugin);
+    this.transportInstances.set(name, instance);
+    return instance;
+  }
+
+  /** The transport name that serves a URL, or throws `UnsupportedTransport`. */
+  transportNameFor(url: string | URL): string {
+    const parsed = parseUrl(url);
+    const scheme = parsed.protocol.slice(0, -1);
+    const name = this.schemeToTransport.get(scheme);
+    if (!name) {
+      const known = [...this.transportEntries.values()].map((t) => `${t.meta.name} (${t.meta.schemes.map((s) => `${s}://`).join(', ')})`).join('; ');
+      throw new CommunicationError(
+        ErrorCode.UnsupportedTransport,
+        `No transport handles "${scheme}://" URLs; installed: ${known || '(none)'}. Load the plugin with createKernel({ plugins: ['<module>'] })`,
+      );
+    }
+    return name;
+  }
+
+  codec(name: string): Codec {
+    let instance = this.codecInstances.get(name);
+    if (instance) return instance;
+    const entry = this.codecEntries.get(name);
+    if (!entry) throw new CommunicationError(ErrorCode.ChannelCreationFailed, `No codec named "${name}" is installed; installed: ${this.codecs().join(', ') || '(none)'}`);
+    instance = this.container.resolve(entry.plugin);
+    this.codecInstances.set(name, instance);
+    return instance;
+  }
+
+  /** Listens on `url`; every client must open its session with the handshake before anything else. */
+  async listen(url: string, options: ListenOptions = {}): Promise<Listener> {
+    this.assertOpen();
+    const transportName = this.transportNameFor(url);
+    const transport = this.transport(transportName);
+    const accepted = options.codec === undefined ? this.codecs() : Array.isArray(options.codec) ? options.codec : [options.codec];
+    const codecs = new Map(accepted.map((name) => [name, this.codec(name)]));
+    const maxFrameSize = options.maxFrameSize ?? Math.min(DEFAULT_MAX_FRAME_SIZE, transport.capabilities.maxFrameSize);
+    const authTimeoutMs = options.authTimeoutMs ?? 5_000;
+    let listener: Listener | undefined;
+    const early: Array<() => void> = [];
+    const frames = await transport
+      .listen(parseUrl(url), {
+        maxFrameSize,
+        ...(options.tls ? { tls: options.tls } : {}),
+        ...(options.extra ? { extra: options.extra } : {}),
+        onError: (error) => listener?.report('error', error),
+        onConnection: (connection) => {
+          const handle = () => {
+            const owner = listener!;
+            if (owner.isClosed()) {
+              connection.close().catch(() => {});
+              return;
+            }
+            if (options.maxConnections !== undefined && owner.connectionCount >= options.maxConnections) {
+              connection.close().catch(() => {});
+              owner.report('rejected', new CommunicationError(ErrorCode.ConnectionRefused, `Connection limit of ${options.maxConnections} reached on ${owner.url}`), connection.remoteAddress);
+              return;
+            }
+            owner.connectionCount++;
+            acceptSession(connection, {
+              transport: transportName, codecs, authTimeoutMs, maxFrameSize,
+              ...(options.secret !== undefined ? { secret: options.secret } : {}),
+              ...(options.validateToken ? { validateToken: options.validateToken } : {}),
+              ...(options.receiveQueueLimit !== undefined ? { receiveQueueLimit: options.receiveQueueLimit } : {}),
+              ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
+            }).then(
+              (channel) => {
+                channel.on('close', () => owner.connectionCount--);
+                if (owner.isClosed()) {
+                  void channel.close();
+                  return;
+                }
+                if (options.handlers) serve(channel, options.handlers);
+                owner.adopt(channel);
+                try {
+                  options.onChannel?.(channel);
+                } catch (err) {
+                  owner.report('error', toCommunicationError(err, ErrorCode.ChannelCreationFailed, 'onChannel threw'));
+                }
+              },
+              (error: CommunicationError) => {
+                owner.connectionCount--;
+                this.logger.debug('session refused', { url: owner.url, remote: connection.remoteAddress, code: error.code });
+                owner.report('rejected', error, connection.remoteAddress);
+              },
+            );
+          };
+          if (listener) handle();
+          else early.push(handle);
+        },
+      })
+      .catch((err: unknown) => {
+        throw toCommunicationError(err, ErrorCode.ChannelCreationFailed, `Could not listen on ${url}`);
+      });
+    listener = new Listener(frames, (l) => this.listeners.delete(l));
+    this.listeners.add(listener);
+    for (const handle of early.splice(0)) handle();
+    return listener;
+  }
+
+  /** Connects to `url`, authenticates, and returns the channel. */
+  async connect(url: string, options: ConnectOptions = {}): Promise<CommunicationChannel> {
+    this.assertOpen();
+    const transportName = this.transportNameFor(url);
+    const transport = this.transport(transportName);
+    const codec = this.codec(options.codec ?? 'json');
+    const timeoutMs = options.timeoutMs ?? 10_000;
+    const deadline = Date.now() + timeoutMs;
+    const instanceId: RuntimeInstanceId =
+      typeof options.instanceId === 'object'
+        ? options.instanceId
+        : { runtimeType: options.runtimeType ?? 'process', instanceId: options.instanceId ?? randomUUID() };
+    const connection = await transport
+      .connect(parseUrl(url), {
+        maxFrameSize: options.maxFrameSize ?? Math.min(DEFAULT_MAX_FRAME_SIZE, transport.capabilities.maxFrameSize),
+        timeoutMs,
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.tls ? { tls: options.tls } : {}),
+        ...(options.extra ? { extra: options.extra } : {}),
+      })
+      .catch((err: unknown) => {
+        throw toCommunicationError(err, ErrorCode.ChannelCreationFailed, `Could not connect to ${url}`);
+      });
+    if (this.closing) {
+      await connection.close();
+      this.assertOpen();
+    }
+    const channel = await openSession(connection, {
+      transport: transportName, codec, instanceId, token: options.token ?? '',
+      timeoutMs: Math.max(1, deadline - Date.now()),
+      ...(options.clientVersion ? { clientVersion: options.clientVersion } : {}),
+      ...(options.extraParams ? { extraParams: options.extraParams } : {}),
+      ...(options.receiveQueueLimit !== undefined ? { receiveQueueLimit: options.receiveQueueLimit } : {}),
+      ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
+    });
+    this.channels.add(channel);
+    channel.on('close', () => this.channels.delete(channel));
+    if (options.handlers) serve(channel, options.handlers);
+    return channel;
+  }
+
+  isClosed(): boolean {
+    return this.closing !== undefined;
+  }
+
+  /** Closes every listener and channel this kernel made, then releases its plugins. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await Promise.all([...this.channels].map((c) => c.close()));
+      await Promise.all([...this.listeners].map((l) => l.close()));
+      await Promise.all([...this.transportInstances.values()].map((t) => t.dispose?.()));
+      this.container.clearInstances();
+    })();
+    return this.closing;
+  }
+
+  private assertOpen(): void {
+    if (this.closing) throw new CommunicationError(ErrorCode.ChannelClosed, 'This kernel is closed; create a new one with createKernel()');
+  }
+}
+
+function parseUrl(url: string | URL): URL {
+  if (url instanceof URL) return url;
+  try {
+    return new URL(url);
+  } catch {
+    throw new CommunicationError(ErrorCode.UnsupportedTransport, `"${url}" is not a valid URL; expected e.g. tcp://127.0.0.1:7000 or unix:///run/spear/a.sock`);
+  }
+}
+
+/** Paths are taken relative to the working directory; package names are imported as they are. */
+function toImportable(module: string): string {
+  return module.startsWith('.') || isAbsolute(module) ? pathToFileURL(resolvePath(module)).href : module;
+}
+
+/**
+ * Builds a kernel on its own DI container: two kernels in one process share no plugin instance,
+ * listener or channel. Loads the built-in plugins and `options.plugins` first.
+ */
+export async function createKernel(options: KernelOptions = {}): Promise<Kernel> {
+  const unavailable: UnavailablePlugin[] = [];
+  if (options.builtins !== false) {
+    await Promise.all(BUILTIN_PLUGINS.map(async (module) => {
+      try {
+        await import(module);
+      } catch (err) {
+        unavailable.push({ module, reason: err instanceof Error ? err.message : String(err) });
+      }
+    }));
+  }
+  for (const module of options.plugins ?? []) {
+    try {
+      await import(toImportable(module));
+    } catch (err) {
+      throw toCommunicationError(err, ErrorCode.UnsupportedTransport, `Could not load plugin module "${module}"`);
+    }
+  }
+  return new Kernel({ ...options, unavailable });
+}

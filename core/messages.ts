@@ -1,0 +1,128 @@
+import { randomUUID } from 'node:crypto';
+
+export type RuntimeType = 'process' | 'kubernetes' | 'wasm';
+export const RUNTIME_TYPES: readonly RuntimeType[] = ['process', 'kubernetes', 'wasm'];
+
+export interface RuntimeInstanceId {
+  runtimeType: RuntimeType;
+  instanceId: string;
+}
+
+export type Metadata = Record<string, string>;
+
+interface Envelope {
+  requestId: string;
+  /** Milliseconds since the epoch. */
+  timestamp: number;
+  metadata: Metadata;
+}
+
+export interface ExecutionRequest extends Envelope {
+  type: 'ExecutionRequest';
+  functionName: string;
+  input: Uint8Array;
+  timeoutMs: number;
+}
+
+export interface ExecutionError {
+  code: string;
+  message: string;
+}
+
+export interface ExecutionResponse extends Envelope {
+  type: 'ExecutionResponse';
+  success: boolean;
+  output: Uint8Array;
+  error?: ExecutionError;
+  durationMs: number;
+}
+
+/** Without `status` it asks; the answer carries `status` (`'SERVING'` when healthy). */
+export interface HealthCheck extends Envelope {
+  type: 'HealthCheck';
+  status?: string;
+}
+
+export interface Ack extends Envelope {
+  type: 'Ack';
+}
+
+export interface Heartbeat extends Envelope {
+  type: 'Heartbeat';
+  sequence: number;
+}
+
+export interface AuthRequest extends Envelope {
+  type: 'AuthRequest';
+  instanceId: string;
+  token: string;
+  clientVersion: string;
+  clientType: RuntimeType;
+  codec: string;
+  extraParams: Record<string, string>;
+}
+
+export interface AuthResponse extends Envelope {
+  type: 'AuthResponse';
+  success: boolean;
+  sessionId: string;
+  errorMessage?: string;
+}
+
+export type RuntimeMessage =
+  | ExecutionRequest
+  | ExecutionResponse
+  | HealthCheck
+  | Ack
+  | Heartbeat
+  | AuthRequest
+  | AuthResponse;
+
+export type MessageType = RuntimeMessage['type'];
+
+export const MESSAGE_TYPES: readonly MessageType[] = [
+  'ExecutionRequest',
+  'ExecutionResponse',
+  'HealthCheck',
+  'Ack',
+  'Heartbeat',
+  'AuthRequest',
+  'AuthResponse',
+];
+
+/** The fields a caller may leave out when building a message. */
+type Build<T extends RuntimeMessage> = Omit<T, 'type' | 'requestId' | 'timestamp' | 'metadata'> &
+  Partial<Pick<T, 'requestId' | 'timestamp' | 'metadata'>>;
+
+function envelope(fields: Partial<Envelope>): Envelope {
+  return {
+    requestId: fields.requestId ?? randomUUID(),
+    timestamp: fields.timestamp ?? Date.now(),
+    metadata: fields.metadata ?? {},
+  };
+}
+
+/** Builders that fill in `requestId` (a UUID), `timestamp` (now) and `metadata` ({}). */
+export const Messages = {
+  executionRequest: (f: Build<ExecutionRequest>): ExecutionRequest => ({ ...f, ...envelope(f), type: 'ExecutionRequest' }),
+  executionResponse: (f: Build<ExecutionResponse>): ExecutionResponse => ({ ...f, ...envelope(f), type: 'ExecutionResponse' }),
+  healthCheck: (f: Build<HealthCheck> = {}): HealthCheck => ({ ...f, ...envelope(f), type: 'HealthCheck' }),
+  ack: (f: Build<Ack> = {}): Ack => ({ ...f, ...envelope(f), type: 'Ack' }),
+  heartbeat: (f: Build<Heartbeat>): Heartbeat => ({ ...f, ...envelope(f), type: 'Heartbeat' }),
+  authRequest: (f: Build<AuthRequest>): AuthRequest => ({ ...f, ...envelope(f), type: 'AuthRequest' }),
+  authResponse: (f: Build<AuthResponse>): AuthResponse => ({ ...f, ...envelope(f), type: 'AuthResponse' }),
+};
+
+/** Message kinds that answer an earlier message with the same requestId. */
+export function isResponse(msg: RuntimeMessage): boolean {
+  switch (msg.type) {
+    case 'ExecutionResponse':
+    case 'Ack':
+    case 'AuthResponse':
+      return true;
+    case 'HealthCheck':
+      return msg.status !== undefined;
+    default:
+      return false;
+  }
+}

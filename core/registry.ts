@@ -1,0 +1,105 @@
+import { injectable } from './di.js';
+import { CommunicationError, ErrorCode } from './errors.js';
+import type { Codec as CodecContract } from './codec.js';
+import type { Transport as TransportContract } from './transport.js';
+
+export interface TransportMeta {
+  /** A short unique name, e.g. `tcp`. */
+  name: string;
+  /** URL schemes without the colon, e.g. `['tcp', 'tls']`. */
+  schemes: string[];
+}
+
+export interface CodecMeta {
+  name: string;
+  contentType: string;
+}
+
+// Plugins are constructed by the kernel's container, which may inject tokens into them.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type PluginClass<T> = new (...args: any[]) => T;
+
+export interface TransportEntry { meta: TransportMeta; plugin: PluginClass<TransportContract> }
+export interface CodecEntry { meta: CodecMeta; plugin: PluginClass<CodecContract> }
+
+interface Registry {
+  transports: Map<string, TransportEntry>;
+  codecs: Map<string, CodecEntry>;
+}
+
+// One registry per process, even if two copies of spear-comm end up in a user's dependency
+// tree (a third-party plugin with its own copy must still register where the kernel looks).
+const REGISTRY_KEY = Symbol.for('spear-comm.plugin-registry.v1');
+const holder = globalThis as { [REGISTRY_KEY]?: Registry };
+const registry: Registry = (holder[REGISTRY_KEY] ??= { transports: new Map(), codecs: new Map() });
+
+const NAME = /^[a-z][a-z0-9._-]*$/;
+const SCHEME = /^[a-z][a-z0-9+.-]*$/;
+
+function checkName(kind: string, name: string): void {
+  if (!NAME.test(name)) {
+    throw new TypeError(`${kind} name ${JSON.stringify(name)} is invalid: use lowercase letters, digits, '.', '_' or '-', starting with a letter`);
+  }
+}
+
+/** Registers a transport plugin class (what `@Transport` does; for code that cannot use decorators). */
+export function registerTransport(plugin: PluginClass<TransportContract>, meta: TransportMeta): void {
+  checkName('Transport', meta.name);
+  if (meta.schemes.length === 0) throw new TypeError(`Transport "${meta.name}" must declare at least one URL scheme`);
+  for (const scheme of meta.schemes) {
+    if (!SCHEME.test(scheme)) throw new TypeError(`Transport "${meta.name}": scheme ${JSON.stringify(scheme)} is invalid (write it without ':', lowercase)`);
+    for (const other of registry.transports.values()) {
+      if (other.meta.name !== meta.name && other.meta.schemes.includes(scheme)) {
+        throw new CommunicationError(ErrorCode.ChannelCreationFailed, `Transport "${meta.name}" claims scheme "${scheme}:", which transport "${other.meta.name}" already serves; pick another scheme or unregister "${other.meta.name}" first`);
+      }
+    }
+  }
+  // Registering a name again replaces it: a module evaluated twice (test runners, hot reload) is the usual cause.
+  registry.transports.set(meta.name, { meta: { name: meta.name, schemes: [...meta.schemes] }, plugin });
+}
+
+export function registerCodec(plugin: PluginClass<CodecContract>, meta: CodecMeta): void {
+  checkName('Codec', meta.name);
+  registry.codecs.set(meta.name, { meta: { ...meta }, plugin });
+}
+
+export function unregisterTransport(name: string): boolean {
+  return registry.transports.delete(name);
+}
+
+export function unregisterCodec(name: string): boolean {
+  return registry.codecs.delete(name);
+}
+
+export function registeredTransports(): TransportEntry[] {
+  return [...registry.transports.values()];
+}
+
+export function registeredCodecs(): CodecEntry[] {
+  return [...registry.codecs.values()];
+}
+
+/** Class decorator: `@Transport({ name: 'tcp', schemes: ['tcp'] }) class TcpTransport implements Transport {}` */
+export function Transport(meta: TransportMeta) {
+  return <C extends PluginClass<TransportContract>>(plugin: C): C => {
+    injectable()(plugin);
+    registerTransport(plugin, meta);
+    return plugin;
+  };
+}
+
+/** Class decorator: `@Codec({ name: 'json', contentType: 'application/json' }) class JsonCodec implements Codec {}` */
+export function Codec(meta: CodecMeta) {
+  return <C extends PluginClass<CodecContract>>(plugin: C): C => {
+    injectable()(plugin);
+    registerCodec(plugin, meta);
+    return plugin;
+  };
+}
+
+// The decorators and the contracts share their names, so `Transport` and `Codec` work both as
+// `@Transport(...)` and as `implements Transport`.
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface Transport extends TransportContract {}
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface Codec extends CodecContract {}

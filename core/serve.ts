@@ -1,0 +1,102 @@
+import type { CommunicationChannel } from './channel.js';
+import { CommunicationError, ErrorCode } from './errors.js';
+import type { ExecutionRequest, ExecutionResponse, Metadata, RuntimeInstanceId } from './messages.js';
+
+export interface HandlerContext {
+  requestId: string;
+  functionName: string;
+  metadata: Metadata;
+  /** The instance on the other end of the channel. */
+  instanceId: RuntimeInstanceId;
+  /** The caller's timeout for this call in ms (0 if none was given). */
+  timeoutMs: number;
+  /** Aborted when the channel closes while the handler runs. */
+  signal: AbortSignal;
+}
+
+export type FunctionHandler = (input: Uint8Array, ctx: HandlerContext) => Uint8Array | Promise<Uint8Array>;
+export type Handlers = Record<string, FunctionHandler>;
+
+/** Error codes a served function's failure is reported with (besides a thrown CommunicationError's own code). */
+export const ExecutionErrorCode = {
+  UnknownFunction: 'UnknownFunction',
+  HandlerError: 'HandlerError',
+  InvalidOutput: 'InvalidOutput',
+} as const;
+
+/**
+ * Answers the channel's ExecutionRequests with `handlers[functionName]`. A throwing handler or an
+ * unknown function becomes an `ExecutionResponse` with `success: false`. Returns a function that stops serving.
+ */
+export function serve(channel: CommunicationChannel, handlers: Handlers): () => void {
+  const running = new Set<AbortController>();
+  const stopOnClose = channel.on('close', () => {
+    for (const controller of running) controller.abort(new CommunicationError(ErrorCode.ChannelClosed, 'The channel closed while the handler was running'));
+  });
+
+  channel.setRequestHandler((request) => {
+    void answer(channel, handlers, request, running);
+  });
+  return () => {
+    channel.setRequestHandler(null);
+    stopOnClose();
+  };
+}
+
+async function answer(channel: CommunicationChannel, handlers: Handlers, request: ExecutionRequest, running: Set<AbortController>): Promise<void> {
+  const started = performance.now();
+  const respond = (fields: Pick<ExecutionResponse, 'success' | 'output' | 'error'>) => {
+    const response: ExecutionResponse = {
+      type: 'ExecutionResponse', requestId: request.requestId, timestamp: Date.now(), metadata: {},
+      durationMs: performance.now() - started, ...fields,
+    };
+    if (response.error === undefined) delete response.error;
+    // The caller may be gone; there is nobody left to tell then.
+    return channel.send(response).catch(() => {});
+  };
+  const handler = Object.hasOwn(handlers, request.functionName) ? handlers[request.functionName] : undefined;
+  if (typeof handler !== 'function') {
+    const known = Object.keys(handlers).join(', ') || '(none)';
+    return respond({ success: false, output: new Uint8Array(0), error: { code: ExecutionErrorCode.UnknownFunction, message: `No function "${request.functionName}" is served here; served functions: ${known}` } });
+  }
+  const controller = new AbortController();
+  running.add(controller);
+  try {
+    const output = await handler(request.input, {
+      requestId: request.requestId, functionName: request.functionName, metadata: request.metadata,
+      instanceId: channel.instanceId, timeoutMs: request.timeoutMs, signal: controller.signal,
+    });
+    if (!(output instanceof Uint8Array)) {
+      return await respond({ success: false, output: new Uint8Array(0), error: { code: ExecutionErrorCode.InvalidOutput, message: `Function "${request.functionName}" returned ${output === null ? 'null' : typeof output}; handlers must return a Uint8Array` } });
+    }
+    await respond({ success: true, output });
+  } catch (err) {
+    const code = err instanceof CommunicationError ? err.code : typeof (err as { code?: unknown })?.code === 'string' ? (err as { code: string }).code : ExecutionErrorCode.HandlerError;
+    const message = err instanceof Error ? err.message : String(err);
+    await respond({ success: false, output: new Uint8Array(0), error: { code, message } });
+  } finally {
+    running.delete(controller);
+  }
+}
+
+export interface InvokeOptions {
+  /** Local timeout, also sent to the instance as the request's `timeoutMs` (default 30 s). */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  metadata?: Metadata;
+}
+
+/** Calls a function the other side serves and returns its output; a remote failure throws `RemoteError`. */
+export async function invoke(channel: CommunicationChannel, functionName: string, input: Uint8Array, options: InvokeOptions = {}): Promise<Uint8Array> {
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const request: ExecutionRequest = { type: 'ExecutionRequest', requestId: '', timestamp: Date.now(), metadata: options.metadata ?? {}, functionName, input, timeoutMs };
+  const response = await channel.request(request, { timeoutMs, ...(options.signal ? { signal: options.signal } : {}) });
+  if (response.type !== 'ExecutionResponse') {
+    throw new CommunicationError(ErrorCode.DecodeFailed, `Expected an ExecutionResponse to "${functionName}", got ${response.type}`);
+  }
+  if (!response.success) {
+    const remote = response.error ?? { code: 'Unknown', message: 'no error detail was sent' };
+    throw new CommunicationError(ErrorCode.RemoteError, `Function "${functionName}" on instance "${channel.instanceId.instanceId}" failed: [${remote.code}] ${remote.message}`, { remoteCode: remote.code });
+  }
+  return response.output;
+}

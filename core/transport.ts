@@ -1,0 +1,95 @@
+/** What a transport can and cannot do; the conformance kit selects its tests from this. */
+export interface TransportCapabilities {
+  /** The largest frame this transport can carry at all (a listener may set a lower limit). */
+  maxFrameSize: number;
+  /** Frames arrive in the order they were sent. */
+  ordered: boolean;
+  /** Frames are never lost or duplicated while the connection is up. */
+  reliable: boolean;
+  /** Only reachable inside this process or machine (memory, unix). */
+  localOnly: boolean;
+  /** TLS variants of its schemes are available when certificates are configured. */
+  tls?: boolean;
+}
+
+export const DEFAULT_MAX_FRAME_SIZE = 16 * 1024 * 1024;
+
+/** Where a connection delivers what it receives. */
+export interface FrameSink {
+  /** One whole frame. The connection will not reuse the buffer afterwards. */
+  onFrame(frame: Uint8Array): void;
+  /** The connection has ended, with the reason when it was not an orderly close. Called once. */
+  onClose(error?: Error): void;
+}
+
+/** An ordered, framed, bidirectional byte connection: what a transport plugin produces. */
+export interface FrameConnection {
+  /** Human-readable peer and local addresses, for logs and stats. */
+  readonly remoteAddress: string;
+  readonly localAddress: string;
+  /** Starts delivery of received frames to `sink`. Called exactly once; frames that arrive earlier are held. */
+  start(sink: FrameSink): void;
+  /**
+   * Sends one frame. Resolves once the frame is accepted by the OS or peer; while the peer
+   * is not reading, it stays pending, which keeps the sender's memory bounded. Rejects with
+   * `ChannelClosed` after close and `FrameTooLarge` for a frame over the peer's limit.
+   */
+  send(frame: Uint8Array): Promise<void>;
+  /** Stop delivering frames (the peer's sends will eventually wait) until `resume()`. */
+  pause(): void;
+  resume(): void;
+  /** Closes both directions. Idempotent; resolves when the underlying resources are released. */
+  close(): Promise<void>;
+}
+
+export interface FrameListener {
+  /** The real bound address, e.g. `tcp://127.0.0.1:40123` after listening on port 0. */
+  readonly url: string;
+  /** Stops accepting and closes the connections it accepted. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** TLS material, passed through to `node:tls` (PEM strings or buffers). */
+export interface TlsOptions {
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  ca?: string | Buffer | Array<string | Buffer>;
+  /** Client side: whether to reject a certificate it cannot verify (default true). */
+  rejectUnauthorized?: boolean;
+  servername?: string;
+}
+
+export interface TransportConnectOptions {
+  /** Largest frame accepted from the peer. */
+  maxFrameSize: number;
+  /** Give up connecting after this long with `Timeout`. */
+  timeoutMs: number;
+  signal?: AbortSignal;
+  tls?: TlsOptions;
+  /** Transport-specific extras (e.g. gRPC keepalive settings). */
+  extra?: Record<string, unknown>;
+}
+
+export interface TransportListenOptions {
+  /** Largest frame accepted from any peer; a larger one closes that connection with `FrameTooLarge`. */
+  maxFrameSize: number;
+  /** Called for each accepted connection. The listener owns it until the listener closes. */
+  onConnection(connection: FrameConnection): void;
+  /** Reports errors that do not belong to one connection (e.g. an accept failure). */
+  onError?(error: Error): void;
+  tls?: TlsOptions;
+  /** Transport-specific extras (e.g. an existing `http.Server` for websocket). */
+  extra?: Record<string, unknown>;
+}
+
+/**
+ * The contract a transport plugin implements. A transport moves opaque frames and knows nothing
+ * of messages, codecs or auth. Register an implementation with `@Transport({ name, schemes })`.
+ */
+export interface Transport {
+  readonly capabilities: TransportCapabilities;
+  connect(url: URL, options: TransportConnectOptions): Promise<FrameConnection>;
+  listen(url: URL, options: TransportListenOptions): Promise<FrameListener>;
+  /** Releases anything the plugin holds for its kernel (called by `kernel.close()`). */
+  dispose?(): Promise<void>;
+}
