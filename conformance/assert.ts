@@ -1,0 +1,78 @@
+import { CommunicationError, type ErrorCode } from 'spear-comm';
+
+/** A conformance check that did not hold. Its message says what was expected and what happened. */
+export class ConformanceFailure extends Error {
+  override readonly name = 'ConformanceFailure';
+}
+
+export function fail(message: string): never {
+  throw new ConformanceFailure(message);
+}
+
+export function check(condition: unknown, message: string | (() => string)): asserts condition {
+  if (!condition) fail(typeof message === 'function' ? message() : message);
+}
+
+export function checkEqual<T>(actual: T, expected: T, what: string): void {
+  if (!Object.is(actual, expected)) fail(`${what}: expected ${show(expected)}, got ${show(actual)}`);
+}
+
+export function show(value: unknown): string {
+  if (value instanceof Error) return `${value.name}${CommunicationError.is(value) ? `(${value.code})` : ''}: ${value.message}`;
+  if (value instanceof Uint8Array) return `<${value.byteLength} bytes>`;
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+/** Settles with the promise, or fails with "`what` did not happen within `ms` ms". Clears its timer either way. */
+export function within<T>(promise: Promise<T>, ms: number, what: string, timeoutMessage = `${what} did not happen within ${ms} ms`): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const guard = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ConformanceFailure(timeoutMessage)), ms);
+  });
+  return Promise.race([promise, guard]).finally(() => clearTimeout(timer));
+}
+
+export type Outcome<T> = { state: 'resolved'; value: T } | { state: 'rejected'; error: unknown } | { state: 'pending' };
+
+/** What became of a promise within `ms`: used where "still pending" is the expected answer (backpressure). */
+export function outcomeWithin<T>(promise: Promise<T>, ms: number): Promise<Outcome<T>> {
+  let timer: NodeJS.Timeout | undefined;
+  const pending = new Promise<Outcome<T>>((resolve) => {
+    timer = setTimeout(() => resolve({ state: 'pending' }), ms);
+  });
+  const settled = promise.then(
+    (value): Outcome<T> => ({ state: 'resolved', value }),
+    (error: unknown): Outcome<T> => ({ state: 'rejected', error }),
+  );
+  return Promise.race([settled, pending]).finally(() => clearTimeout(timer));
+}
+
+/** Expects the promise to reject with a CommunicationError whose code is one of `codes`, within `ms`. */
+export async function expectRejection(promise: Promise<unknown>, codes: ErrorCode | ErrorCode[], what: string, ms = 5_000): Promise<CommunicationError> {
+  const wanted = Array.isArray(codes) ? codes : [codes];
+  const outcome = await outcomeWithin(promise, ms);
+  if (outcome.state === 'pending') fail(`${what}: expected a rejection with ${wanted.join(' or ')}, but it was still pending after ${ms} ms`);
+  if (outcome.state === 'resolved') fail(`${what}: expected a rejection with ${wanted.join(' or ')}, but it resolved with ${show(outcome.value)}`);
+  const error = outcome.error;
+  if (!(error instanceof CommunicationError)) fail(`${what}: expected a CommunicationError with ${wanted.join(' or ')}, got ${show(error)}`);
+  if (!wanted.includes(error.code)) fail(`${what}: expected code ${wanted.join(' or ')}, got ${error.code} (${error.message})`);
+  if (!error.message.trim()) fail(`${what}: the ${error.code} error has no message; users need one that says what to do`);
+  return error;
+}
+
+/** Checks that an elapsed time is not before `limitMs` and not more than `slackMs` after it. */
+export function checkNearLimit(elapsedMs: number, limitMs: number, what: string, slackMs = 2_000): void {
+  // Timers fire on a millisecond clock cached per loop turn, so they can look up to ~1 ms early.
+  const earliest = limitMs - 15;
+  check(elapsedMs >= earliest, `${what} after ${elapsedMs.toFixed(0)} ms, before its ${limitMs} ms limit`);
+  check(elapsedMs <= limitMs + slackMs, `${what} after ${elapsedMs.toFixed(0)} ms, far past its ${limitMs} ms limit (allowed up to ${limitMs + slackMs} ms)`);
+}
+
+/** Resolves on the next turn of the event loop (after pending I/O callbacks). */
+export function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

@@ -1,0 +1,19 @@
+import type { ConformanceCase } from '../types.js';
+import { backpressureCases } from './backpressure.js';
+import { badInputCases } from './bad-input.js';
+import { framingCases } from './framing.js';
+import { isolationCases } from './isolation.js';
+import { lifecycleCases } from './lifecycle.js';
+import { requestResponseCases } from './request-response.js';
+import { timeoutCases } from './timeout.js';
+
+/** The whole kit, in category order. */
+export const ALL_CASES: readonly ConformanceCase[] = [
+  ...framingCases,
+  ...timeoutCases,
+  ...isolationCases,
+  ...requestResponseCases,
+  ...lifecycleCases,
+  ...badInputCases,
+  ...backpressureCases,
+];

@@ -1,0 +1,34 @@
+import { beforeAll, describe, it } from 'vitest';
+import { runCase, unsupportedReason, warmUp } from './engine.js';
+import { describeFailures } from './report/pretty.js';
+import { CATEGORIES, type ConformanceCase, type ResolvedTarget } from './types.js';
+
+/** Teardown closes with bounds of its own and the leak check waits up to a few seconds; vitest's limit must cover them. */
+const TEARDOWN_BUDGET_MS = 30_000;
+
+export function registerSuite(target: ResolvedTarget, cases: readonly ConformanceCase[]): void {
+  // The leak check compares process-wide resource counts, so these cases never run concurrently.
+  describe.sequential(`conformance: ${target.transport}`, () => {
+    beforeAll(() => warmUp(target), 60_000);
+    for (const category of CATEGORIES) {
+      const selected = cases.filter((c) => c.category === category);
+      if (selected.length === 0) continue;
+      describe(category, () => {
+        for (const kase of selected) {
+          const reason = unsupportedReason(kase, target);
+          if (reason !== undefined) {
+            it(`${kase.name} — unsupported: ${reason}`, async (t) => {
+              await t.annotate(`unsupported: ${reason}`, 'unsupported');
+            });
+            continue;
+          }
+          it(kase.name, async (t) => {
+            const result = await runCase(kase, target);
+            for (const note of result.notes ?? []) await t.annotate(note, 'notice');
+            if (result.status === 'failed') throw new Error(describeFailures(result));
+          }, (kase.timeoutMs ?? target.caseTimeoutMs) + TEARDOWN_BUDGET_MS);
+        }
+      });
+    }
+  });
+}
