@@ -12,6 +12,10 @@ const commands: Record<string, Command> = {
     summary: 'Start a host, talk to instances over several transports, print per-instance stats',
     run: async (args) => (await import('./demo.js')).runDemo(args),
   },
+  conformance: {
+    summary: 'Run the conformance kit against the transports that modules register',
+    run: async (args) => (await import('./conformance-command.js')).runConformanceCommand(args),
+  },
 };
 
 function version(): string {

@@ -21,6 +21,8 @@ export interface RunOptions {
   cases?: readonly ConformanceCase[];
   /** Stop at the first failed case. */
   bail?: boolean;
+  /** Called when a suite's target is resolved and its cases are about to run. */
+  onSuiteStart?(target: ResolvedTarget): void;
   /** Called as each case finishes (progress output). */
   onResult?(result: CaseResult): void;
 }
@@ -161,6 +163,7 @@ export async function runSuite(target: ConformanceTarget | ResolvedTarget, optio
     };
   }
   const cases = selectCases(resolved, options);
+  options.onSuiteStart?.(resolved);
   if (cases.some((c) => unsupportedReason(c, resolved) === undefined)) await warmUp(resolved);
   const results: CaseResult[] = [];
   for (const kase of cases) {
