@@ -18,7 +18,12 @@ export async function sendAll(end: RawEnd, frames: readonly Uint8Array[], what =
  * each frame as it arrives, so a wrong frame fails at once with a diagnosis (dropped, reordered,
  * merged, duplicated or corrupted) instead of a timeout.
  */
-export function expectFrames(ctx: CaseContext, receiver: RawEnd, expected: readonly Uint8Array[], options: { from?: number; what: string }): Promise<void> {
+export function expectFrames(
+  ctx: CaseContext,
+  receiver: RawEnd,
+  expected: readonly Uint8Array[],
+  options: { from?: number; what: string; explain?: (frame: Uint8Array) => string | undefined },
+): Promise<void> {
   const from = options.from ?? 0;
   const ms = ctx.waitMs;
   const { frames } = receiver.sink;
@@ -28,7 +33,9 @@ export function expectFrames(ctx: CaseContext, receiver: RawEnd, expected: reado
     () => {
       for (; checked < frames.length && checked - from < expected.length; checked++) {
         const index = checked - from;
-        const problem = diagnose(frames[checked]!, expected, index);
+        const frame = frames[checked]!;
+        const problem = diagnose(frame, expected, index);
+        if (problem && options.explain?.(frame)) throw new ConformanceFailure(`${options.what}: frame #${index} of ${expected.length}: ${options.explain(frame)}`);
         if (problem) throw new ConformanceFailure(`${options.what}: frame #${index} of ${expected.length}: ${problem}`);
       }
       if (frames.length - from > expected.length) {

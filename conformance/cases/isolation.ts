@@ -13,6 +13,12 @@ const whoami = (_input: Uint8Array, hctx: HandlerContext) => bytes(hctx.instance
 /** Tags are `client * 100_000 + n`, so a frame says which client it belongs to. */
 const CLIENT_TAG = 100_000;
 
+/** Explains a wrong frame that belongs to the other connection. */
+const crossed = (own: number) => (frame: Uint8Array): string | undefined => {
+  const owner = Math.floor(tagOf(frame) / CLIENT_TAG);
+  return owner !== own && (owner === 0 || owner === 1) ? `it is a frame of client ${'AB'[owner]}'s connection: traffic crossed between connections` : undefined;
+};
+
 export const isolationCases: ConformanceCase[] = [
   {
     category: 'isolation',
@@ -36,8 +42,8 @@ export const isolationCases: ConformanceCase[] = [
       await Promise.all([0, 1].flatMap((i) => [
         sendAll(clients[i]!, up(i)),
         sendAll(servers[i]!, down(i)),
-        expectFrames(ctx, servers[i]!, up(i), { from: 1, what: `frames client ${'AB'[i]} sent, at its server-side connection` }),
-        expectFrames(ctx, clients[i]!, down(i), { what: `frames sent to client ${'AB'[i]}` }),
+        expectFrames(ctx, servers[i]!, up(i), { from: 1, what: `frames client ${'AB'[i]} sent, at its server-side connection`, explain: crossed(i) }),
+        expectFrames(ctx, clients[i]!, down(i), { what: `frames sent to client ${'AB'[i]}`, explain: crossed(i) }),
       ]));
     },
   },
@@ -55,7 +61,7 @@ export const isolationCases: ConformanceCase[] = [
       };
       const [sa, sb] = [serverFor('instance-a'), serverFor('instance-b')];
       // Interleaved calls: each must be answered on its own channel.
-      const calls = await Promise.all(Array.from({ length: 60 }, (_, i) => (i % 3 === 0 ? invoke(a, 'whoami', new Uint8Array(0)) : invoke(b, 'whoami', new Uint8Array(0))).then(text)));
+      const calls = await Promise.all(Array.from({ length: 60 }, (_, i) => invoke(i % 3 === 0 ? a : b, 'whoami', new Uint8Array(0), { timeoutMs: ctx.waitMs }).then(text)));
       calls.forEach((id, i) => checkEqual(id, i % 3 === 0 ? 'instance-a' : 'instance-b', `answer to call #${i}`));
       // Pushed messages go to the right client only.
       await sa.send(Messages.executionRequest({ functionName: 'for-a', input: new Uint8Array(0), timeoutMs: 0 }));
@@ -127,7 +133,7 @@ export const isolationCases: ConformanceCase[] = [
       await first.close();
       await closed(c1, ctx.waitMs, 'the first listener\'s client to close when that listener closed');
       checkEqual(text(await invoke(c2, 'name', new Uint8Array(0), { timeoutMs: ctx.waitMs })), 'second', 'answer from the second listener after the first closed');
-      await within(ctx.connect(second.url).then((c) => invoke(c, 'name', new Uint8Array(0))), ctx.waitMs, 'a new client of the second listener to be served');
+      await within(ctx.connect(second.url).then((c) => invoke(c, 'name', new Uint8Array(0), { timeoutMs: ctx.waitMs })), ctx.waitMs, 'a new client of the second listener to be served');
     },
   },
 ];

@@ -128,7 +128,7 @@ export const lifecycleCases: ConformanceCase[] = [
         throw new Error(`listening again on ${listener.url} after close failed (the address was not released): ${show(err)}`);
       });
       const fresh = await ctx.connect(again.url);
-      await within(invoke(fresh, 'ping', new Uint8Array([1])), ctx.waitMs, 'a call to the new listener on the released address');
+      await within(invoke(fresh, 'ping', new Uint8Array([1]), { timeoutMs: ctx.waitMs }), ctx.waitMs, 'a call to the new listener on the released address');
     },
   },
   {
@@ -143,7 +143,7 @@ export const lifecycleCases: ConformanceCase[] = [
       const asked = new URL(requested);
       if (asked.port === '0') check(url.port !== '' && url.port !== '0', `listening on ${requested} reported ${listener.url}; it must report the port actually bound`);
       const client = await ctx.connect(listener.url);
-      await within(invoke(client, 'ping', new Uint8Array([1])), ctx.waitMs, `a call through ${listener.url}`);
+      await within(invoke(client, 'ping', new Uint8Array([1]), { timeoutMs: ctx.waitMs }), ctx.waitMs, `a call through ${listener.url}`);
     },
   },
 ];
