@@ -43,6 +43,9 @@ describe('cbor codec writes plain RFC 8949 that any CBOR library reads', () => {
     expect(beat(-1_767_225_600_000, 0)).toMatch(/74696d657374616d703b0000019b76daa7ff/);
     expect(beat(1.5, 0)).toMatch(/74696d657374616d70fb3ff8000000000000/);
     expect(beat(2 ** 60, 0)).toMatch(/74696d657374616d70fb43b0000000000000/); // past 2^53: a float, as the number is
+    for (const timestamp of [Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER, 2 ** 32, -(2 ** 32) - 1]) {
+      expect(cbor.decode(cbor.encode({ type: 'Ack', requestId: '', timestamp, metadata: {} })).timestamp).toBe(timestamp);
+    }
   });
 
   it('reads what other encoders may write: longer-than-needed heads, float16 and float32', () => {

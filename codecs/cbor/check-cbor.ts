@@ -30,6 +30,13 @@ function readArgument(src: Uint8Array, pos: number, size: number): number {
   return value;
 }
 
+/** The exact value of an integer item with an 8-byte argument (only for error messages). */
+function exactInteger(src: Uint8Array, start: number, major: number): bigint {
+  let value = 0n;
+  for (let i = 1; i <= 8; i++) value = value * 256n + BigInt(src[start + i]!);
+  return major === 1 ? -1n - value : value;
+}
+
 function isAscii(src: Uint8Array, from: number, to: number): boolean {
   for (let i = from; i < to; i++) if (src[i]! >= 0x80) return false;
   return true;
@@ -45,7 +52,7 @@ function isProtoKey(src: Uint8Array, pos: number, length: number): boolean {
  * Walks one encoded CBOR data item without building it and throws `DecodeFailed` unless it is
  * well-formed (RFC 8949) and within the profile spear-comm messages use: definite lengths only,
  * no tags, no simple values other than false/true/null/undefined, text-string map keys, valid
- * UTF-8 text, at most MAX_CBOR_DEPTH levels, nothing after the item. Every declared length and
+ * UTF-8 text, integers within ±(2^53-1), at most MAX_CBOR_DEPTH levels, nothing after the item. Every declared length and
  * count is checked against the bytes that remain, so the decoder that runs afterwards never
  * allocates for a length the input does not back and never recurses deeper than the limit.
  *
@@ -105,7 +112,10 @@ export function checkCbor(src: Uint8Array): boolean {
       case 7:
         if (info < 20 || info === 24) fail(`simple value ${arg}; only false, true, null, undefined and floats are used`, start);
         break;
-      default: // 0 and 1: integers
+      default: // 0 and 1: integers, which a message holds as JavaScript numbers
+        if (arg > Number.MAX_SAFE_INTEGER - major) {
+          fail(`integer ${exactInteger(src, start, major)} is beyond ±(2^53-1), the integers a JavaScript number holds exactly`, start);
+        }
         break;
     }
     // The item is complete: count it in its container, and close every container it completes.

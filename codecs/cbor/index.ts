@@ -1,11 +1,11 @@
 import { Encoder, type Options } from 'cbor-x';
-import { Codec, CommunicationError, ErrorCode, validateMessage, wellFormed, wellFormedMap, type RuntimeMessage } from 'spear-comm';
+import { Codec, CommunicationError, ErrorCode, messageFields, validateMessage, wellFormed, wellFormedMap, type FieldWriters, type RuntimeMessage } from 'spear-comm';
 import { checkCbor } from './check-cbor.js';
 
 // Plain RFC 8949: maps with text keys, byte strings, integers, float64 — no record extension,
 // no tags (not even 64 for Uint8Array), no shared structures or packed strings — so that any
 // CBOR library decodes what this writes. Map lengths in their shortest form.
-const PLAIN: Options = {
+const PLAIN: Options & { int64AsNumber: boolean } = {
   useRecords: false,
   mapsAsObjects: true,
   variableMapSize: true,
@@ -14,13 +14,14 @@ const PLAIN: Options = {
   pack: false,
   bundleStrings: false,
   largeBigIntToFloat: false,
+  // 64-bit integers as numbers, not BigInt: checkCbor has already refused any beyond ±(2^53-1).
+  // (cbor-x reads this option, but its type declarations lack it.)
+  int64AsNumber: true,
 };
 
 const cbor = new Encoder(PLAIN);
 /** Decodes maps as Map objects: only for the rare input with a "__proto__" key, which cbor-x would rename. */
 const cborWithMaps = new Encoder({ ...PLAIN, mapsAsObjects: false });
-
-const NUMBER_FIELDS = ['timestamp', 'timeoutMs', 'durationMs', 'sequence'] as const;
 
 /**
  * Integral numbers are CBOR integers in their shortest form; cbor-x writes those beyond 32 bits
@@ -31,57 +32,17 @@ function int(n: number): number | bigint {
   return Number.isSafeInteger(n) && (n > 0xffff_ffff || n < -0x1_0000_0000) ? BigInt(n) : n;
 }
 
-/**
- * The message as a CBOR map in the same fixed field order as the json codec; absent optional
- * fields are left out. Strings go out well-formed (see wellFormed), since CBOR text is UTF-8.
- */
-function toCborMap(m: RuntimeMessage): Record<string, unknown> {
-  const head = { type: m.type, requestId: wellFormed(m.requestId), timestamp: int(m.timestamp), metadata: wellFormedMap(m.metadata) };
-  switch (m.type) {
-    case 'ExecutionRequest':
-      return { ...head, functionName: wellFormed(m.functionName), input: bytesOf(m.input, 'input'), timeoutMs: int(m.timeoutMs) };
-    case 'ExecutionResponse':
-      return {
-        ...head, success: m.success, output: bytesOf(m.output, 'output'),
-        ...(m.error ? { error: { code: wellFormed(m.error.code), message: wellFormed(m.error.message) } } : {}),
-        durationMs: int(m.durationMs),
-      };
-    case 'HealthCheck':
-      return m.status === undefined ? head : { ...head, status: wellFormed(m.status) };
-    case 'Ack':
-      return head;
-    case 'Heartbeat':
-      return { ...head, sequence: int(m.sequence) };
-    case 'AuthRequest':
-      return {
-        ...head, instanceId: wellFormed(m.instanceId), token: wellFormed(m.token), clientVersion: wellFormed(m.clientVersion),
-        clientType: m.clientType, codec: wellFormed(m.codec), extraParams: wellFormedMap(m.extraParams),
-      };
-    case 'AuthResponse':
-      return { ...head, success: m.success, sessionId: wellFormed(m.sessionId), ...(m.errorMessage !== undefined ? { errorMessage: wellFormed(m.errorMessage) } : {}) };
-    default:
-      throw new CommunicationError(ErrorCode.DecodeFailed, `cbor codec: cannot encode unknown message type ${JSON.stringify((m as { type?: unknown }).type)}`);
-  }
-}
+/** CBOR values for the message's fields; strings well-formed (see wellFormed), since CBOR text is UTF-8. */
+const CBOR_FIELDS: FieldWriters = {
+  string: wellFormed,
+  number: int,
+  bytes: bytesOf,
+  map: wellFormedMap,
+};
 
 function bytesOf(value: Uint8Array, field: string): Uint8Array {
   // Anything else would go out as some other CBOR type and fail on the receiving side instead of here.
   if (!(value instanceof Uint8Array)) throw new CommunicationError(ErrorCode.DecodeFailed, `cbor codec: field "${field}" must be a Uint8Array to be encoded`);
-  return value;
-}
-
-/** Integers past 32 bits come back from cbor-x as BigInt; messages hold them as numbers when that is exact. */
-function toNumbers(value: unknown): unknown {
-  if (typeof value !== 'object' || value === null) return value;
-  const fields = value as Record<string, unknown>;
-  for (const field of NUMBER_FIELDS) {
-    const v = fields[field];
-    if (typeof v !== 'bigint') continue;
-    if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER)) {
-      throw new CommunicationError(ErrorCode.DecodeFailed, `Malformed RuntimeMessage: field "${field}" is ${v}, outside the integers a JavaScript number holds exactly (±(2^53-1))`);
-    }
-    fields[field] = Number(v);
-  }
   return value;
 }
 
@@ -101,14 +62,14 @@ const bytesField = (value: unknown, field: string): Uint8Array => {
   throw new CommunicationError(ErrorCode.DecodeFailed, `Malformed RuntimeMessage: field "${field}" must be a CBOR byte string (major type 2), got ${value === null ? 'null' : typeof value}`);
 };
 
-/** CBOR (RFC 8949): the fields of a RuntimeMessage as a map with text keys, bytes as byte strings. */
+/** CBOR (RFC 8949): the fields of a RuntimeMessage as a map with text keys in the json codec's order, bytes as byte strings. */
 @Codec({ name: 'cbor', contentType: 'application/cbor' })
 export class CborCodec implements Codec {
   readonly name = 'cbor';
   readonly contentType = 'application/cbor';
 
   encode(message: RuntimeMessage): Uint8Array {
-    const buf = cbor.encode(toCborMap(message));
+    const buf = cbor.encode(messageFields(message, CBOR_FIELDS));
     return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   }
 
@@ -123,6 +84,6 @@ export class CborCodec implements Codec {
       // checkCbor has accepted the input, so this is not expected; still never let it escape as anything but DecodeFailed.
       throw new CommunicationError(ErrorCode.DecodeFailed, `cbor codec: frame of ${bytes.byteLength} bytes could not be decoded (${(err as Error).message})`, { cause: err });
     }
-    return validateMessage(toNumbers(value), { bytes: bytesField });
+    return validateMessage(value, { bytes: bytesField });
   }
 }

@@ -52,36 +52,37 @@ function sequenceOf(value: number): number {
 
 /** The message as the plain object protobufjs encodes; strings well-formed, since protobuf strings are UTF-8. */
 function toProto(m: RuntimeMessage): Record<string, unknown> {
-  const head = { requestId: wellFormed(m.requestId), timestamp: m.timestamp, metadata: wellFormedMap(m.metadata) };
+  const head: Record<string, unknown> = { requestId: wellFormed(m.requestId), timestamp: m.timestamp, metadata: wellFormedMap(m.metadata) };
+  head[MEMBER[m.type] ?? fail(`cannot encode unknown message type ${JSON.stringify((m as { type?: unknown }).type)}`)] = kindOf(m);
+  return head;
+}
+
+/** The fields of the `oneof kind` member (built by assignment: spreading objects costs V8 microseconds a message). */
+function kindOf(m: RuntimeMessage): Record<string, unknown> {
   switch (m.type) {
     case 'ExecutionRequest':
-      return { ...head, executionRequest: { functionName: wellFormed(m.functionName), input: bytesOf(m.input, 'input'), timeoutMs: m.timeoutMs } };
-    case 'ExecutionResponse':
-      return {
-        ...head,
-        executionResponse: {
-          success: m.success, output: bytesOf(m.output, 'output'), durationMs: m.durationMs,
-          ...(m.error ? { error: { code: wellFormed(m.error.code), message: wellFormed(m.error.message) } } : {}),
-        },
-      };
+      return { functionName: wellFormed(m.functionName), input: bytesOf(m.input, 'input'), timeoutMs: m.timeoutMs };
+    case 'ExecutionResponse': {
+      const body: Record<string, unknown> = { success: m.success, output: bytesOf(m.output, 'output'), durationMs: m.durationMs };
+      if (m.error) body['error'] = { code: wellFormed(m.error.code), message: wellFormed(m.error.message) };
+      return body;
+    }
     case 'HealthCheck':
-      return { ...head, healthCheck: m.status === undefined ? {} : { status: wellFormed(m.status) } };
+      return m.status === undefined ? {} : { status: wellFormed(m.status) };
     case 'Ack':
-      return { ...head, ack: {} };
+      return {};
     case 'Heartbeat':
-      return { ...head, heartbeat: { sequence: sequenceOf(m.sequence) } };
+      return { sequence: sequenceOf(m.sequence) };
     case 'AuthRequest':
       return {
-        ...head,
-        authRequest: {
-          instanceId: wellFormed(m.instanceId), token: wellFormed(m.token), clientVersion: wellFormed(m.clientVersion),
-          clientType: m.clientType, codec: wellFormed(m.codec), extraParams: wellFormedMap(m.extraParams),
-        },
+        instanceId: wellFormed(m.instanceId), token: wellFormed(m.token), clientVersion: wellFormed(m.clientVersion),
+        clientType: m.clientType, codec: wellFormed(m.codec), extraParams: wellFormedMap(m.extraParams),
       };
-    case 'AuthResponse':
-      return { ...head, authResponse: { success: m.success, sessionId: wellFormed(m.sessionId), ...(m.errorMessage !== undefined ? { errorMessage: wellFormed(m.errorMessage) } : {}) } };
-    default:
-      return fail(`cannot encode unknown message type ${JSON.stringify((m as { type?: unknown }).type)}`);
+    case 'AuthResponse': {
+      const body: Record<string, unknown> = { success: m.success, sessionId: wellFormed(m.sessionId) };
+      if (m.errorMessage !== undefined) body['errorMessage'] = wellFormed(m.errorMessage);
+      return body;
+    }
   }
 }
 
@@ -113,26 +114,37 @@ function fromProto(decoded: Decoded): Record<string, unknown> {
     fail(`no message kind is set; a RuntimeMessage needs exactly one of its oneof kind fields (${KIND_FIELDS})`);
   }
   const body = decoded[member as string] as Decoded;
-  const head = { type, requestId: decoded['requestId'], timestamp: decoded['timestamp'], metadata: decoded['metadata'] };
+  const out: Record<string, unknown> = { type, requestId: decoded['requestId'], timestamp: decoded['timestamp'], metadata: decoded['metadata'] };
   switch (type) {
     case 'ExecutionRequest':
-      return { ...head, functionName: body['functionName'], input: bytesField(body, 'input'), timeoutMs: body['timeoutMs'] };
+      out['functionName'] = body['functionName'];
+      out['input'] = bytesField(body, 'input');
+      out['timeoutMs'] = body['timeoutMs'];
+      break;
     case 'ExecutionResponse':
-      return { ...head, success: body['success'], output: bytesField(body, 'output'), error: present(body, 'error') ? body['error'] : undefined, durationMs: body['durationMs'] };
+      out['success'] = body['success'];
+      out['output'] = bytesField(body, 'output');
+      if (present(body, 'error')) out['error'] = body['error'];
+      out['durationMs'] = body['durationMs'];
+      break;
     case 'HealthCheck':
-      return { ...head, status: present(body, 'status') ? body['status'] : undefined };
+      if (present(body, 'status')) out['status'] = body['status'];
+      break;
     case 'Ack':
-      return head;
+      break;
     case 'Heartbeat':
-      return { ...head, sequence: uint64Field(body, 'sequence') };
+      out['sequence'] = uint64Field(body, 'sequence');
+      break;
     case 'AuthRequest':
-      return {
-        ...head, instanceId: body['instanceId'], token: body['token'], clientVersion: body['clientVersion'],
-        clientType: body['clientType'], codec: body['codec'], extraParams: body['extraParams'],
-      };
+      for (const field of ['instanceId', 'token', 'clientVersion', 'clientType', 'codec', 'extraParams']) out[field] = body[field];
+      break;
     case 'AuthResponse':
-      return { ...head, success: body['success'], sessionId: body['sessionId'], errorMessage: present(body, 'errorMessage') ? body['errorMessage'] : undefined };
+      out['success'] = body['success'];
+      out['sessionId'] = body['sessionId'];
+      if (present(body, 'errorMessage')) out['errorMessage'] = body['errorMessage'];
+      break;
   }
+  return out;
 }
 
 const plainBytes = (value: unknown, field: string): Uint8Array => {
