@@ -17,8 +17,16 @@ describe.each(CODECS)('$name codec round trip', (codec) => {
         expect(comparable(back)).toStrictEqual(comparable(message));
         expect(sameBytes(codec.encode(back), bytes)).toBe(true);
       }),
-      { numRuns: 60 },
+      { numRuns: 50 },
     );
+  });
+
+  it('round-trips a 4 MiB input with 10 000 metadata entries', () => {
+    const input = new Uint8Array(4 << 20);
+    for (let i = 0; i < input.length; i++) input[i] = (i * 7) & 0xff;
+    const metadata = Object.fromEntries(Array.from({ length: 10_000 }, (_, i) => [`key-${i}-ключ`, `value-${i}-😀`]));
+    const message: RuntimeMessage = { type: 'ExecutionRequest', requestId: 'big', timestamp: 1_767_225_600_000, metadata, functionName: 'f', input, timeoutMs: 0 };
+    expect(comparable(codec.decode(codec.encode(message)))).toStrictEqual(comparable(message));
   });
 
   it('gives decoded bytes fields as plain Uint8Arrays that later decodes do not overwrite', () => {
