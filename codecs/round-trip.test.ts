@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MESSAGE_TYPES, type RuntimeMessage } from 'spear-comm';
 import { anyMessage, messageOf } from './test-support/arbitraries.js';
-import { CODECS, comparable } from './test-support/codecs.js';
+import { CODECS, comparable, readFixture, toHex } from './test-support/codecs.js';
+import { GOLDEN_MESSAGES } from './test-support/golden-messages.js';
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
@@ -27,6 +28,13 @@ describe.each(CODECS)('$name codec round trip', (codec) => {
     const metadata = Object.fromEntries(Array.from({ length: 10_000 }, (_, i) => [`key-${i}-ключ`, `value-${i}-😀`]));
     const message: RuntimeMessage = { type: 'ExecutionRequest', requestId: 'big', timestamp: 1_767_225_600_000, metadata, functionName: 'f', input, timeoutMs: 0 };
     expect(comparable(codec.decode(codec.encode(message)))).toStrictEqual(comparable(message));
+  });
+
+  it('leaves an encoded frame intact while later messages are encoded (transports may still be sending it)', () => {
+    const { name, message } = GOLDEN_MESSAGES[0]!;
+    const frame = codec.encode(message);
+    for (let i = 0; i < 2_000; i++) codec.encode({ type: 'Heartbeat', requestId: `x${i}`.repeat(i % 40), timestamp: i, metadata: {}, sequence: i });
+    expect(toHex(frame)).toBe(toHex(readFixture(name, codec.name)));
   });
 
   it('gives decoded bytes fields as plain Uint8Arrays that later decodes do not overwrite', () => {
