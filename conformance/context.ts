@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import {
   createKernel, DEFAULT_MAX_FRAME_SIZE, generateSecret,
   type CommunicationChannel, type ConnectOptions, type FrameConnection, type FrameListener, type Kernel, type Listener,
@@ -64,7 +65,10 @@ export class CaseContext {
   private readonly rawListeners = new Set<RawListener>();
   private counter = 0;
 
-  private constructor(readonly kernel: Kernel, readonly target: ResolvedTarget) {}
+  private constructor(readonly kernel: Kernel, readonly target: ResolvedTarget) {
+    // Every connection a case opens may listen on this signal (20 at once in bad-input).
+    setMaxListeners(0, this.controller.signal);
+  }
 
   static async create(target: ResolvedTarget): Promise<CaseContext> {
     const kernel = await createKernel({ plugins: target.plugins, transports: [target.transport] });

@@ -8,7 +8,7 @@ const TEARDOWN_BUDGET_MS = 30_000;
 
 export function registerSuite(target: ResolvedTarget, cases: readonly ConformanceCase[]): void {
   // The leak check compares process-wide resource counts, so these cases never run concurrently.
-  describe.sequential(`conformance: ${target.transport}`, () => {
+  describe.sequential(`conformance: ${target.transport}${target.tls ? ' over TLS' : ''}`, () => {
     beforeAll(() => warmUp(target), 60_000);
     for (const category of CATEGORIES) {
       const selected = cases.filter((c) => c.category === category);

@@ -11,8 +11,9 @@ const painter = (color: boolean): Paint => (code, text) => (color ? `\u001b[${co
 const MARK = { passed: '✓', failed: '✗', unsupported: '○' } as const;
 
 export function formatSize(bytes: number): string {
-  if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)} MiB`;
-  if (bytes >= 1024 && bytes % 1024 === 0) return `${bytes / 1024} KiB`;
+  for (const [unit, size] of [['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]] as const) {
+    if (bytes >= size) return bytes % size === 0 ? `${bytes / size} ${unit}` : `${(bytes / size).toFixed(1)} ${unit}`;
+  }
   return `${bytes} B`;
 }
 
