@@ -322,6 +322,8 @@ const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
 function describeStreamError(error: Error, remote: string): Error {
   if (error instanceof CommunicationError) return error;
   const code = (error as NodeJS.ErrnoException).code;
-  const what = code && RESET_CODES.has(code) ? `the connection was reset by ${remote} (${code}); the peer crashed or closed abruptly` : `the connection to ${remote} failed: ${error.message}`;
-  return new CommunicationError(ErrorCode.ChannelClosed, what[0]!.toUpperCase() + what.slice(1), { cause: error });
+  const message = code && RESET_CODES.has(code)
+    ? `${remote} reset the connection (${code}); the peer crashed or closed abruptly`
+    : `The connection to ${remote} failed: ${error.message}`;
+  return new CommunicationError(ErrorCode.ChannelClosed, message, { cause: error });
 }

@@ -121,12 +121,14 @@ export class LengthPrefixDecoder {
         throw this.failure;
       }
       if (end - offset >= length) {
-        const frame = chunk.subarray(offset, offset + length);
+        // A plain Uint8Array view, even of a Buffer chunk: frames are bytes, not Buffers.
+        const frame = new Uint8Array(chunk.buffer, chunk.byteOffset + offset, length);
         offset += length;
         this.onFrame(frame);
       } else {
         // Filled completely before it is delivered, so the uninitialised allocation never leaks.
-        this.body = Buffer.allocUnsafeSlow(length);
+        const storage = Buffer.allocUnsafeSlow(length);
+        this.body = new Uint8Array(storage.buffer, storage.byteOffset, length);
       }
     }
   }

@@ -49,13 +49,6 @@ export class TcpTransport implements Transport {
     const { host, port } = endpointOf(url, true);
     const requested = `${scheme}://${formatHost(host)}:${port}`;
     const server: Server = secure ? tlsCreateServer({ ...tlsServerOptions(options.tls, requested), noDelay: true }) : netCreateServer({ noDelay: true });
-    if (secure) {
-      server.on('tlsClientError', (error: Error, socket: TLSSocket) => options.onError?.(new CommunicationError(
-        ErrorCode.AuthFailed,
-        `TLS handshake with ${formatHost(socket.remoteAddress ?? '?')}:${socket.remotePort ?? '?'} on ${requested} failed: ${error.message}`,
-        { cause: error },
-      )));
-    }
     const frames = await listenStreamServer(server, {
       maxFrameSize: options.maxFrameSize,
       onConnection: options.onConnection,
@@ -72,6 +65,12 @@ export class TcpTransport implements Transport {
         remoteAddress: `${scheme}://${formatHost(socket.remoteAddress ?? '')}:${socket.remotePort ?? 0}`,
       }),
     });
+    if (secure) {
+      server.on('tlsClientError', (error: Error, socket: TLSSocket) => {
+        const peer = socket.remoteAddress ? ` from ${formatHost(socket.remoteAddress)}:${socket.remotePort}` : '';
+        options.onError?.(new CommunicationError(ErrorCode.AuthFailed, `A TLS handshake on ${frames.url}${peer} failed: ${error.message}`, { cause: error }));
+      });
+    }
     const listener: FrameListener = {
       url: frames.url,
       close: () => {

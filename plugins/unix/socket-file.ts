@@ -22,7 +22,7 @@ export function socketPathOf(url: URL): string {
   if (bytes > MAX_SOCKET_PATH_BYTES) {
     throw new CommunicationError(
       ErrorCode.ChannelCreationFailed,
-      `Unix socket path "${path}" is ${bytes} bytes; ${process.platform} allows at most ${MAX_SOCKET_PATH_BYTES} (it would be truncated). Use a shorter path, e.g. in /tmp or $XDG_RUNTIME_DIR`,
+      `Unix socket path "${path}" is ${bytes} bytes; ${process.platform === 'linux' ? 'Linux' : process.platform} allows at most ${MAX_SOCKET_PATH_BYTES} (it would be truncated). Use a shorter path, e.g. in /tmp or $XDG_RUNTIME_DIR`,
     );
   }
   return path;
