@@ -5,8 +5,8 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ErrorCode, createKernel, encodeFrameHeader, type CommunicationChannel, type FrameConnection, type Kernel, type RuntimeMessage } from 'spear-comm';
-import { collect, patterned, waitFor, wireFrame, type Collected } from './support/streams.js';
+import { ErrorCode, createKernel, encodeFrameHeader, invoke, type CommunicationChannel, type FrameConnection, type Kernel, type RuntimeMessage } from 'spear-comm';
+import { collect, patterned, sameBytes, waitFor, wireFrame, type Collected } from './support/streams.js';
 
 let dir: string;
 let kernel: Kernel;
@@ -80,7 +80,7 @@ describe.each(transports)('$name transport', ({ name, url }) => {
     await write(fits, wireFrame(patterned(max)));
     const first = await next(0);
     await waitFor(() => first.frames.length === 1, 'the max-size frame');
-    expect(first.frames[0]).toEqual(patterned(max));
+    expect(sameBytes(first.frames[0], patterned(max))).toBe(true);
 
     const tooBig = await rawConnect(listener.url);
     const peerClosed = once(tooBig, 'close');
@@ -109,7 +109,7 @@ describe.each(transports)('$name transport', ({ name, url }) => {
     const server = await next(0);
     await waitFor(() => server.frames.length === 3, 'three frames');
     expect(server.frames[0]).toEqual(Uint8Array.of(1));
-    expect(Buffer.compare(server.frames[1]!, big)).toBe(0);
+    expect(sameBytes(server.frames[1], big)).toBe(true);
     expect(server.frames[2]).toEqual(Uint8Array.of(2));
   });
 
@@ -127,6 +127,23 @@ describe.each(transports)('$name transport', ({ name, url }) => {
     for (let i = 0; i < 10_000; i++) received.push(await server.receive({ timeoutMs: 10_000 }));
     await Promise.all(sends);
     expect(received.map((m) => m.requestId)).toEqual(Array.from({ length: 10_000 }, (_, i) => String(i)));
+  });
+
+  it('answers a request sent the moment the listener accepts the channel (it arrives with the AuthResponse)', async () => {
+    let invoked!: Promise<Uint8Array>;
+    let accepted!: () => void;
+    const acceptedOnce = new Promise<void>((resolve) => (accepted = resolve));
+    const listener = await kernel.listen(url(), {
+      onChannel: (channel) => {
+        invoked = invoke(channel, 'echo', Uint8Array.of(42), { timeoutMs: 5_000 }); // synchronously: same batch as the AuthResponse
+        accepted();
+      },
+    });
+    cleanups.push(() => listener.close());
+    const client = await kernel.connect(listener.url, { handlers: { echo: (input) => input } });
+    cleanups.push(() => client.close());
+    await acceptedOnce;
+    expect(await invoked).toEqual(Uint8Array.of(42));
   });
 
   it('closes its connections when the listener closes, then refuses new ones with the address in the message', async () => {

@@ -65,3 +65,8 @@ export function patterned(n: number, seed = 0): Uint8Array {
   for (let i = 0; i < n; i++) out[i] = (i * 31 + seed) & 0xff;
   return out;
 }
+
+/** Byte-for-byte equality that stays fast for megabytes (a deep toEqual takes seconds there). */
+export function sameBytes(actual: Uint8Array | undefined, expected: Uint8Array): boolean {
+  return actual !== undefined && actual.byteLength === expected.byteLength && Buffer.compare(actual, expected) === 0;
+}
