@@ -53,7 +53,7 @@ function pairConnection(writable = new RecordingWritable()) {
 const turn = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('StreamFrameConnection: sending', () => {
-  it('coalesces the small frames of one event-loop turn into one write', async () => {
+  it('coalesces the small frames sent in one tick into one write', async () => {
     const { writable, connection } = pairConnection();
     const payloads = Array.from({ length: 100 }, (_, i) => patterned(64, i));
     await Promise.all(payloads.map((p) => connection.send(p)));

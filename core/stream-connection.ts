@@ -31,7 +31,8 @@ interface PendingSend {
 /**
  * A FrameConnection over any node stream, with the 4-byte length prefix of DESIGN §5.
  *
- * Frames sent in one event-loop turn go out in one write. A send resolves once the stream took
+ * Frames sent in one tick (synchronously, or in the promise callbacks that follow, such as all
+ * the answers to one read's requests) go out in one write. A send resolves once the stream took
  * its bytes without passing its high-water mark, otherwise after 'drain'; until then later
  * frames wait here, so a peer that does not read stalls its senders instead of growing memory.
  */
@@ -109,7 +110,8 @@ export class StreamFrameConnection implements FrameConnection {
       this.batchBytes += FRAME_HEADER_BYTES + (frame.byteLength <= COPY_LIMIT ? frame.byteLength : 0);
       if (!this.flushScheduled && !this.waitingForDrain) {
         this.flushScheduled = true;
-        setImmediate(() => {
+        // nextTick rather than setImmediate: it batches just as well here and saves a loop turn per round trip.
+        process.nextTick(() => {
           this.flushScheduled = false;
           if (!this.waitingForDrain && this.batch.length > 0 && this.usable()) this.flush();
         });
