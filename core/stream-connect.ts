@@ -30,6 +30,7 @@ export function whenSocketConnected(socket: Socket, options: SocketConnectOption
     };
     const failWith = (error: CommunicationError) => {
       cleanup();
+      socket.on('error', () => {}); // a late second error from a socket given up on must not crash the process
       socket.destroy();
       reject(error);
     };
