@@ -42,5 +42,5 @@ export { StreamFrameConnection } from './stream-connection.js';
 export type { FrameStream, StreamFrameConnectionOptions } from './stream-connection.js';
 export { whenSocketConnected } from './stream-connect.js';
 export type { SocketConnectOptions } from './stream-connect.js';
-export { listenStreamServer } from './stream-server.js';
+export { OpenListeners, listenStreamServer } from './stream-server.js';
 export type { StreamServerOptions } from './stream-server.js';

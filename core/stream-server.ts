@@ -71,3 +71,25 @@ export async function listenStreamServer(server: Server, options: StreamServerOp
     })()),
   };
 }
+
+/** The listeners a transport plugin has open, so that its `dispose()` can close them. */
+export class OpenListeners {
+  private readonly open = new Set<FrameListener>();
+
+  /** Returns `listener` wrapped so that closing it also forgets it. */
+  track(listener: FrameListener): FrameListener {
+    const tracked: FrameListener = {
+      url: listener.url,
+      close: () => {
+        this.open.delete(tracked);
+        return listener.close();
+      },
+    };
+    this.open.add(tracked);
+    return tracked;
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all([...this.open].map((listener) => listener.close()));
+  }
+}

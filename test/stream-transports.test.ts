@@ -1,40 +1,23 @@
 // What tcp and unix share: framing on a real socket, limits, peers that misbehave, order, size.
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ErrorCode, createKernel, encodeFrameHeader, invoke, type CommunicationChannel, type FrameConnection, type Kernel, type RuntimeMessage } from 'spear-comm';
+import { describe, expect, it } from 'vitest';
+import { ErrorCode, encodeFrameHeader, invoke, type CommunicationChannel, type FrameConnection, type RuntimeMessage } from 'spear-comm';
 import { collect, patterned, sameBytes, waitFor, wireFrame, type Collected } from './support/streams.js';
+import { testBed } from './support/test-bed.js';
 
-let dir: string;
-let kernel: Kernel;
-let counter = 0;
-const cleanups: Array<() => Promise<unknown> | unknown> = [];
-
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'sc-st-'));
-  kernel = await createKernel();
-});
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-afterAll(async () => {
-  await kernel.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+const bed = testBed();
 
 const transports = [
   { name: 'tcp', url: () => 'tcp://127.0.0.1:0' },
-  { name: 'unix', url: () => `unix://${dir}/${++counter}.sock` },
+  { name: 'unix', url: () => `unix://${bed.socketPath()}` },
 ];
 
 /** A plain node:net socket to a listener URL: a peer that is not spear-comm. */
 function rawConnect(url: string): Promise<Socket> {
   const parsed = new URL(url);
   const socket = parsed.protocol === 'unix:' ? connect(parsed.pathname) : connect(Number(parsed.port), parsed.hostname);
-  cleanups.push(() => socket.destroy());
+  bed.defer(() => socket.destroy());
   return once(socket, 'connect').then(() => socket);
 }
 
@@ -47,14 +30,14 @@ describe.each(transports)('$name transport', ({ name, url }) => {
   async function frameListener(maxFrameSize = 16 * 1024 * 1024) {
     const accepted: Collected[] = [];
     const connections: FrameConnection[] = [];
-    const listener = await kernel.transport(name).listen(new URL(url()), {
+    const listener = await bed.kernel.transport(name).listen(new URL(url()), {
       maxFrameSize,
       onConnection: (connection) => {
         connections.push(connection);
         accepted.push(collect(connection));
       },
     });
-    cleanups.push(() => listener.close());
+    bed.defer(() => listener.close());
     const next = async (i: number) => {
       await waitFor(() => accepted.length > i, `connection ${i + 1}`);
       return accepted[i]!;
@@ -101,8 +84,8 @@ describe.each(transports)('$name transport', ({ name, url }) => {
 
   it('carries a 16 MiB frame intact between small ones', async () => {
     const { listener, next } = await frameListener();
-    const client = await kernel.transport(name).connect(new URL(listener.url), { maxFrameSize: 1024, timeoutMs: 5_000 });
-    cleanups.push(() => client.close());
+    const client = await bed.kernel.transport(name).connect(new URL(listener.url), { maxFrameSize: 1024, timeoutMs: 5_000 });
+    bed.defer(() => client.close());
     collect(client);
     const big = patterned(16 * 1024 * 1024, 7);
     await Promise.all([client.send(Uint8Array.of(1)), client.send(big), client.send(Uint8Array.of(2))]);
@@ -116,9 +99,9 @@ describe.each(transports)('$name transport', ({ name, url }) => {
   it('delivers 10,000 messages in order over a channel', async () => {
     let accepted!: (channel: CommunicationChannel) => void;
     const serverChannel = new Promise<CommunicationChannel>((resolve) => (accepted = resolve));
-    const listener = await kernel.listen(url(), { onChannel: accepted });
-    cleanups.push(() => listener.close());
-    const client = await kernel.connect(listener.url);
+    const listener = await bed.kernel.listen(url(), { onChannel: accepted });
+    bed.defer(() => listener.close());
+    const client = await bed.kernel.connect(listener.url);
     const server = await serverChannel;
     // Sent all at once: the receiver's queue fills, pauses the connection and resumes it as it drains.
     const sends = Array.from({ length: 10_000 }, (_, i) =>
@@ -133,26 +116,26 @@ describe.each(transports)('$name transport', ({ name, url }) => {
     let invoked!: Promise<Uint8Array>;
     let accepted!: () => void;
     const acceptedOnce = new Promise<void>((resolve) => (accepted = resolve));
-    const listener = await kernel.listen(url(), {
+    const listener = await bed.kernel.listen(url(), {
       onChannel: (channel) => {
         invoked = invoke(channel, 'echo', Uint8Array.of(42), { timeoutMs: 5_000 }); // synchronously: same batch as the AuthResponse
         accepted();
       },
     });
-    cleanups.push(() => listener.close());
-    const client = await kernel.connect(listener.url, { handlers: { echo: (input) => input } });
-    cleanups.push(() => client.close());
+    bed.defer(() => listener.close());
+    const client = await bed.kernel.connect(listener.url, { handlers: { echo: (input) => input } });
+    bed.defer(() => client.close());
     await acceptedOnce;
     expect(await invoked).toEqual(Uint8Array.of(42));
   });
 
   it('closes its connections when the listener closes, then refuses new ones with the address in the message', async () => {
     const { listener } = await frameListener();
-    const client = await kernel.transport(name).connect(new URL(listener.url), { maxFrameSize: 1024, timeoutMs: 5_000 });
+    const client = await bed.kernel.transport(name).connect(new URL(listener.url), { maxFrameSize: 1024, timeoutMs: 5_000 });
     const seen = collect(client);
     await listener.close();
     expect(await seen.closed).toBeUndefined();
     const where = listener.url.replace(/^unix:\/\//, '');
-    await expect(kernel.connect(listener.url, { timeoutMs: 5_000 })).rejects.toMatchObject({ code: ErrorCode.ConnectionRefused, message: expect.stringContaining(where) });
+    await expect(bed.kernel.connect(listener.url, { timeoutMs: 5_000 })).rejects.toMatchObject({ code: ErrorCode.ConnectionRefused, message: expect.stringContaining(where) });
   });
 });

@@ -2,7 +2,7 @@ import { constants as bufferConstants } from 'node:buffer';
 import { connect as netConnect, createServer as netCreateServer, type AddressInfo, type Server } from 'node:net';
 import { connect as tlsConnect, createServer as tlsCreateServer, type TLSSocket } from 'node:tls';
 import {
-  CommunicationError, ErrorCode, MAX_WIRE_FRAME_SIZE, StreamFrameConnection, Transport, listenStreamServer, whenSocketConnected,
+  CommunicationError, ErrorCode, MAX_WIRE_FRAME_SIZE, OpenListeners, StreamFrameConnection, Transport, listenStreamServer, whenSocketConnected,
   type FrameConnection, type FrameListener, type TransportCapabilities, type TransportConnectOptions, type TransportListenOptions,
 } from 'spear-comm';
 import { describeTlsError, tlsClientOptions, tlsServerOptions } from './tls-options.js';
@@ -23,7 +23,7 @@ export class TcpTransport implements Transport {
     localOnly: false,
     tls: true,
   };
-  private readonly listeners = new Set<FrameListener>();
+  private readonly listeners = new OpenListeners();
 
   async connect(url: URL, options: TransportConnectOptions): Promise<FrameConnection> {
     const secure = url.protocol === 'tls:';
@@ -71,19 +71,11 @@ export class TcpTransport implements Transport {
         options.onError?.(new CommunicationError(ErrorCode.AuthFailed, `A TLS handshake on ${frames.url}${peer} failed: ${error.message}`, { cause: error }));
       });
     }
-    const listener: FrameListener = {
-      url: frames.url,
-      close: () => {
-        this.listeners.delete(listener);
-        return frames.close();
-      },
-    };
-    this.listeners.add(listener);
-    return listener;
+    return this.listeners.track(frames);
   }
 
-  async dispose(): Promise<void> {
-    await Promise.all([...this.listeners].map((listener) => listener.close()));
+  dispose(): Promise<void> {
+    return this.listeners.closeAll();
   }
 }
 

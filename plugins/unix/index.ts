@@ -1,7 +1,7 @@
 import { constants as bufferConstants } from 'node:buffer';
 import { connect, createServer } from 'node:net';
 import {
-  CommunicationError, ErrorCode, MAX_WIRE_FRAME_SIZE, StreamFrameConnection, Transport, listenStreamServer, whenSocketConnected,
+  CommunicationError, ErrorCode, MAX_WIRE_FRAME_SIZE, OpenListeners, StreamFrameConnection, Transport, listenStreamServer, whenSocketConnected,
   type FrameConnection, type FrameListener, type TransportCapabilities, type TransportConnectOptions, type TransportListenOptions,
 } from 'spear-comm';
 import { bindPrivately, removeSocketFile, removeStaleSocket, restrictSocket, socketPathOf } from './socket-file.js';
@@ -18,7 +18,7 @@ export class UnixTransport implements Transport {
     reliable: true,
     localOnly: true,
   };
-  private readonly listeners = new Set<FrameListener>();
+  private readonly listeners = new OpenListeners();
 
   async connect(url: URL, options: TransportConnectOptions): Promise<FrameConnection> {
     const path = socketPathOf(url);
@@ -55,19 +55,11 @@ export class UnixTransport implements Transport {
       await frames.close();
       throw new CommunicationError(ErrorCode.ChannelCreationFailed, `Could not restrict ${path} to mode 0600: ${(err as Error).message}`, { cause: err });
     }
-    const listener: FrameListener = {
-      url: address,
-      close: () => {
-        this.listeners.delete(listener);
-        return frames.close();
-      },
-    };
-    this.listeners.add(listener);
-    return listener;
+    return this.listeners.track(frames);
   }
 
-  async dispose(): Promise<void> {
-    await Promise.all([...this.listeners].map((listener) => listener.close()));
+  dispose(): Promise<void> {
+    return this.listeners.closeAll();
   }
 }
 
