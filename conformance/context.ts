@@ -63,6 +63,7 @@ export class CaseContext {
   private readonly collectors: FrameCollector[] = [];
   private readonly rawConnections = new Set<FrameConnection>();
   private readonly rawListeners = new Set<RawListener>();
+  private readonly kernels: Kernel[] = [];
   private counter = 0;
 
   private constructor(readonly kernel: Kernel, readonly target: ResolvedTarget) {
@@ -127,11 +128,19 @@ export class CaseContext {
     this.cleanups.push({ what, run });
   }
 
+  /** Another kernel with the transport under test (a second host in the same process); closed at teardown. */
+  async anotherKernel(): Promise<Kernel> {
+    const kernel = await createKernel({ plugins: this.target.plugins, transports: [this.target.transport] });
+    this.kernels.push(kernel);
+    return kernel;
+  }
+
   // ---- Channel level: the kernel's listen/connect, with the target's TLS and extras ----
 
-  listen(options: ListenOptions & { address?: string } = {}): Promise<Listener> {
-    const { address, ...rest } = options;
-    return this.kernel.listen(address ?? this.address(), {
+  /** `kernel.listen` on a fresh address (or `address`), on this case's kernel unless `via` names another. */
+  listen(options: ListenOptions & { address?: string; via?: Kernel } = {}): Promise<Listener> {
+    const { address, via, ...rest } = options;
+    return (via ?? this.kernel).listen(address ?? this.address(), {
       secret: this.secret,
       ...(this.target.tls ? { tls: this.target.tls.listen } : {}),
       ...(this.target.extra.listen ? { extra: this.target.extra.listen } : {}),
@@ -139,15 +148,16 @@ export class CaseContext {
     });
   }
 
-  connect(url: string, options: ConnectOptions = {}): Promise<CommunicationChannel> {
-    return this.kernel.connect(url, {
+  connect(url: string, options: ConnectOptions & { via?: Kernel } = {}): Promise<CommunicationChannel> {
+    const { via, ...rest } = options;
+    return (via ?? this.kernel).connect(url, {
       token: this.secret,
       codec: this.target.codec,
       timeoutMs: 10_000,
       instanceId: `conformance-${++this.counter}`,
       ...(this.target.tls ? { tls: this.target.tls.connect } : {}),
       ...(this.target.extra.connect ? { extra: this.target.extra.connect } : {}),
-      ...options,
+      ...rest,
     });
   }
 
@@ -245,6 +255,7 @@ export class CaseContext {
     for (const cleanup of this.cleanups.splice(0).reverse()) await bounded(cleanup.what, cleanup.run);
     await Promise.all([...this.rawConnections].map((c) => bounded(`FrameConnection.close() (${c.remoteAddress})`, () => c.close())));
     await Promise.all([...this.rawListeners].map((l) => bounded(`FrameListener.close() (${l.url})`, () => l.close())));
+    for (const kernel of this.kernels) await bounded('kernel.close() of the second kernel', () => kernel.close());
     await bounded('kernel.close() (closing every listener and channel of the case)', () => this.kernel.close());
     for (const collector of this.collectors) {
       for (const violation of collector.violations) failures.push({ phase: 'teardown', message: `FrameSink contract broken: ${violation}` });

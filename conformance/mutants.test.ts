@@ -11,7 +11,7 @@ function explain(report: SuiteReport): string {
 }
 
 // In-process transports answer in microseconds: short waits keep a broken one from taking long to fail.
-const target = (transport: string) => ({ transport, address: () => `${transport}://`, waitMs: 2_000, caseTimeoutMs: 6_000 });
+const target = (transport: string) => ({ transport, address: () => `${transport}://`, waitMs: 1_500, caseTimeoutMs: 5_000 });
 
 describe('the conformance kit catches every deliberately broken transport', () => {
   for (const mutant of MUTANTS) {

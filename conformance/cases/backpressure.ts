@@ -13,7 +13,7 @@ const BOUND_BYTES = 64 * 1024 * 1024;
  * only make a correct transport look blocked early (the case then checks that everything flows
  * once the reader resumes); a transport that never waits is caught by BOUND_BYTES, not by time.
  */
-const STALL_MS = 200;
+const STALL_MS = 150;
 const FRAME_BYTES = 64 * 1024;
 
 interface Filled {

@@ -9,7 +9,7 @@ import type { CaseContext } from '../context.js';
 import type { ConformanceCase } from '../types.js';
 import { sendAll } from './frames.js';
 
-const AUTH_TIMEOUT_MS = 250;
+const AUTH_TIMEOUT_MS = 200;
 
 /** A listener serving `ping`, recording the connections it turned away. */
 async function guardedListener(ctx: CaseContext, options: { authTimeoutMs?: number; maxFrameSize?: number } = {}): Promise<{ listener: Listener; rejected: CommunicationError[] }> {

@@ -1,5 +1,5 @@
 import { invoke, Messages, type CommunicationChannel, type HandlerContext } from 'spear-comm';
-import { check, checkEqual, fail, within } from '../assert.js';
+import { check, checkEqual, fail, show, within } from '../assert.js';
 import { tagged, tagOf } from '../bytes.js';
 import type { RawEnd } from '../collector.js';
 import type { ConformanceCase } from '../types.js';
@@ -134,6 +134,26 @@ export const isolationCases: ConformanceCase[] = [
       await closed(c1, ctx.waitMs, 'the first listener\'s client to close when that listener closed');
       checkEqual(text(await invoke(c2, 'name', new Uint8Array(0), { timeoutMs: ctx.waitMs })), 'second', 'answer from the second listener after the first closed');
       await within(ctx.connect(second.url).then((c) => invoke(c, 'name', new Uint8Array(0), { timeoutMs: ctx.waitMs })), ctx.waitMs, 'a new client of the second listener to be served');
+    },
+  },
+  {
+    category: 'isolation',
+    name: 'two kernels with this transport share nothing: closing one leaves the other serving',
+    async run(ctx) {
+      const other = await ctx.anotherKernel();
+      const mine = await ctx.listen({ handlers: { name: () => bytes('first kernel') } });
+      const theirs = await ctx.listen({ via: other, handlers: { name: () => bytes('second kernel') } });
+      const mineClient = await ctx.connect(mine.url);
+      const theirClient = await ctx.connect(theirs.url, { via: other });
+      checkEqual(text(await invoke(theirClient, 'name', new Uint8Array(0), { timeoutMs: ctx.waitMs })), 'second kernel', 'answer within the second kernel');
+      await within(ctx.kernel.close(), ctx.closeMs, 'kernel.close() of the first kernel');
+      await closed(mineClient, ctx.waitMs, 'the first kernel\'s channel to close with its kernel');
+      const shared = (err: unknown): never => fail(`the second kernel's channel failed after the first kernel closed (${show(err)}): the two kernels share state they should not`);
+      check(theirClient.isConnected(), 'closing the first kernel closed a channel of the second kernel');
+      const answer = await invoke(theirClient, 'name', new Uint8Array(0), { timeoutMs: ctx.waitMs }).catch(shared);
+      checkEqual(text(answer), 'second kernel', 'answer within the second kernel after the first closed');
+      const fresh = await within(ctx.connect(theirs.url, { via: other }), ctx.waitMs, 'a new client of the second kernel\'s listener after the first kernel closed');
+      checkEqual(text(await invoke(fresh, 'name', new Uint8Array(0), { timeoutMs: ctx.waitMs })), 'second kernel', 'answer to a new client of the second kernel');
     },
   },
 ];

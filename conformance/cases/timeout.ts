@@ -3,7 +3,7 @@ import { check, checkEqual, checkNearLimit, expectRejection, within } from '../a
 import type { ConformanceCase } from '../types.js';
 
 
-const LIMIT_MS = 200;
+const LIMIT_MS = 150;
 
 function request(name: string, input = new Uint8Array([1, 2, 3])) {
   return Messages.executionRequest({ functionName: name, input, timeoutMs: LIMIT_MS });

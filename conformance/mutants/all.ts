@@ -7,6 +7,7 @@ import './corrupt.js';
 import './no-limit.js';
 import './slow-refusal.js';
 import './cross-talk.js';
+import './shared-state.js';
 import './close-hangs.js';
 import './leak-timer.js';
 import './silent-close.js';

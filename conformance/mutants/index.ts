@@ -25,6 +25,7 @@ export const MUTANTS: readonly MutantSpec[] = [
   spec('no-limit', 'ignores the maxFrameSize limit', 'framing'),
   spec('slow-refusal', 'takes the whole connect timeout to report a refused connection', 'timeout'),
   spec('cross-talk', 'sends every server-side frame to the client that connected last', 'isolation'),
+  spec('shared-state', 'closes the connections of every kernel when one kernel closes', 'isolation'),
   spec('close-hangs', 'closes, but close() never resolves', 'lifecycle', false),
   spec('leak-timer', 'leaves a keepalive interval running after close', 'lifecycle', false),
   spec('silent-close', 'never tells a connection that its peer closed', 'lifecycle'),
