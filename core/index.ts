@@ -60,3 +60,7 @@ export type { HeartbeatEvents, HeartbeatOptions } from './runtime/resilience/hea
 export { CircuitBreaker, isPeerFailure } from './runtime/resilience/circuit-breaker.js';
 export type { CircuitBreakerEvents, CircuitBreakerOptions, CircuitState } from './runtime/resilience/circuit-breaker.js';
 export { CircuitBreakerChannel, withCircuitBreaker } from './runtime/resilience/circuit-breaker-channel.js';
+export { ProcessRuntime } from './runtime/process-runtime.js';
+export type { ProcessRuntimeEvents, SpawnOptions } from './runtime/process-runtime.js';
+export { ProcessInstance } from './runtime/process-instance.js';
+export type { ExitInfo, ProcessInstanceEvents } from './runtime/process-instance.js';
