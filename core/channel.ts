@@ -60,7 +60,10 @@ export interface CommunicationChannel extends AsyncIterable<RuntimeMessage> {
   close(): Promise<void>;
   stats(): ChannelStats;
   on<K extends keyof ChannelEvents>(event: K, listener: (...args: ChannelEvents[K]) => void): () => void;
-  /** Routes incoming `ExecutionRequest`s to `handler` instead of `receive()` (what `serve()` uses); `null` undoes it. */
+  /**
+   * Routes incoming `ExecutionRequest`s to `handler` instead of `receive()` (what `serve()` uses);
+   * requests already waiting for `receive()` go to it too. `null` undoes it.
+   */
   setRequestHandler(handler: RequestHandler | null): void;
 }
 
@@ -327,6 +330,19 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
 
   setRequestHandler(handler: RequestHandler | null): void {
     this.requestHandler = handler;
+    if (!handler || this.queue.length === 0) return;
+    // Requests that arrived before the handler was set (e.g. in the same read as the handshake
+    // answer, before the caller could call serve()) go to it now, in order, instead of waiting in receive().
+    const others = this.queue.drain().filter((message) => {
+      if (message.type !== 'ExecutionRequest') return true;
+      handler(message);
+      return false;
+    });
+    for (const message of others) this.queue.push(message);
+    if (this.paused && this.queue.length <= this.queueLimit >> 1) {
+      this.paused = false;
+      this.connection.resume();
+    }
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<RuntimeMessage> {
