@@ -66,6 +66,9 @@ export class ProcessRuntime extends Emitter<ProcessRuntimeEvents> {
     if (this.closing) throw new CommunicationError(ErrorCode.ChannelCreationFailed, 'This ProcessRuntime is closed');
     const runtimeType = options.runtimeType ?? 'process';
     const instanceId = options.instanceId ?? `${runtimeType}-${++this.sequence}-${randomBytes(3).toString('hex')}`;
+    if (instanceId.includes('\0')) {
+      throw new CommunicationError(ErrorCode.ChannelCreationFailed, `Instance id ${JSON.stringify(instanceId)} contains NUL, which cannot be passed to a process in its environment; choose another id`);
+    }
     const channel = await this.factory.createChannelForInstance({ runtimeType, instanceId }, options.channel);
     const command = options.command ?? process.execPath;
     const output = options.output ?? 'pipe';
