@@ -91,16 +91,14 @@ export class ProcessInstance extends Emitter<ProcessInstanceEvents> {
    */
   async stop(options: { graceMs?: number } = {}): Promise<ExitInfo> {
     this.stopping = true;
-    if (this.exitInfo) return this.exitInfo;
-    const graceMs = options.graceMs ?? this.stopGraceMs;
-    this.signal('SIGTERM');
-    const force = setTimeout(() => this.signal('SIGKILL'), graceMs);
-    try {
-      return await this.exited;
-    } finally {
+    if (!this.exitInfo) {
+      this.signal('SIGTERM');
+      const force = setTimeout(() => this.signal('SIGKILL'), options.graceMs ?? this.stopGraceMs);
+      await this.exited;
       clearTimeout(force);
-      await this.channel.close();
     }
+    await this.channel.close();
+    return this.exitInfo!;
   }
 
   /** Sends `signal` to the process if it is still running (SIGSTOP/SIGCONT are handy in tests). */
