@@ -26,7 +26,8 @@ export function checkInstanceId(instanceId: unknown): asserts instanceId is stri
  */
 export function instanceFileStem(instanceId: string): string {
   checkInstanceId(instanceId);
-  const hash = createHash('sha256').update(instanceId, 'utf8').digest('hex').slice(0, 16);
+  // UTF-16 code units, not UTF-8: UTF-8 would turn every lone surrogate into U+FFFD and make such ids collide.
+  const hash = createHash('sha256').update(Buffer.from(instanceId, 'utf16le')).digest('hex').slice(0, 16);
   const readable = instanceId.replace(/[^A-Za-z0-9_-]+/g, '_').slice(0, READABLE_PREFIX).replace(/^-/, '_');
   return `${readable}-${hash}`;
 }

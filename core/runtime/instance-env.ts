@@ -1,7 +1,7 @@
 import { CommunicationError, ErrorCode } from '../errors.js';
 import { createKernel, type Kernel } from '../kernel.js';
 import { RUNTIME_TYPES, type RuntimeInstanceId, type RuntimeType } from '../messages.js';
-import { serve, type Handlers } from '../serve.js';
+import type { Handlers } from '../serve.js';
 import type { HeartbeatOptions } from './resilience/heartbeat.js';
 import { ReconnectingChannel } from './resilience/reconnect.js';
 import type { ReconnectPolicy } from './resilience/reconnect-policy.js';
@@ -121,9 +121,9 @@ export async function connectFromEnv(options: ConnectFromEnvOptions = {}): Promi
       codec: settings.codec,
       reconnect: options.reconnect ?? { kind: 'none' },
       heartbeat: options.heartbeat ?? false,
+      ...(options.handlers ? { handlers: options.handlers } : {}),
       ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
     });
-    if (options.handlers) serve(channel, options.handlers);
     if (ownKernel) channel.on('close', () => void kernel.close());
     return channel;
   } catch (err) {

@@ -3,11 +3,12 @@ import type { CommunicationChannel } from '../../channel.js';
 import { CommunicationError, ErrorCode, toCommunicationError } from '../../errors.js';
 import type { ConnectOptions, Kernel } from '../../kernel.js';
 import type { RuntimeInstanceId } from '../../messages.js';
+import { serve } from '../../serve.js';
 import { DurableChannel } from '../durable-channel.js';
 import type { HeartbeatOptions } from './heartbeat.js';
 import { checkReconnectPolicy, reconnectDelay, type ReconnectPolicy } from './reconnect-policy.js';
 
-export interface ReconnectingConnectOptions extends Omit<ConnectOptions, 'signal' | 'instanceId' | 'handlers'> {
+export interface ReconnectingConnectOptions extends Omit<ConnectOptions, 'signal' | 'instanceId'> {
   /** Who this side is (default: a random id of runtime type `process`). */
   instanceId?: RuntimeInstanceId;
   /** When to re-dial after the connection is lost (default `{ kind: 'none' }`). Also used when the first dial fails. */
@@ -45,7 +46,7 @@ export class ReconnectingChannel extends DurableChannel {
     this.policy = options.reconnect ?? { kind: 'none' };
     checkReconnectPolicy(this.policy);
     this.random = options.random ?? Math.random;
-    const { reconnect: _r, heartbeat: _h, random: _x, ...connect } = options;
+    const { reconnect: _r, heartbeat: _h, random: _x, handlers: _s, ...connect } = options;
     this.connectOptions = { ...connect, instanceId, signal: this.abort.signal };
   }
 
@@ -53,6 +54,8 @@ export class ReconnectingChannel extends DurableChannel {
   static async connect(kernel: Kernel, url: string, options: ReconnectingConnectOptions = {}): Promise<ReconnectingChannel> {
     const instanceId = options.instanceId ?? { runtimeType: options.runtimeType ?? 'process', instanceId: randomUUID() };
     const channel = new ReconnectingChannel(kernel, url, options, instanceId);
+    // Served on the channel, not per session, so every session after a reconnect serves them too.
+    if (options.handlers) serve(channel, options.handlers);
     let first: CommunicationChannel;
     try {
       first = await kernel.connect(url, channel.connectOptions);
