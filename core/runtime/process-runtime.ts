@@ -85,6 +85,11 @@ export class ProcessRuntime extends Emitter<ProcessRuntimeEvents> {
       throw new CommunicationError(ErrorCode.ChannelCreationFailed, `Could not start instance "${instanceId}" (${command}): ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }
     this.track(instance);
+    if (this.closing) {
+      // close() began while this instance was being set up and did not see it.
+      await instance.stop({ graceMs: 0 });
+      throw new CommunicationError(ErrorCode.ChannelCreationFailed, `Instance "${instanceId}" was stopped because the ProcessRuntime closed while it started`);
+    }
     try {
       await instance.started(options.startTimeoutMs ?? 10_000);
     } catch (err) {
