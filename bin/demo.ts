@@ -85,9 +85,10 @@ export async function runDemo(args: string[]): Promise<number> {
     progress.stopCounting();
 
     const rows = running.map(toRow);
-    const counts = kernel.factory.monitor.counts();
+    const monitor = kernel.factory.monitor;
     progress.note('stopping instances');
     await kernel.close();
+    const counts = monitor.counts();
     if (interrupted) return 130;
     process.stdout.write(values.json ? `${JSON.stringify({ instances: rows, events: counts }, null, 2)}\n` : renderTable(rows));
     if (!values.json) {
@@ -130,7 +131,7 @@ async function start(kernel: Kernel, runtime: ProcessRuntime, plan: Plan, progre
     pid = instance.pid!;
   }
   const fallback = channel.fallbacks.map((f) => ` (${f.transport} unavailable: ${f.reason})`).join('');
-  progress.note(`${plan.instanceId.padEnd(12)} ${plan.runtimeType.padEnd(11)} ${channel.transport}/${channel.codec}  pid ${pid}  authenticated in ${Math.round(performance.now() - began)} ms${fallback}`);
+  progress.note(`${plan.instanceId.padEnd(12)} ${plan.runtimeType.padEnd(11)} ${`${channel.transport}/${channel.codec}`.padEnd(14)} pid ${String(pid).padEnd(8)} authenticated in ${Math.round(performance.now() - began)} ms${fallback}`);
   return { plan, channel, pid, failures: 0 };
 }
 
