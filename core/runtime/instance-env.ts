@@ -1,5 +1,5 @@
 import { CommunicationError, ErrorCode } from '../errors.js';
-import { createKernel, type Kernel } from '../kernel.js';
+import { BUILTIN_PLUGINS, createKernel, type Kernel, type KernelOptions } from '../kernel.js';
 import { RUNTIME_TYPES, type RuntimeInstanceId, type RuntimeType } from '../messages.js';
 import type { Handlers } from '../serve.js';
 import type { HeartbeatOptions } from './resilience/heartbeat.js';
@@ -113,7 +113,7 @@ export async function connectFromEnv(options: ConnectFromEnvOptions = {}): Promi
   const settings = readInstanceEnv(env);
   if (env === process.env && !options.keepSecretInEnv) delete process.env[SPEAR_ENV.secret];
   const ownKernel = options.kernel === undefined;
-  const kernel = options.kernel ?? (await createKernel());
+  const kernel = options.kernel ?? (await createKernel(pluginsFor(settings)));
   try {
     const channel = await ReconnectingChannel.connect(kernel, settings.address, {
       instanceId: settings.instanceId,
@@ -130,4 +130,15 @@ export async function connectFromEnv(options: ConnectFromEnvOptions = {}): Promi
     if (ownKernel) await kernel.close();
     throw err;
   }
+}
+
+/**
+ * An instance needs one transport and one codec: loading only those (when they are built-ins)
+ * saves a spawned instance the half second that importing every plugin costs. Anything else
+ * loads everything, as `createKernel()` does.
+ */
+function pluginsFor(settings: InstanceSettings): KernelOptions {
+  const transport = BUILTIN_PLUGINS.find((module) => module === `spear-comm/plugins/${settings.transport}`);
+  const codec = BUILTIN_PLUGINS.find((module) => module === `spear-comm/codecs/${settings.codec}`);
+  return transport && codec ? { builtins: false, plugins: [transport, codec] } : {};
 }
