@@ -142,7 +142,10 @@ export class CommunicationFactory {
       for (const fallback of fallbacks) this.monitor.record({ type: 'fallback', instanceId, ...fallback });
       if (config.handlers) serve(channel, config.handlers);
       this.live.set(key, channel);
-      if (this.closing) await channel.close();
+      if (this.closing) {
+        await channel.close();
+        throw new CommunicationError(ErrorCode.ChannelCreationFailed, `The factory closed while the channel of instance "${key}" was being created`);
+      }
       return channel;
     } catch (err) {
       this.reserved.delete(key);

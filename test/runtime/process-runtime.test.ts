@@ -173,7 +173,8 @@ describe('ProcessRuntime with real child processes', () => {
 
   it('gives hostile instance ids safe, distinct socket files inside the private directory', async () => {
     const { factory, runtime } = await host();
-    const ids = ['../../etc/x', 'a/b', 'a_b', '..', '.', '-rf', 'x'.repeat(300), 'x'.repeat(299) + 'y', 'spaces and ünïcödé'];
+    // (The sanitiser itself is tested on many more ids in addresses.test.ts; these go through real processes and sockets.)
+    const ids = ['../../etc/x', 'a/b', '..', '-rf', 'x'.repeat(300), 'x'.repeat(299) + 'y'];
     const instances = await Promise.all(ids.map((instanceId) => start(runtime, { instanceId })));
     const dir = await factory.socketDir();
     const paths = instances.map((i) => socketPath(i.channel.url));
