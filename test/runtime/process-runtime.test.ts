@@ -10,7 +10,7 @@ import {
   CommunicationError, CommunicationFactory, ErrorCode, ProcessRuntime, createKernel, instanceEnvironment, invoke, socketFileName, withCircuitBreaker,
   type CircuitState, type CommunicationChannel, type ExitInfo, type Kernel, type Listener, type ProcessInstance, type SpawnOptions,
 } from 'spear-comm';
-import { failOnUnhandledRejections } from '../support.js';
+import { failOnUnhandledRejections, until } from '../support.js';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/instance.mjs', import.meta.url));
 const text = (bytes: Uint8Array) => Buffer.from(bytes).toString('utf8');
@@ -229,6 +229,21 @@ describe('ProcessRuntime with real child processes', () => {
     await halfOpen;
     expect(text(await invoke(guarded, 'upper', Buffer.from('back'), { timeoutMs: 10_000 }))).toBe('BACK');
     expect(states).toEqual(['open', 'half-open', 'closed']);
+  });
+});
+
+describe('a host that exits without closing', () => {
+  it('takes its instances with it', async () => {
+    const host = spawn(process.execPath, [fileURLToPath(new URL('../fixtures/abandoning-host.mjs', import.meta.url))], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    host.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const code = await new Promise((resolve) => host.on('exit', resolve));
+    expect(code).toBe(0);
+    const pid = Number(out.trim());
+    expect(pid).toBeGreaterThan(0);
+    cleanups.push(() => void (isAlive(pid) && process.kill(pid, 'SIGKILL')));
+    // SIGKILLed by the host's exit hook; once init has reaped it, the pid is gone.
+    await until(() => !isAlive(pid), `instance ${pid} to be gone`, 1_000_000);
   });
 });
 
