@@ -345,15 +345,8 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
     }
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<RuntimeMessage> {
-    for (;;) {
-      try {
-        yield await this.receive();
-      } catch (err) {
-        if (CommunicationError.is(err, ErrorCode.ChannelClosed)) return;
-        throw err;
-      }
-    }
+  [Symbol.asyncIterator](): AsyncIterator<RuntimeMessage> {
+    return receiveUntilClosed(this);
   }
 
   // ---- Internals ----
@@ -430,6 +423,18 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
 
   private describePeer(): string {
     return `instance "${this.instanceId.instanceId}" (${this.transport} ${this.remoteAddress})`;
+  }
+}
+
+/** What async iteration over a channel does: `receive()` until the channel closes. */
+export async function* receiveUntilClosed(channel: Pick<CommunicationChannel, 'receive'>): AsyncGenerator<RuntimeMessage> {
+  for (;;) {
+    try {
+      yield await channel.receive();
+    } catch (err) {
+      if (CommunicationError.is(err, ErrorCode.ChannelClosed)) return;
+      throw err;
+    }
   }
 }
 

@@ -1,4 +1,4 @@
-import type { ChannelEvents, ChannelStats, CommunicationChannel, RequestHandler, WaitOptions } from '../channel.js';
+import { receiveUntilClosed, type ChannelEvents, type ChannelStats, type CommunicationChannel, type RequestHandler, type WaitOptions } from '../channel.js';
 import { CommunicationError, ErrorCode } from '../errors.js';
 import { Emitter } from '../events.js';
 import { LatencyRecorder } from '../latency.js';
@@ -219,15 +219,8 @@ export abstract class DurableChannel extends Emitter<DurableChannelEvents> imple
     return this.shutdown(undefined);
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<RuntimeMessage> {
-    for (;;) {
-      try {
-        yield await this.receive();
-      } catch (err) {
-        if (CommunicationError.is(err, ErrorCode.ChannelClosed)) return;
-        throw err;
-      }
-    }
+  [Symbol.asyncIterator](): AsyncIterator<RuntimeMessage> {
+    return receiveUntilClosed(this);
   }
 
   // ---- For subclasses ----
