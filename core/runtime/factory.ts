@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
@@ -72,6 +73,7 @@ export class CommunicationFactory {
   private readonly host: string;
   private readonly fixedSocketDir: string | undefined;
   private privateSocketDir: Promise<string> | undefined;
+  private removeOnExit: (() => void) | undefined;
   private closing: Promise<void> | undefined;
 
   constructor(private readonly kernel: Kernel, options: FactoryOptions = {}) {
@@ -166,7 +168,12 @@ export class CommunicationFactory {
   socketDir(): Promise<string> {
     if (this.fixedSocketDir !== undefined) return Promise.resolve(this.fixedSocketDir);
     // mkdtemp creates the directory with mode 0700: no other user can reach the sockets in it.
-    this.privateSocketDir ??= mkdtemp(join(tmpdir(), 'spear-'));
+    this.privateSocketDir ??= mkdtemp(join(tmpdir(), 'spear-')).then((dir) => {
+      // A host that exits without close() still removes its sockets.
+      this.removeOnExit = () => rmSync(dir, { recursive: true, force: true });
+      process.on('exit', this.removeOnExit);
+      return dir;
+    });
     return this.privateSocketDir;
   }
 
@@ -184,6 +191,7 @@ export class CommunicationFactory {
         const dir = await this.privateSocketDir.catch(() => undefined);
         if (dir) await rm(dir, { recursive: true, force: true });
       }
+      if (this.removeOnExit) process.off('exit', this.removeOnExit);
     })();
     return this.closing;
   }

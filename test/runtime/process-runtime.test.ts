@@ -105,14 +105,17 @@ describe('ProcessRuntime with real child processes', () => {
 });
 
 describe('a host that exits without closing', () => {
-  it('takes its instances with it', async () => {
+  it('takes its instances and its socket directory with it', async () => {
     const host = spawn(process.execPath, [fileURLToPath(new URL('../fixtures/abandoning-host.mjs', import.meta.url))], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     host.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
     const code = await new Promise((resolve) => host.on('exit', resolve));
     expect(code).toBe(0);
-    const pid = Number(out.trim());
+    const [pidText, socketDir] = out.trim().split(' ') as [string, string];
+    const pid = Number(pidText);
     expect(pid).toBeGreaterThan(0);
+    expect(socketDir).toMatch(/spear-/);
+    expect(existsSync(socketDir)).toBe(false);
     cleanups.push(() => void (isAlive(pid) && process.kill(pid, 'SIGKILL')));
     // SIGKILLed by the host's exit hook; once init has reaped it, the pid is gone.
     await until(() => !isAlive(pid), `instance ${pid} to be gone`, 1_000_000);
