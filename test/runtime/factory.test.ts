@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { activeResources, expectNoLeaks } from '../support.js';
 import {
   CommunicationError, DEFAULT_STRATEGIES, ErrorCode, SPEAR_ENV, connectFromEnv, createKernel, invoke, serve,
   type Kernel, type MonitorEvent,
@@ -130,5 +131,18 @@ describe('CommunicationFactory (wasm strategy, memory transport)', () => {
     expect(await secondClosed).toMatchObject({ code: ErrorCode.ChannelClosed });
     await expect(connectFromEnv({ env, kernel: k })).rejects.toMatchObject({ code: ErrorCode.ConnectionRefused });
     expect(k.factory.channel('w')).toBeUndefined();
+  });
+
+  it('closing the kernel releases every listener, channel, timer and heartbeat the factory made', async () => {
+    const before = activeResources();
+    const k = await createKernel();
+    const channel = await k.factory.createChannelForInstance({ runtimeType: 'wasm', instanceId: 'leak-check' }, { heartbeat: { intervalMs: 5 } });
+    const instance = await connectFromEnv({ env: channel.environment(), kernel: k, reconnect: { kind: 'fixed', intervalMs: 5 }, heartbeat: { intervalMs: 5 }, handlers: { echo: (i) => i } });
+    await channel.waitForConnection();
+    await invoke(channel, 'echo', Buffer.from('x'));
+    await k.close();
+    expect(channel.state).toBe('closed');
+    expect(instance.isClosed()).toBe(true);
+    await expectNoLeaks(before);
   });
 });

@@ -86,7 +86,8 @@ export class ReconnectingChannel extends DurableChannel {
   }
 
   protected sessionLost(reason: CommunicationError): void {
-    if (this.policy.kind === 'none') {
+    // A closed kernel closed the session: there is nothing to reconnect with.
+    if (this.policy.kind === 'none' || this.kernel.isClosed()) {
       void this.closeWith(reason);
       return;
     }
