@@ -49,7 +49,10 @@ export type { FallbackRecord, InstanceChannelState, InstanceChannelStats } from 
 export { SPEAR_ENV, connectFromEnv, instanceEnvironment, readInstanceEnv } from './runtime/instance-env.js';
 export type { ConnectFromEnvOptions, InstanceSettings } from './runtime/instance-env.js';
 export { ConnectionMonitor } from './runtime/monitoring.js';
-export type { MonitorEvent, MonitorEventType, MonitorEvents, MonitorOptions } from './runtime/monitoring.js';
+export type {
+  AuthenticatedEvent, ConnectedEvent, ConnectionErrorEvent, DisconnectedEvent, FallbackEvent, MonitorEvent, MonitorEventType, MonitorEvents,
+  MonitorOptions, ReceivedMessageEvent,
+} from './runtime/monitoring.js';
 export { ChannelWrapper } from './runtime/channel-wrapper.js';
 export { reconnectDelay, checkReconnectPolicy } from './runtime/resilience/reconnect-policy.js';
 export type { ReconnectPolicy } from './runtime/resilience/reconnect-policy.js';

@@ -13,15 +13,15 @@ interface EventBase {
 export interface ConnectedEvent extends EventBase { type: 'connected'; listenerUrl: string; remoteAddress: string; instanceId?: RuntimeInstanceId }
 export interface AuthenticatedEvent extends EventBase { type: 'authenticated'; instanceId: RuntimeInstanceId; sessionId: string; transport: string; codec: string; remoteAddress: string }
 /** A message arrived (emitted only while someone subscribes to `message` or `event`). */
-export interface MessageEvent extends EventBase { type: 'message'; instanceId: RuntimeInstanceId; sessionId: string; message: RuntimeMessage }
+export interface ReceivedMessageEvent extends EventBase { type: 'message'; instanceId: RuntimeInstanceId; sessionId: string; message: RuntimeMessage }
 /** A session ended; `reason` is absent when it was closed locally. */
 export interface DisconnectedEvent extends EventBase { type: 'disconnected'; instanceId: RuntimeInstanceId; sessionId: string; reason?: CommunicationError }
 /** A handshake was refused (wrong secret, auth timeout, connection limit), a session failed, or a listener reported an error. */
-export interface ErrorEvent extends EventBase { type: 'error'; error: CommunicationError | Error; instanceId?: RuntimeInstanceId; remoteAddress?: string }
+export interface ConnectionErrorEvent extends EventBase { type: 'error'; error: CommunicationError | Error; instanceId?: RuntimeInstanceId; remoteAddress?: string }
 /** The factory could not use a preferred transport for an instance and moved on to the next one. */
 export interface FallbackEvent extends EventBase { type: 'fallback'; instanceId: RuntimeInstanceId; transport: string; reason: string }
 
-export type MonitorEvent = ConnectedEvent | AuthenticatedEvent | MessageEvent | DisconnectedEvent | ErrorEvent | FallbackEvent;
+export type MonitorEvent = ConnectedEvent | AuthenticatedEvent | ReceivedMessageEvent | DisconnectedEvent | ConnectionErrorEvent | FallbackEvent;
 export type MonitorEventType = MonitorEvent['type'];
 
 export type MonitorEvents = { [K in MonitorEventType]: [event: Extract<MonitorEvent, { type: K }>] } & { event: [event: MonitorEvent] };
