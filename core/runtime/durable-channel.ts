@@ -119,7 +119,10 @@ export abstract class DurableChannel extends Emitter<DurableChannelEvents> imple
       };
       const onAbort = () => {
         cleanup();
-        reject(signal?.reason instanceof CommunicationError ? signal.reason : new CommunicationError(ErrorCode.Timeout, `Waiting for instance "${this.instanceId.instanceId}" to connect was aborted`, { cause: signal?.reason }));
+        const reason: unknown = signal?.reason;
+        if (reason instanceof CommunicationError) return reject(reason);
+        const code = reason instanceof Error && reason.name === 'TimeoutError' ? ErrorCode.Timeout : ErrorCode.ChannelClosed;
+        reject(new CommunicationError(code, `Waiting for instance "${this.instanceId.instanceId}" to connect was aborted`, { cause: reason }));
       };
       if (options.timeoutMs !== undefined) {
         timer = setTimeout(() => {
