@@ -331,14 +331,11 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
   setRequestHandler(handler: RequestHandler | null): void {
     this.requestHandler = handler;
     if (!handler || this.queue.length === 0) return;
-    // Requests that arrived before the handler was set (e.g. in the same read as the handshake
-    // answer, before the caller could call serve()) go to it now, in order, instead of waiting in receive().
-    const others = this.queue.drain().filter((message) => {
-      if (message.type !== 'ExecutionRequest') return true;
-      handler(message);
-      return false;
-    });
-    for (const message of others) this.queue.push(message);
+    // Requests can arrive before serve() runs, e.g. in the same read as the AuthResponse: they are the handler's too.
+    for (const message of this.queue.drain()) {
+      if (message.type === 'ExecutionRequest') handler(message);
+      else this.queue.push(message);
+    }
     if (this.paused && this.queue.length <= this.queueLimit >> 1) {
       this.paused = false;
       this.connection.resume();

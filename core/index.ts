@@ -36,6 +36,17 @@ export { Listener } from './listener.js';
 export type { ListenerEvents } from './listener.js';
 export { BUILTIN_PLUGINS, Kernel, createKernel } from './kernel.js';
 export type { ConnectOptions, KernelOptions, ListenOptions, UnavailablePlugin } from './kernel.js';
+export { wellFormed, wellFormedMap } from './well-formed.js';
+export { messageFields } from './message-fields.js';
+export type { FieldWriters } from './message-fields.js';
+export { FRAME_HEADER_BYTES, LengthPrefixDecoder, MAX_WIRE_FRAME_SIZE, encodeFrameHeader, writeFrameHeader } from './stream-framing.js';
+export type { LengthPrefixDecoderOptions } from './stream-framing.js';
+export { StreamFrameConnection } from './stream-connection.js';
+export type { FrameStream, StreamFrameConnectionOptions } from './stream-connection.js';
+export { whenSocketConnected } from './stream-connect.js';
+export type { SocketConnectOptions } from './stream-connect.js';
+export { OpenListeners, listenStreamServer } from './stream-server.js';
+export type { StreamServerOptions } from './stream-server.js';
 // Runtime layer: factory strategies, per-instance addresses, process instances, resilience.
 export { UNIX_PATH_MAX, instanceAddress, instanceFileStem, socketFileName, unixPathProblem, unixSocketPath, unixUrl } from './runtime/addresses.js';
 export { DEFAULT_STRATEGIES, candidateTransports } from './runtime/strategies.js';
