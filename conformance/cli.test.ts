@@ -66,20 +66,18 @@ describe('spear-comm conformance (CLI)', () => {
   }, 60_000);
 
   it('refuses bad usage with exit code 2 and a message that says what is wrong', async () => {
-    const noModule = await cli();
-    expect(noModule.code).toBe(2);
-    expect(noModule.stderr).toContain('give at least one module');
-    const badCategory = await cli(control, '--only', 'framing,speed');
-    expect(badCategory.code).toBe(2);
-    expect(badCategory.stderr).toContain('unknown category speed; choose from framing, timeout, isolation, request-response, lifecycle, bad-input, backpressure');
-    const nothingRegistered = await cli('dist/core/index.js');
-    expect(nothingRegistered.code).toBe(2);
-    expect(nothingRegistered.stderr).toContain('registered no transport');
-    const badReporter = await cli(control, '--reporter', 'xml');
-    expect(badReporter.code).toBe(2);
-    expect(badReporter.stderr).toContain('--reporter must be one of pretty, json, junit');
-    const missing = await cli('./no/such/module.js');
-    expect(missing.code).toBe(2);
-    expect(missing.stderr).toContain('could not load module "./no/such/module.js"');
+    const cases: Array<[string[], string]> = [
+      [[], 'give at least one module'],
+      [[control, '--only', 'framing,speed'], 'unknown category speed; choose from framing, timeout, isolation, request-response, lifecycle, bad-input, backpressure'],
+      [['dist/core/index.js'], 'registered no transport'],
+      [[control, '--reporter', 'xml'], '--reporter must be one of pretty, json, junit'],
+      [['./no/such/module.js'], 'could not load module "./no/such/module.js"'],
+      [[control, '--transport', 'nope'], '--transport nope: not registered by the given modules (they registered: mutant-control)'],
+    ];
+    for (const [args, message] of cases) {
+      const { code, stderr } = await cli(...args);
+      expect(code, args.join(' ')).toBe(2);
+      expect(stderr).toContain(message);
+    }
   }, 60_000);
 });
