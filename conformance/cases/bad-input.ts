@@ -21,9 +21,13 @@ async function guardedListener(ctx: CaseContext, options: { authTimeoutMs?: numb
 
 /** A well-behaved client must still be served. */
 async function stillServes(ctx: CaseContext, url: string, what: string, client?: CommunicationChannel): Promise<void> {
-  const channel = client ?? (await within(ctx.connect(url), ctx.waitMs, `a good client to connect ${what}`));
-  const echoed = await within(invoke(channel, 'ping', new Uint8Array([7, 7]), { timeoutMs: ctx.waitMs }), ctx.waitMs + 500, `a call from a good client ${what}`);
-  check(echoed.length === 2 && echoed[0] === 7, `a good client ${what} got a wrong answer`);
+  try {
+    const channel = client ?? (await within(ctx.connect(url, { timeoutMs: ctx.waitMs }), ctx.waitMs + 500, `a good client to connect ${what}`));
+    const echoed = await invoke(channel, 'ping', new Uint8Array([7, 7]), { timeoutMs: ctx.waitMs });
+    check(echoed.length === 2 && echoed[0] === 7, 'it got a wrong answer');
+  } catch (err) {
+    fail(`a good client ${what} was not served (${err instanceof Error ? err.message : String(err)}); the listener must keep serving everyone else`);
+  }
 }
 
 /** Waits until the listener closes the raw connection; answers it may send first (a refusal) are allowed. */

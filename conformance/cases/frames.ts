@@ -56,7 +56,8 @@ export function diagnose(actual: Uint8Array, expected: readonly Uint8Array[], in
   const equalsAt = (j: number) => j >= 0 && j < expected.length && describeDifference(actual, expected[j]!) === undefined;
   for (let j = index + 1; j < Math.min(expected.length, index + 64); j++) {
     if (equalsAt(j)) {
-      return `expected the ${want.byteLength}-byte frame #${index}, got frame #${j} (${actual.byteLength} bytes): frame(s) #${index}..#${j - 1} were dropped or arrive out of order`;
+      const missing = j - 1 === index ? `frame #${index} was` : `frames #${index}..#${j - 1} were`;
+      return `expected the ${want.byteLength}-byte frame #${index}, got frame #${j} (${actual.byteLength} bytes): ${missing} dropped or overtaken`;
     }
   }
   for (let j = Math.max(0, index - 64); j < index; j++) {
