@@ -156,5 +156,8 @@ async function run(args: string[]): Promise<number> {
   } else {
     process.stdout.write(rendered);
   }
+  // A broken transport can leave timers or sockets behind that would keep this process alive
+  // forever; the report is out, so make sure the process ends.
+  setTimeout(() => process.exit(), 1_000).unref();
   return report.ok ? 0 : 1;
 }

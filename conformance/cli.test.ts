@@ -48,6 +48,12 @@ describe('spear-comm conformance (CLI)', () => {
     expect(stdout).toContain(out);
   }, 60_000);
 
+  it('ends even when a broken transport leaves timers running, naming where they were created', async () => {
+    const { code, stdout } = await cli('dist/conformance/mutants/leak-timer.js', '--only', 'lifecycle', '--bail', '--wait-ms', '1500');
+    expect(code).toBe(1);
+    expect(stdout).toMatch(/\[leak\] still active 1500 ms after everything was closed: \d+ × Timeout created at .*dist\/conformance\/mutants\/leak-timer\.js:\d+:\d+/);
+  }, 60_000);
+
   it('prints a readable report by default, grouped by category, ending with the verdict', async () => {
     const { code, stdout } = await cli(control, '--only', 'lifecycle');
     expect(code).toBe(0);

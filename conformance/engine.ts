@@ -3,7 +3,7 @@ import { ConformanceFailure, show, within } from './assert.js';
 import { defaultAddress } from './addresses.js';
 import { ALL_CASES } from './cases/index.js';
 import { CaseContext } from './context.js';
-import { describeResources, snapshotResources, waitForNoExcess } from './leaks.js';
+import { describeResources, startTracking, stopTracking, waitForRelease } from './leaks.js';
 import { CATEGORIES, type CaseFailure, type CaseResult, type Category, type ConformanceCase, type ConformanceReport, type ConformanceTarget, type ResolvedTarget, type SuiteReport, type SuiteSummary } from './types.js';
 import { KIT_VERSION } from './version.js';
 
@@ -100,7 +100,7 @@ export async function runCase(kase: ConformanceCase, target: ResolvedTarget): Pr
   process.on('unhandledRejection', onRejection);
   process.on('uncaughtException', onException);
 
-  const before = snapshotResources();
+  startTracking();
   let ctx: CaseContext | undefined;
   try {
     ctx = await CaseContext.create(target);
@@ -111,11 +111,12 @@ export async function runCase(kase: ConformanceCase, target: ResolvedTarget): Pr
   }
   if (ctx) failures.push(...(await ctx.teardown()));
   const settleMs = Math.min(LEAK_SETTLE_MS, target.waitMs);
-  const leaked = await waitForNoExcess(before, settleMs);
+  const leaked = await waitForRelease(settleMs);
+  stopTracking();
   if (leaked) {
     failures.push({
       phase: 'leak',
-      message: `still active ${settleMs} ms after everything was closed: ${describeResources(leaked)} (sockets, servers, child processes or timers the transport did not release)`,
+      message: `still active ${settleMs} ms after everything was closed: ${describeResources(leaked)} (timers, sockets, servers or child processes that were not released)`,
     });
   }
   process.off('unhandledRejection', onRejection);
