@@ -1,0 +1,217 @@
+import { once } from 'node:events';
+import { Server as HttpServer, createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { Server as TlsServer } from 'node:tls';
+import {
+  CommunicationError, ErrorCode, Transport,
+  type FrameConnection, type FrameListener, type TlsOptions, type TransportCapabilities, type TransportConnectOptions, type TransportListenOptions,
+} from 'spear-comm';
+import { WebSocket, WebSocketServer, type PerMessageDeflateOptions } from 'ws';
+import { CloseCode, WebSocketConnection } from './websocket-connection.js';
+
+/**
+ * What `extra` may carry for this transport (all optional):
+ * - `server` (listen): an existing `http.Server` or `https.Server` to share. spear-comm answers
+ *   WebSocket upgrades for the URL's path only and leaves every other request to you; it starts the
+ *   server on the URL's host and port if it is not listening yet, and never closes it.
+ * - `perMessageDeflate`: ws's compression setting; off by default (frames are usually small or
+ *   already compact, and compression costs CPU and memory per connection).
+ * - `pingIntervalMs`: ping the peer this often and drop it when a ping goes unanswered (default 30 s; 0 turns it off).
+ * - `headers` (connect): extra HTTP headers for the upgrade request.
+ */
+export interface WebSocketExtra {
+  server?: HttpServer;
+  perMessageDeflate?: boolean | PerMessageDeflateOptions;
+  pingIntervalMs?: number;
+  headers?: Record<string, string>;
+}
+
+const DEFAULT_PING_INTERVAL_MS = 30_000;
+
+/** `ws://host:port/path` and `wss://` (with `tls` options): one binary WebSocket message per frame. */
+@Transport({ name: 'websocket', schemes: ['ws', 'wss'] })
+export class WebSocketTransport implements Transport {
+  // ws reads its payload limit as a 32-bit integer.
+  readonly capabilities: TransportCapabilities = { maxFrameSize: 2 ** 30, ordered: true, reliable: true, localOnly: false, tls: true };
+
+  async connect(url: URL, options: TransportConnectOptions): Promise<FrameConnection> {
+    const extra = readExtra(options.extra);
+    const target = `${url.protocol}//${url.host}${url.pathname}`;
+    const tls = options.tls ?? {};
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(url, {
+        maxPayload: options.maxFrameSize,
+        perMessageDeflate: extra.perMessageDeflate ?? false,
+        handshakeTimeout: options.timeoutMs,
+        ...(extra.headers ? { headers: extra.headers } : {}),
+        ...pick(tls, ['ca', 'cert', 'key', 'rejectUnauthorized', 'servername']),
+      });
+    } catch (err) {
+      throw new CommunicationError(ErrorCode.ChannelCreationFailed, `Cannot open a WebSocket to ${target}: ${(err as Error).message}`, { cause: err });
+    }
+    return new Promise<FrameConnection>((resolve, reject) => {
+      const fail = (error: CommunicationError) => {
+        options.signal?.removeEventListener('abort', onAbort);
+        ws.removeAllListeners();
+        ws.on('error', () => {});
+        ws.terminate();
+        reject(error);
+      };
+      const onAbort = () => fail(new CommunicationError(ErrorCode.ChannelCreationFailed, `Connecting to ${target} was aborted`, { cause: options.signal?.reason }));
+      if (options.signal?.aborted) return onAbort();
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      ws.once('unexpected-response', (_req, res: IncomingMessage) => fail(new CommunicationError(
+        ErrorCode.ConnectionRefused,
+        `${target} answered the WebSocket upgrade with HTTP ${res.statusCode}; check the path (spear-comm listens on exactly one path per listener)`,
+      )));
+      ws.once('error', (err) => fail(describeConnectError(err as Error & { code?: string }, target)));
+      ws.once('open', () => {
+        options.signal?.removeEventListener('abort', onAbort);
+        ws.removeAllListeners();
+        const socket = (ws as unknown as { _socket: Socket })._socket;
+        resolve(new WebSocketConnection(ws, describeAddress(url.protocol, socket.localAddress, socket.localPort), target, extra.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS));
+      });
+    });
+  }
+
+  async listen(url: URL, options: TransportListenOptions): Promise<FrameListener> {
+    const extra = readExtra(options.extra);
+    const secure = url.protocol === 'wss:';
+    const path = url.pathname || '/';
+    if (options.tls && !secure && !extra.server) {
+      throw new CommunicationError(ErrorCode.ChannelCreationFailed, `TLS options were given for ${url.href}; listen on wss:// to use them`);
+    }
+    const shared = extra.server;
+    const server = shared ?? (secure ? createHttpsServer(requireServerTls(options, url)) : createHttpServer());
+    const scheme = server instanceof TlsServer ? 'wss:' : 'ws:';
+    const wss = new WebSocketServer({ noServer: true, clientTracking: false, maxPayload: options.maxFrameSize, perMessageDeflate: extra.perMessageDeflate ?? false });
+    const connections = new Set<WebSocketConnection>();
+    let closed = false;
+
+    const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (pathOf(req) !== path) {
+        // On a shared server another handler may own this path; on our own, nobody does.
+        if (!shared) refuseUpgrade(socket, 404, `No spear-comm listener on this path; try ${path}`);
+        return;
+      }
+      if (closed) return refuseUpgrade(socket, 503, 'spear-comm listener is closing');
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        const s = req.socket;
+        const connection = new WebSocketConnection(
+          ws,
+          describeAddress(scheme, s.localAddress, s.localPort),
+          describeAddress(scheme, s.remoteAddress, s.remotePort),
+          extra.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS,
+        );
+        connections.add(connection);
+        ws.once('close', () => connections.delete(connection));
+        options.onConnection(connection);
+      });
+    };
+    const onPlainRequest = (_req: IncomingMessage, res: ServerResponse) => {
+      res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket', connection: 'Upgrade' });
+      res.end('This is a spear-comm WebSocket endpoint; connect with a WebSocket client.\n');
+    };
+    const onServerError = (err: Error) => options.onError?.(err);
+    server.on('upgrade', onUpgrade);
+    server.on('error', onServerError);
+    if (!shared) server.on('request', onPlainRequest);
+
+    if (!server.listening) {
+      try {
+        server.listen({ host: hostOf(url), port: portOf(url, secure) });
+        await once(server, 'listening');
+      } catch (err) {
+        server.off('upgrade', onUpgrade);
+        server.off('error', onServerError);
+        throw new CommunicationError(ErrorCode.ChannelCreationFailed, `Cannot listen on ${url.href}: ${(err as Error).message}`, { cause: err });
+      }
+    }
+    const address = server.address() as AddressInfo;
+    let closing: Promise<void> | undefined;
+    return {
+      url: `${describeAddress(scheme, address.address, address.port)}${path}`,
+      close: () => (closing ??= (async () => {
+        closed = true;
+        server.off('upgrade', onUpgrade);
+        await Promise.all([...connections].map((c) => c.close()));
+        wss.close();
+        if (shared) {
+          server.off('error', onServerError);
+          return;
+        }
+        server.off('request', onPlainRequest);
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+        server.off('error', onServerError);
+      })()),
+    };
+  }
+}
+
+function readExtra(extra: Record<string, unknown> | undefined): WebSocketExtra {
+  const e = (extra ?? {}) as WebSocketExtra;
+  if (e.server !== undefined && !(e.server instanceof HttpServer)) {
+    throw new CommunicationError(ErrorCode.ChannelCreationFailed, 'extra.server must be an http.Server or https.Server');
+  }
+  if (e.pingIntervalMs !== undefined && !(Number.isFinite(e.pingIntervalMs) && e.pingIntervalMs >= 0)) {
+    throw new CommunicationError(ErrorCode.ChannelCreationFailed, `extra.pingIntervalMs must be a number of milliseconds >= 0 (0 turns pings off), got ${String(e.pingIntervalMs)}`);
+  }
+  return e;
+}
+
+function requireServerTls(options: TransportListenOptions, url: URL): Pick<TlsOptions, 'cert' | 'key' | 'ca'> {
+  const tls = options.tls;
+  if (!tls?.cert || !tls.key) {
+    throw new CommunicationError(ErrorCode.ChannelCreationFailed, `Listening on ${url.href} needs tls.cert and tls.key (PEM); pass them in the listen options or use ws://`);
+  }
+  return { cert: tls.cert, key: tls.key, ...(tls.ca ? { ca: tls.ca } : {}) };
+}
+
+function refuseUpgrade(socket: Duplex, status: number, message: string): void {
+  socket.end(`HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : 'Service Unavailable'}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(message)}\r\n\r\n${message}`);
+}
+
+function pathOf(req: IncomingMessage): string {
+  const raw = req.url ?? '/';
+  const q = raw.indexOf('?');
+  return q === -1 ? raw : raw.slice(0, q);
+}
+
+/** The URL's host, unbracketed; listeners bind loopback when the URL names none. */
+function hostOf(url: URL): string {
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  return host === '' ? '127.0.0.1' : host;
+}
+
+function portOf(url: URL, secure: boolean): number {
+  return url.port === '' ? (secure ? 443 : 80) : Number(url.port);
+}
+
+function describeAddress(scheme: string, host: string | undefined, port: number | undefined): string {
+  const h = host ?? 'unknown';
+  return `${scheme}//${h.includes(':') ? `[${h}]` : h}:${port ?? 0}`;
+}
+
+function pick<T extends object, K extends keyof T>(obj: T, keys: K[]): Partial<Pick<T, K>> {
+  const out: Partial<Pick<T, K>> = {};
+  for (const key of keys) if (obj[key] !== undefined) out[key] = obj[key];
+  return out;
+}
+
+function describeConnectError(err: Error & { code?: string }, target: string): CommunicationError {
+  const code = err.code ?? '';
+  if (code === 'ECONNREFUSED') return new CommunicationError(ErrorCode.ConnectionRefused, `Nothing is listening at ${target} (connection refused)`, { cause: err });
+  if (err.message.includes('Opening handshake has timed out')) return new CommunicationError(ErrorCode.Timeout, `${target} did not complete the WebSocket handshake in time`, { cause: err });
+  if (/CERT|SELF_SIGNED|ERR_TLS|UNABLE_TO_VERIFY/.test(code)) {
+    return new CommunicationError(ErrorCode.ChannelCreationFailed, `TLS to ${target} failed: ${err.message} (${code}); pass the server's CA as tls.ca`, { cause: err });
+  }
+  return new CommunicationError(ErrorCode.ChannelCreationFailed, `Cannot open a WebSocket to ${target}: ${err.message}`, { cause: err });
+}
+
+export { CloseCode };
