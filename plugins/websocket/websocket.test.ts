@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { createServer, get, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { WebSocket, WebSocketServer } from 'ws';
+import { WebSocket, WebSocketServer, type ClientOptions } from 'ws';
 import { CommunicationError, ErrorCode, createKernel, invoke, type CommunicationChannel, type Kernel, type Listener } from 'spear-comm';
 import { selfSignedCert } from '../../test/support/certs.js';
 import { Inbox, authRequest, executionRequest, parseJson } from '../../test/support/json-wire.js';
@@ -20,7 +20,7 @@ async function kernel(): Promise<Kernel> {
 }
 
 /** A plain ws client that knows nothing of spear-comm; its messages and close land in inboxes. */
-async function rawClient(url: string, options: ConstructorParameters<typeof WebSocket>[1] = {}) {
+async function rawClient(url: string, options: ClientOptions = {}) {
   const ws = new WebSocket(url, options);
   cleanups.push(() => ws.terminate());
   const messages = new Inbox<{ data: Buffer; isBinary: boolean }>();
