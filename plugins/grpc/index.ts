@@ -39,6 +39,7 @@ export class GrpcTransport implements Transport {
     const address = requirePort(url);
     const extra = readExtra(options.extra);
     const tls = options.tls;
+    if (options.signal?.aborted) throw aborted(target, options.signal);
     const client = new Client(address, channelCredentials(url, tls), {
       ...commonOptions(extra, options.maxFrameSize, this.capabilities.maxFrameSize),
       // Each connection owns its HTTP/2 connection, so closing one never disturbs another.
@@ -69,13 +70,12 @@ export class GrpcTransport implements Transport {
         resolve(GrpcConnection.client(call, client, target, this.capabilities.maxFrameSize));
       };
       const onStatus = (status: StatusObject) => fail(statusToError(status, `Connect to ${target}`, false));
-      const onAbort = () => fail(new CommunicationError(ErrorCode.ChannelCreationFailed, `Connecting to ${target} was aborted`, { cause: options.signal?.reason }));
+      const onAbort = () => fail(aborted(target, options.signal!));
       const timer = setTimeout(() => fail(new CommunicationError(ErrorCode.Timeout, `${target} did not answer the gRPC Connect call within ${options.timeoutMs} ms`)), options.timeoutMs);
       call.on('error', () => {}); // reported through 'status'
       call.once('metadata', onHeaders);
       call.once('status', onStatus);
-      if (options.signal?.aborted) onAbort();
-      else options.signal?.addEventListener('abort', onAbort, { once: true });
+      options.signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 
@@ -125,6 +125,10 @@ export class GrpcTransport implements Transport {
       })()),
     };
   }
+}
+
+function aborted(target: string, signal: AbortSignal): CommunicationError {
+  return new CommunicationError(ErrorCode.ChannelCreationFailed, `Connecting to ${target} was aborted`, { cause: signal.reason });
 }
 
 function commonOptions(extra: GrpcExtra, maxFrameSize: number, transportMax: number): ChannelOptions {

@@ -39,6 +39,10 @@ export class WebSocketTransport implements Transport {
   async connect(url: URL, options: TransportConnectOptions): Promise<FrameConnection> {
     const extra = readExtra(options.extra);
     const target = `${url.protocol}//${url.host}${url.pathname}`;
+    if (options.signal?.aborted) throw aborted(target, options.signal);
+    if (options.tls && url.protocol !== 'wss:') {
+      throw new CommunicationError(ErrorCode.ChannelCreationFailed, `TLS options were given for ${target}; connect to wss:// to use them`);
+    }
     const tls = options.tls ?? {};
     let ws: WebSocket;
     try {
@@ -53,27 +57,31 @@ export class WebSocketTransport implements Transport {
       throw new CommunicationError(ErrorCode.ChannelCreationFailed, `Cannot open a WebSocket to ${target}: ${(err as Error).message}`, { cause: err });
     }
     return new Promise<FrameConnection>((resolve, reject) => {
-      const fail = (error: CommunicationError) => {
+      let socket: Socket | undefined;
+      const detach = () => {
         options.signal?.removeEventListener('abort', onAbort);
-        ws.removeAllListeners();
+        ws.off('upgrade', onUpgrade).off('unexpected-response', onRefused).off('error', onError).off('open', onOpen);
+      };
+      const fail = (error: CommunicationError) => {
+        detach();
         ws.on('error', () => {});
         ws.terminate();
         reject(error);
       };
-      const onAbort = () => fail(new CommunicationError(ErrorCode.ChannelCreationFailed, `Connecting to ${target} was aborted`, { cause: options.signal?.reason }));
-      if (options.signal?.aborted) return onAbort();
-      options.signal?.addEventListener('abort', onAbort, { once: true });
-      ws.once('unexpected-response', (_req, res: IncomingMessage) => fail(new CommunicationError(
+      const onAbort = () => fail(aborted(target, options.signal!));
+      const onUpgrade = (res: IncomingMessage) => (socket = res.socket as Socket);
+      const onRefused = (_req: unknown, res: IncomingMessage) => fail(new CommunicationError(
         ErrorCode.ConnectionRefused,
         `${target} answered the WebSocket upgrade with HTTP ${res.statusCode}; check the path (spear-comm listens on exactly one path per listener)`,
-      )));
-      ws.once('error', (err) => fail(describeConnectError(err as Error & { code?: string }, target)));
-      ws.once('open', () => {
-        options.signal?.removeEventListener('abort', onAbort);
-        ws.removeAllListeners();
-        const socket = (ws as unknown as { _socket: Socket })._socket;
-        resolve(new WebSocketConnection(ws, describeAddress(url.protocol, socket.localAddress, socket.localPort), target, extra.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS));
-      });
+      ));
+      const onError = (err: Error) => fail(describeConnectError(err, target));
+      const onOpen = () => {
+        detach();
+        const local = describeAddress(url.protocol, socket?.localAddress, socket?.localPort);
+        resolve(new WebSocketConnection(ws, local, target, extra.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS));
+      };
+      ws.on('upgrade', onUpgrade).on('unexpected-response', onRefused).on('error', onError).on('open', onOpen);
+      options.signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 
@@ -202,6 +210,10 @@ function pick<T extends object, K extends keyof T>(obj: T, keys: K[]): Partial<P
   const out: Partial<Pick<T, K>> = {};
   for (const key of keys) if (obj[key] !== undefined) out[key] = obj[key];
   return out;
+}
+
+function aborted(target: string, signal: AbortSignal): CommunicationError {
+  return new CommunicationError(ErrorCode.ChannelCreationFailed, `Connecting to ${target} was aborted`, { cause: signal.reason });
 }
 
 function describeConnectError(err: Error & { code?: string }, target: string): CommunicationError {

@@ -260,5 +260,6 @@ describe('wss://', () => {
     const k = await kernel();
     await expect(k.listen('wss://127.0.0.1:0/spear', {})).rejects.toMatchObject({ code: ErrorCode.ChannelCreationFailed, message: expect.stringMatching(/tls\.cert and tls\.key/) });
     await expect(k.listen('ws://127.0.0.1:0/spear', { tls: { cert: 'x', key: 'y' } })).rejects.toMatchObject({ message: expect.stringMatching(/wss:\/\//) });
+    await expect(k.connect('ws://127.0.0.1:1/spear', { tls: { ca: 'x' } })).rejects.toMatchObject({ message: expect.stringMatching(/wss:\/\//) });
   });
 });
