@@ -72,28 +72,38 @@ async function serve(): Promise<void> {
 /** Keeps `inFlight` round trips going for `ms` and returns completed round trips per second. */
 type Runner = (inFlight: number, ms: number) => Promise<number>;
 
-async function rawWsRunner(url: string): Promise<[Runner, () => void]> {
-  const ws = new WebSocket(url, { perMessageDeflate: false });
-  await once(ws, 'open');
-  const payload = Buffer.alloc(PAYLOAD, 1);
-  const run: Runner = (inFlight, ms) => new Promise((resolve) => {
+/**
+ * Keeps `inFlight` echoes going over a raw connection for `ms` and returns round trips per second:
+ * every reply sends the next message until time is up, then the last ones are drained.
+ */
+function closedLoop(send: () => void, listen: (onReply: () => void) => () => void, inFlight: number, ms: number): Promise<number> {
+  return new Promise((resolve) => {
     let done = 0;
     let outstanding = inFlight;
     let stop = false;
     const started = performance.now();
-    const onMessage = () => {
+    const unlisten = listen(() => {
       done++;
-      if (!stop) ws.send(payload);
+      if (!stop) send();
       else if (--outstanding === 0) {
-        ws.off('message', onMessage);
+        unlisten();
         resolve(done / ((performance.now() - started) / 1000));
       }
-    };
-    ws.on('message', onMessage);
+    });
     setTimeout(() => (stop = true), ms);
-    for (let i = 0; i < inFlight; i++) ws.send(payload);
+    for (let i = 0; i < inFlight; i++) send();
   });
-  return [run, () => ws.close()];
+}
+
+async function rawWsRunner(url: string): Promise<[Runner, () => void]> {
+  const ws = new WebSocket(url, { perMessageDeflate: false });
+  await once(ws, 'open');
+  const payload = Buffer.alloc(PAYLOAD, 1);
+  const listen = (onReply: () => void) => {
+    ws.on('message', onReply);
+    return () => void ws.off('message', onReply);
+  };
+  return [(inFlight, ms) => closedLoop(() => ws.send(payload), listen, inFlight, ms), () => ws.close()];
 }
 
 async function rawGrpcRunner(address: string): Promise<[Runner, () => void]> {
@@ -101,24 +111,11 @@ async function rawGrpcRunner(address: string): Promise<[Runner, () => void]> {
   const call: ClientDuplexStream<Buffer, Buffer> = client.makeBidiStreamRequest(ECHO_PATH, identity, identity, new Metadata(), {});
   call.on('error', () => {});
   const payload = Buffer.alloc(PAYLOAD, 1);
-  const run: Runner = (inFlight, ms) => new Promise((resolve) => {
-    let done = 0;
-    let outstanding = inFlight;
-    let stop = false;
-    const started = performance.now();
-    const onData = () => {
-      done++;
-      if (!stop) call.write(payload);
-      else if (--outstanding === 0) {
-        call.off('data', onData);
-        resolve(done / ((performance.now() - started) / 1000));
-      }
-    };
-    call.on('data', onData);
-    setTimeout(() => (stop = true), ms);
-    for (let i = 0; i < inFlight; i++) call.write(payload);
-  });
-  return [run, () => {
+  const listen = (onReply: () => void) => {
+    call.on('data', onReply);
+    return () => void call.off('data', onReply);
+  };
+  return [(inFlight, ms) => closedLoop(() => call.write(payload), listen, inFlight, ms), () => {
     call.end();
     client.close();
   }];

@@ -3,23 +3,15 @@ import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Server, ServerCredentials, credentials, loadPackageDefinition, status as Status, type ClientDuplexStream, type StatusObject } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
-import { afterEach, describe, expect, it } from 'vitest';
-import { CommunicationError, ErrorCode, createKernel, invoke, type CommunicationChannel, type Kernel } from 'spear-comm';
+import { describe, expect, it } from 'vitest';
+import { CommunicationError, ErrorCode, invoke, type CommunicationChannel } from 'spear-comm';
 import { selfSignedCert } from '../../test/support/certs.js';
+import { trackCleanups } from '../../test/support/cleanups.js';
 import { Inbox, authRequest, executionRequest, parseJson } from '../../test/support/json-wire.js';
 import { statusToError } from './status-codes.js';
 
 const SECRET = 'grpc-secret-9012';
-const cleanups: Array<() => Promise<unknown> | unknown> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function kernel(): Promise<Kernel> {
-  const k = await createKernel();
-  cleanups.push(() => k.close());
-  return k;
-}
+const { defer, kernel } = trackCleanups();
 
 interface ForeignFrame { data: Buffer }
 type ForeignCall = ClientDuplexStream<ForeignFrame, ForeignFrame>;
@@ -31,7 +23,7 @@ function foreignClient(url: string) {
     spear: { v1: { SpearTransport: new (address: string, creds: ReturnType<typeof credentials.createInsecure>) => { Connect(): ForeignCall; close(): void } } };
   };
   const client = new spear.spear.v1.SpearTransport(new URL(url).host, credentials.createInsecure());
-  cleanups.push(() => client.close());
+  defer(() => client.close());
   const call = client.Connect();
   const frames = new Inbox<Buffer>();
   call.on('data', (frame: ForeignFrame) => frames.push(frame.data));
@@ -100,7 +92,7 @@ describe('grpc listener', () => {
   it('reports ConnectionRefused when nothing listens and ChannelCreationFailed for a gRPC server without SpearTransport', async () => {
     const k = await kernel();
     const other = new Server();
-    cleanups.push(() => other.forceShutdown());
+    defer(() => other.forceShutdown());
     const port = await new Promise<number>((resolve, reject) => other.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
     await expect(k.connect(`grpc://127.0.0.1:${port}`, { token: SECRET })).rejects.toMatchObject({
       code: ErrorCode.ChannelCreationFailed,
@@ -145,7 +137,7 @@ async function freezableProxy(target: number): Promise<{ port: number; freeze():
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
-  cleanups.push(() => {
+  defer(() => {
     for (const [a, b] of pairs) {
       a.destroy();
       b.destroy();

@@ -1,28 +1,20 @@
 import { once } from 'node:events';
 import { createServer, get, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer, type ClientOptions } from 'ws';
-import { CommunicationError, ErrorCode, createKernel, invoke, type CommunicationChannel, type Kernel, type Listener } from 'spear-comm';
+import { CommunicationError, ErrorCode, invoke, type CommunicationChannel, type Listener } from 'spear-comm';
 import { selfSignedCert } from '../../test/support/certs.js';
+import { trackCleanups } from '../../test/support/cleanups.js';
 import { Inbox, authRequest, executionRequest, parseJson } from '../../test/support/json-wire.js';
 
 const SECRET = 'ws-secret-5678';
-const cleanups: Array<() => Promise<unknown> | unknown> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function kernel(): Promise<Kernel> {
-  const k = await createKernel();
-  cleanups.push(() => k.close());
-  return k;
-}
+const { defer, kernel } = trackCleanups();
 
 /** A plain ws client that knows nothing of spear-comm; its messages and close land in inboxes. */
 async function rawClient(url: string, options: ClientOptions = {}) {
   const ws = new WebSocket(url, options);
-  cleanups.push(() => ws.terminate());
+  defer(() => ws.terminate());
   const messages = new Inbox<{ data: Buffer; isBinary: boolean }>();
   ws.on('message', (data, isBinary) => messages.push({ data: data as Buffer, isBinary }));
   const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
@@ -191,7 +183,7 @@ describe('websocket on a shared http.Server', () => {
       res.writeHead(req.url === '/health' ? 200 : 404);
       res.end(req.url === '/health' ? 'ok' : '');
     });
-    cleanups.push(() => new Promise<void>((resolve) => {
+    defer(() => new Promise<void>((resolve) => {
       server.closeAllConnections();
       server.close(() => resolve());
     }));
@@ -203,7 +195,7 @@ describe('websocket on a shared http.Server', () => {
     const k = await kernel();
     // The user's own WebSocket endpoint on the same server, on another path.
     const theirs = new WebSocketServer({ noServer: true });
-    cleanups.push(() => theirs.close());
+    defer(() => theirs.close());
     server.on('upgrade', (req, socket, head) => {
       if (req.url === '/chat') theirs.handleUpgrade(req, socket, head, (ws) => ws.send('welcome'));
     });

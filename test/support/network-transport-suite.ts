@@ -1,9 +1,10 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  CommunicationError, ErrorCode, Messages, createKernel, invoke,
-  type CommunicationChannel, type FrameConnection, type FrameListener, type Kernel, type RuntimeMessage,
+  CommunicationError, ErrorCode, Messages, invoke,
+  type CommunicationChannel, type FrameConnection, type FrameListener, type RuntimeMessage,
 } from 'spear-comm';
 import { startFixture, stopFixture, type Child } from './child.js';
+import { trackCleanups } from './cleanups.js';
 
 /**
  * Behaviour every network transport must show, checked over real sockets and real processes:
@@ -13,18 +14,10 @@ import { startFixture, stopFixture, type Child } from './child.js';
  */
 export function describeNetworkTransport(transport: string, listenUrl: string): void {
   const SECRET = 'test-secret-1234';
-  const cleanups: Array<() => Promise<unknown> | unknown> = [];
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  });
-  const kernel = async (): Promise<Kernel> => {
-    const k = await createKernel();
-    cleanups.push(() => k.close());
-    return k;
-  };
+  const { defer, kernel } = trackCleanups();
   const fixture = async (name: string, args: string[]): Promise<Child> => {
     const child = await startFixture(name, args);
-    cleanups.push(() => stopFixture(child, 'kill'));
+    defer(() => stopFixture(child, 'kill'));
     return child;
   };
 
@@ -189,9 +182,9 @@ export function describeNetworkTransport(transport: string, listenUrl: string): 
     let accept: (c: FrameConnection) => void = () => {};
     const accepted = new Promise<FrameConnection>((resolve) => (accept = resolve));
     const frames: FrameListener = await plugin.listen(new URL(listenUrl), { maxFrameSize: 2 * 1024 * 1024, onConnection: (c) => accept(c) });
-    cleanups.push(() => frames.close());
+    defer(() => frames.close());
     const client = await plugin.connect(new URL(frames.url), { maxFrameSize: 2 * 1024 * 1024, timeoutMs: 10_000 });
-    cleanups.push(() => client.close());
+    defer(() => client.close());
     const server = await accepted;
     const received: number[] = [];
     server.pause();
@@ -230,4 +223,3 @@ export async function waitUntil(condition: () => boolean): Promise<void> {
   while (!condition()) await new Promise((r) => setImmediate(r));
 }
 
-export { expect };
