@@ -1,9 +1,8 @@
 import { once } from 'node:events';
 import { Server as HttpServer, createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import { Server as HttpsServer, createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { Server as TlsServer } from 'node:tls';
 import {
   CommunicationError, ErrorCode, Transport,
   type FrameConnection, type FrameListener, type TlsOptions, type TransportCapabilities, type TransportConnectOptions, type TransportListenOptions,
@@ -22,7 +21,7 @@ import { CloseCode, WebSocketConnection } from './websocket-connection.js';
  * - `headers` (connect): extra HTTP headers for the upgrade request.
  */
 export interface WebSocketExtra {
-  server?: HttpServer;
+  server?: HttpServer | HttpsServer;
   perMessageDeflate?: boolean | PerMessageDeflateOptions;
   pingIntervalMs?: number;
   headers?: Record<string, string>;
@@ -94,7 +93,7 @@ export class WebSocketTransport implements Transport {
     }
     const shared = extra.server;
     const server = shared ?? (secure ? createHttpsServer(requireServerTls(options, url)) : createHttpServer());
-    const scheme = server instanceof TlsServer ? 'wss:' : 'ws:';
+    const scheme = server instanceof HttpsServer ? 'wss:' : 'ws:';
     const wss = new WebSocketServer({ noServer: true, clientTracking: false, maxPayload: options.maxFrameSize, perMessageDeflate: extra.perMessageDeflate ?? false });
     const connections = new Set<WebSocketConnection>();
     let closed = false;
@@ -164,7 +163,8 @@ export class WebSocketTransport implements Transport {
 
 function readExtra(extra: Record<string, unknown> | undefined): WebSocketExtra {
   const e = (extra ?? {}) as WebSocketExtra;
-  if (e.server !== undefined && !(e.server instanceof HttpServer)) {
+  const server: unknown = e.server;
+  if (server !== undefined && !(server instanceof HttpServer || server instanceof HttpsServer)) {
     throw new CommunicationError(ErrorCode.ChannelCreationFailed, 'extra.server must be an http.Server or https.Server');
   }
   if (e.pingIntervalMs !== undefined && !(Number.isFinite(e.pingIntervalMs) && e.pingIntervalMs >= 0)) {

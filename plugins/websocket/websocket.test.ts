@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import { createServer, get, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer, type ClientOptions } from 'ws';
@@ -246,6 +247,20 @@ describe('wss://', () => {
     await expect(untrusted).rejects.toMatchObject({ code: ErrorCode.ChannelCreationFailed, message: expect.stringMatching(/TLS.*self-signed certificate.*tls\.ca/) });
     // A plain ws:// client on a TLS port does not get a session either.
     await expect(k.connect(listener.url.replace('wss:', 'ws:'), { token: SECRET, timeoutMs: 3000 })).rejects.toBeInstanceOf(CommunicationError);
+  });
+
+  it('works on a shared https.Server, which makes the URL wss://', async () => {
+    const { cert, key } = await selfSignedCert();
+    const server = createHttpsServer({ cert, key });
+    defer(() => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }));
+    const k = await kernel();
+    const listener = await k.listen('wss://127.0.0.1:0/spear', { secret: SECRET, handlers: { echo: (i) => i }, extra: { server } });
+    expect(listener.url).toBe(`wss://127.0.0.1:${(server.address() as AddressInfo).port}/spear`);
+    const channel = await k.connect(listener.url, { token: SECRET, tls: { ca: cert } });
+    expect(await invoke(channel, 'echo', new Uint8Array([6]))).toEqual(new Uint8Array([6]));
   });
 
   it('needs a certificate and key to listen', async () => {
