@@ -101,6 +101,7 @@ export class WebSocketConnection implements FrameConnection {
     this.held = [];
     if (this.ws.readyState === WebSocket.CLOSED) return Promise.resolve();
     const done = new Promise<void>((resolve) => this.ws.once('close', () => resolve()));
+    this.ws.resume(); // the peer's answering close frame must be read
     this.ws.close(code, reason);
     // A peer that never answers the close frame (or is not reading) must not hold the socket open.
     this.killTimer = setTimeout(() => this.ws.terminate(), CLOSE_GRACE_MS);
@@ -148,7 +149,7 @@ export class WebSocketConnection implements FrameConnection {
   }
 
   private noteFailure(error: Error): void {
-    this.failure ??= error;
+    if (!this.closing) this.failure ??= error;
   }
 
   private ping(intervalMs: number): void {
