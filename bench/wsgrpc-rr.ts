@@ -10,6 +10,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Client, Metadata, Server, ServerCredentials, credentials, type ClientDuplexStream, type ServerDuplexStream } from '@grpc/grpc-js';
@@ -194,6 +195,7 @@ async function main(): Promise<void> {
   if (values.client) return client(JSON.parse(values.client) as Targets, seconds, rounds);
 
   const self = fileURLToPath(import.meta.url);
+  const loadBefore = loadavg()[0]!;
   const [serverCmd, serverArgs] = pinned(0, [self, '--serve']);
   const server = spawn(serverCmd, serverArgs, { stdio: ['pipe', 'pipe', 'inherit'] });
   try {
@@ -208,7 +210,7 @@ async function main(): Promise<void> {
       return `| ${r.target} | ${r.inFlight} | ${Math.round(value).toLocaleString('en-US')} | ${base ? `${(value / raw(base, r.inFlight)).toFixed(2)}x of raw` : '—'} |`;
     });
     process.stdout.write([
-      `Request/response, ${PAYLOAD} B payload, server and client in separate processes${canPin ? ' (server on CPU 0, client on CPU 1)' : ' (unpinned: taskset unavailable)'}; median of ${rounds} rounds of ${seconds} s, node ${process.version}`,
+      `Request/response, ${PAYLOAD} B payload, server and client in separate processes${canPin ? ' (server on CPU 0, client on CPU 1)' : ' (unpinned: taskset unavailable)'}; median of ${rounds} rounds of ${seconds} s, node ${process.version}; load average ${loadBefore.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after`,
       '',
       '| target | in flight | round trips/s | vs raw |',
       '|---|---:|---:|---:|',

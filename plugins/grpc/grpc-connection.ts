@@ -23,11 +23,12 @@ export class GrpcConnection implements FrameConnection {
   private held: Uint8Array[] = [];
   private paused = false;
   private failure: Error | undefined;
-  private ended = false;
+  private over = false;
   private reported = false;
   private closing: Promise<void> | undefined;
   private finished: () => void = () => {};
-  private readonly done = new Promise<void>((resolve) => (this.finished = resolve));
+  /** Resolves once the call is over, however it ended. */
+  readonly ended = new Promise<void>((resolve) => (this.finished = resolve));
   private drainWaiters: Waiter[] = [];
 
   private constructor(
@@ -81,11 +82,11 @@ export class GrpcConnection implements FrameConnection {
       if (this.paused) this.held.push(frame);
       else sink.onFrame(frame);
     });
-    if (this.ended) this.report();
+    if (this.over) this.report();
   }
 
   send(frame: Uint8Array): Promise<void> {
-    if (this.closing || this.ended) {
+    if (this.closing || this.over) {
       return Promise.reject(new CommunicationError(ErrorCode.ChannelClosed, `gRPC connection to ${this.remoteAddress} is closed`));
     }
     if (frame.byteLength > this.maxSendSize) {
@@ -106,20 +107,20 @@ export class GrpcConnection implements FrameConnection {
     const sink = this.sink;
     while (sink && !this.paused && this.held.length > 0) sink.onFrame(this.held.shift()!);
     if (this.paused) return;
-    if (this.ended) this.report();
+    if (this.over) this.report();
     else this.call.resume();
   }
 
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.held = [];
-      if (!this.ended) {
+      if (!this.over) {
         // Keep reading (and dropping) so the peer's end of the call can arrive.
         this.call.resume();
         this.call.end();
         // Wait for the peer to end its side (client) or for our status to go out (server).
         const timer = setTimeout(() => this.abort(), CLOSE_GRACE_MS);
-        await this.done;
+        await this.ended;
         clearTimeout(timer);
       }
       this.client?.close();
@@ -139,12 +140,12 @@ export class GrpcConnection implements FrameConnection {
   }
 
   private noteFailure(error: Error): void {
-    if (!this.ended && !this.closing) this.failure ??= error;
+    if (!this.over && !this.closing) this.failure ??= error;
   }
 
   private finish(): void {
-    if (this.ended) return;
-    this.ended = true;
+    if (this.over) return;
+    this.over = true;
     this.rejectWaiters();
     this.finished();
     if (!this.closing) this.client?.close();

@@ -33,6 +33,8 @@ const SHUTDOWN_GRACE_MS = 2_000;
 export class GrpcTransport implements Transport {
   // gRPC message size limits are 32-bit signed integers; a frame's message adds a few bytes.
   readonly capabilities: TransportCapabilities = { maxFrameSize: 2 ** 30, ordered: true, reliable: true, localOnly: false, tls: true };
+  /** What this plugin opened and has not seen closed, for `dispose()`. */
+  private readonly open = new Set<{ close(): Promise<void> }>();
 
   async connect(url: URL, options: TransportConnectOptions): Promise<FrameConnection> {
     const target = `${url.protocol}//${url.host}`;
@@ -67,7 +69,10 @@ export class GrpcTransport implements Transport {
       };
       const onHeaders = () => {
         cleanup();
-        resolve(GrpcConnection.client(call, client, target, this.capabilities.maxFrameSize));
+        const connection = GrpcConnection.client(call, client, target, this.capabilities.maxFrameSize);
+        this.open.add(connection);
+        void connection.ended.then(() => this.open.delete(connection));
+        resolve(connection);
       };
       const onStatus = (status: StatusObject) => fail(statusToError(status, `Connect to ${target}`, false));
       const onAbort = () => fail(aborted(target, options.signal!));
@@ -95,7 +100,7 @@ export class GrpcTransport implements Transport {
         call.sendMetadata(new Metadata());
         const connection = GrpcConnection.server(call, local, this.capabilities.maxFrameSize);
         connections.add(connection);
-        call.once('close', () => connections.delete(connection));
+        void connection.ended.then(() => connections.delete(connection));
         options.onConnection(connection);
       },
     });
@@ -107,9 +112,10 @@ export class GrpcTransport implements Transport {
     });
     local = `${url.protocol}//${url.hostname}:${port}`;
     let closing: Promise<void> | undefined;
-    return {
+    const listener: FrameListener = {
       url: local,
       close: () => (closing ??= (async () => {
+        this.open.delete(listener);
         closed = true;
         await Promise.all([...connections].map((c) => c.close()));
         await new Promise<void>((resolve) => {
@@ -124,6 +130,13 @@ export class GrpcTransport implements Transport {
         });
       })()),
     };
+    this.open.add(listener);
+    return listener;
+  }
+
+  /** Closes what was opened through this plugin directly and is still open (the kernel closes its own first). */
+  async dispose(): Promise<void> {
+    await Promise.all([...this.open].map((item) => item.close()));
   }
 }
 

@@ -34,6 +34,8 @@ const DEFAULT_PING_INTERVAL_MS = 30_000;
 export class WebSocketTransport implements Transport {
   // ws reads its payload limit as a 32-bit integer.
   readonly capabilities: TransportCapabilities = { maxFrameSize: 2 ** 30, ordered: true, reliable: true, localOnly: false, tls: true };
+  /** What this plugin opened and has not seen closed, for `dispose()`. */
+  private readonly open = new Set<{ close(): Promise<void> }>();
 
   async connect(url: URL, options: TransportConnectOptions): Promise<FrameConnection> {
     const extra = readExtra(options.extra);
@@ -77,7 +79,10 @@ export class WebSocketTransport implements Transport {
       const onOpen = () => {
         detach();
         const local = describeAddress(url.protocol, socket?.localAddress, socket?.localPort);
-        resolve(new WebSocketConnection(ws, local, target, extra.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS));
+        const connection = new WebSocketConnection(ws, local, target, extra.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS);
+        this.open.add(connection);
+        void connection.ended.then(() => this.open.delete(connection));
+        resolve(connection);
       };
       ws.on('upgrade', onUpgrade).on('unexpected-response', onRefused).on('error', onError).on('open', onOpen);
       options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -114,7 +119,7 @@ export class WebSocketTransport implements Transport {
           extra.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS,
         );
         connections.add(connection);
-        ws.once('close', () => connections.delete(connection));
+        void connection.ended.then(() => connections.delete(connection));
         options.onConnection(connection);
       });
     };
@@ -139,9 +144,10 @@ export class WebSocketTransport implements Transport {
     }
     const address = server.address() as AddressInfo;
     let closing: Promise<void> | undefined;
-    return {
+    const listener: FrameListener = {
       url: `${describeAddress(scheme, address.address, address.port)}${path}`,
       close: () => (closing ??= (async () => {
+        this.open.delete(listener);
         closed = true;
         server.off('upgrade', onUpgrade);
         await Promise.all([...connections].map((c) => c.close()));
@@ -158,6 +164,13 @@ export class WebSocketTransport implements Transport {
         server.off('error', onServerError);
       })()),
     };
+    this.open.add(listener);
+    return listener;
+  }
+
+  /** Closes what was opened through this plugin directly and is still open (the kernel closes its own first). */
+  async dispose(): Promise<void> {
+    await Promise.all([...this.open].map((item) => item.close()));
   }
 }
 

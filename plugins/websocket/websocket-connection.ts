@@ -24,12 +24,14 @@ export class WebSocketConnection implements FrameConnection {
   private paused = false;
   /** Why the connection ended, when it was not an orderly close. */
   private failure: Error | undefined;
-  private ended = false;
+  private over = false;
   private reported = false;
   private closing: Promise<void> | undefined;
   private killTimer: NodeJS.Timeout | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
   private answeredPing = true;
+  /** Resolves once the socket is closed, however it ended. */
+  readonly ended: Promise<void>;
 
   constructor(
     private readonly ws: WebSocket,
@@ -41,6 +43,7 @@ export class WebSocketConnection implements FrameConnection {
     ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
     ws.on('pong', () => (this.answeredPing = true));
     ws.on('error', (err) => this.noteFailure(describeSocketError(err, remoteAddress)));
+    this.ended = new Promise((resolve) => ws.once('close', () => resolve()));
     ws.on('close', (code, reason) => this.onSocketClose(code, reason.toString()));
     if (pingIntervalMs > 0) {
       this.pingTimer = setInterval(() => this.ping(pingIntervalMs), pingIntervalMs);
@@ -52,11 +55,11 @@ export class WebSocketConnection implements FrameConnection {
     if (this.sink) throw new Error('WebSocketConnection.start() was called twice');
     this.sink = sink;
     this.flush();
-    if (this.ended) this.report();
+    if (this.over) this.report();
   }
 
   send(frame: Uint8Array): Promise<void> {
-    if (this.closing || this.ended || this.ws.readyState !== WebSocket.OPEN) {
+    if (this.closing || this.over || this.ws.readyState !== WebSocket.OPEN) {
       return Promise.reject(new CommunicationError(ErrorCode.ChannelClosed, `WebSocket connection to ${this.remoteAddress} is closed`));
     }
     return new Promise<void>((resolve, reject) => {
@@ -81,7 +84,7 @@ export class WebSocketConnection implements FrameConnection {
     this.paused = false;
     this.flush();
     if (this.paused) return;
-    if (this.ended) this.report();
+    if (this.over) this.report();
     else this.ws.resume();
   }
 
@@ -109,7 +112,7 @@ export class WebSocketConnection implements FrameConnection {
   }
 
   private onMessage(data: RawData, isBinary: boolean): void {
-    if (this.closing || this.ended) return;
+    if (this.closing || this.over) return;
     this.answeredPing = true;
     if (!isBinary) {
       this.failWith(
@@ -135,7 +138,7 @@ export class WebSocketConnection implements FrameConnection {
     clearTimeout(this.killTimer);
     this.stopPing();
     if (!this.failure && !this.closing) this.failure = describeCloseCode(code, reason, this.remoteAddress);
-    this.ended = true;
+    this.over = true;
     // Frames that arrived before the close still belong to the sink, unless it asked to pause.
     if (!this.paused) this.flush();
     this.report();

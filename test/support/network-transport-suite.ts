@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  CommunicationError, ErrorCode, Messages, invoke,
+  CommunicationError, ErrorCode, Messages, createKernel, invoke,
   type CommunicationChannel, type FrameConnection, type FrameListener, type RuntimeMessage,
 } from 'spear-comm';
 import { startFixture, stopFixture, type Child } from './child.js';
@@ -174,6 +174,19 @@ export function describeNetworkTransport(transport: string, listenUrl: string): 
     expect(reason?.code).toBe(ErrorCode.ChannelClosed);
     expect(reason?.message).toMatch(/closed by the peer/);
     await expect(invoke(second, 'echo', new Uint8Array([3]))).rejects.toMatchObject({ code: ErrorCode.ChannelClosed });
+  });
+
+  it(`${transport}: kernel.close() releases listeners and connections opened through the plugin directly`, async () => {
+    const k = await createKernel();
+    const plugin = k.transport(transport);
+    const frames = await plugin.listen(new URL(listenUrl), { maxFrameSize: 1024, onConnection: (c) => c.start({ onFrame: () => {}, onClose: () => {} }) });
+    const client = await plugin.connect(new URL(frames.url), { maxFrameSize: 1024, timeoutMs: 10_000 });
+    const ended = new Promise<void>((resolve) => client.start({ onFrame: () => {}, onClose: () => resolve() }));
+    await k.close();
+    await ended;
+    await expect(client.send(new Uint8Array(1))).rejects.toMatchObject({ code: ErrorCode.ChannelClosed });
+    const other = await kernel();
+    await expect(other.connect(frames.url, { timeoutMs: 5_000 })).rejects.toMatchObject({ code: ErrorCode.ConnectionRefused });
   });
 
   it(`${transport}: send() waits while the peer is not reading, and pause() really stops delivery`, async () => {
