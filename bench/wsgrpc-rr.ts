@@ -33,6 +33,8 @@ interface Result {
   target: string;
   inFlight: number;
   perSecond: number[];
+  /** CPU time of the client process per round trip, µs (steadier than throughput on a busy machine). */
+  clientCpuUs: number[];
 }
 
 // ---- server process ----
@@ -151,14 +153,20 @@ async function client(targets: Targets, seconds: number, rounds: number): Promis
     runners.push([name, spearRunner(channel), () => channel.close()]);
   }
   const results: Result[] = [];
-  for (const [target] of runners) for (const inFlight of IN_FLIGHT) results.push({ target, inFlight, perSecond: [] });
+  for (const [target] of runners) for (const inFlight of IN_FLIGHT) results.push({ target, inFlight, perSecond: [], clientCpuUs: [] });
   // Warm up every path, then interleave the rounds so drift on the machine hits all targets alike.
   for (const [, run] of runners) for (const inFlight of IN_FLIGHT) await run(inFlight, 300);
   for (let round = 0; round < rounds; round++) {
     for (const [target, run] of runners) {
       for (const inFlight of IN_FLIGHT) {
+        const cpuBefore = process.cpuUsage();
+        const startedAt = performance.now();
         const perSecond = await run(inFlight, seconds * 1000);
-        results.find((r) => r.target === target && r.inFlight === inFlight)!.perSecond.push(perSecond);
+        const cpu = process.cpuUsage(cpuBefore);
+        const roundTrips = perSecond * ((performance.now() - startedAt) / 1000);
+        const result = results.find((r) => r.target === target && r.inFlight === inFlight)!;
+        result.perSecond.push(perSecond);
+        result.clientCpuUs.push((cpu.user + cpu.system) / roundTrips);
         process.stderr.write(`round ${round + 1}/${rounds}  ${target.padEnd(28)} ${String(inFlight).padStart(2)} in flight: ${Math.round(perSecond)} rt/s\n`);
       }
     }
@@ -207,13 +215,13 @@ async function main(): Promise<void> {
     const rows = results.map((r) => {
       const base = r.target.includes('websocket') ? 'raw ws echo' : r.target.includes('grpc (json)') ? 'raw grpc-js bidi echo' : undefined;
       const value = median(r.perSecond);
-      return `| ${r.target} | ${r.inFlight} | ${Math.round(value).toLocaleString('en-US')} | ${base ? `${(value / raw(base, r.inFlight)).toFixed(2)}x of raw` : '—'} |`;
+      return `| ${r.target} | ${r.inFlight} | ${Math.round(value).toLocaleString('en-US')} | ${base ? `${(value / raw(base, r.inFlight)).toFixed(2)}x of raw` : '—'} | ${median(r.clientCpuUs).toFixed(1)} |`;
     });
     process.stdout.write([
       `Request/response, ${PAYLOAD} B payload, server and client in separate processes${canPin ? ' (server on CPU 0, client on CPU 1)' : ' (unpinned: taskset unavailable)'}; median of ${rounds} rounds of ${seconds} s, node ${process.version}; load average ${loadBefore.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after`,
       '',
-      '| target | in flight | round trips/s | vs raw |',
-      '|---|---:|---:|---:|',
+      '| target | in flight | round trips/s | vs raw | client CPU µs per round trip |',
+      '|---|---:|---:|---:|---:|',
       ...rows,
       '',
     ].join('\n'));
