@@ -60,7 +60,10 @@ export interface CommunicationChannel extends AsyncIterable<RuntimeMessage> {
   close(): Promise<void>;
   stats(): ChannelStats;
   on<K extends keyof ChannelEvents>(event: K, listener: (...args: ChannelEvents[K]) => void): () => void;
-  /** Routes incoming `ExecutionRequest`s to `handler` instead of `receive()` (what `serve()` uses); `null` undoes it. */
+  /**
+   * Routes incoming `ExecutionRequest`s to `handler` instead of `receive()` (what `serve()` uses);
+   * requests already waiting for `receive()` go to it too. `null` undoes it.
+   */
   setRequestHandler(handler: RequestHandler | null): void;
 }
 
@@ -93,6 +96,7 @@ interface Waiter {
 }
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+const EXPIRED_IDS_KEPT = 4096;
 
 /**
  * The one channel implementation: codec, correlation, timeouts, flow control and stats over any
@@ -114,6 +118,8 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
   private readonly queue = new Deque<RuntimeMessage>();
   private readonly waiters = new Deque<Waiter>();
   private readonly latency = new LatencyRecorder();
+  /** Ids of requests given up on (timeout, abort), so their late answers are dropped, not queued. */
+  private readonly expired = new Set<string>();
   private requestHandler: RequestHandler | null = null;
   private closed = false;
   private closing: Promise<void> | undefined;
@@ -173,20 +179,26 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
         this.counters.requests++;
         this.latency.recordMs(performance.now() - pending.startedAt);
         pending.resolve(message);
-      } else {
-        this.counters.lateResponses++;
+        return;
       }
-      return;
-    }
-    if (message.type === 'ExecutionRequest' && this.requestHandler) {
+      if (this.expired.delete(message.requestId)) {
+        this.counters.lateResponses++;
+        return;
+      }
+      // A response to nothing this channel asked for is the user's business: it goes to receive().
+    } else if (message.type === 'ExecutionRequest' && this.requestHandler) {
       this.requestHandler(message);
       return;
-    }
-    if (message.type === 'HealthCheck') {
+    } else if (message.type === 'HealthCheck') {
       this.send({ type: 'HealthCheck', requestId: message.requestId, timestamp: Date.now(), metadata: {}, status: 'SERVING' }).catch(() => {});
       return;
+    } else if (message.type === 'Heartbeat') {
+      return; // lastActivityAt, updated for every frame, is all a heartbeat is for
     }
-    if (message.type === 'Heartbeat') return; // lastActivityAt is all a heartbeat is for
+    this.enqueue(message);
+  }
+
+  private enqueue(message: RuntimeMessage): void {
     const waiter = this.waiters.shift();
     if (waiter) {
       waiter.cleanup();
@@ -263,6 +275,7 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
         timer: setTimeout(() => {
           this.pending.delete(requestId);
           this.settle(pending);
+          this.forget(requestId);
           this.counters.timeouts++;
           reject(new CommunicationError(ErrorCode.Timeout, `No answer to ${describeRequest(outgoing)} from ${this.describePeer()} within ${timeoutMs} ms; raise timeoutMs if the work takes longer`));
         }, timeoutMs),
@@ -272,6 +285,7 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
         const onAbort = () => {
           this.pending.delete(requestId);
           this.settle(pending);
+          this.forget(requestId);
           reject(abortError(signal, `${describeRequest(outgoing)} was aborted`));
         };
         if (signal.aborted) {
@@ -316,17 +330,20 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
 
   setRequestHandler(handler: RequestHandler | null): void {
     this.requestHandler = handler;
+    if (!handler || this.queue.length === 0) return;
+    // Requests can arrive before serve() runs, e.g. in the same read as the AuthResponse: they are the handler's too.
+    for (const message of this.queue.drain()) {
+      if (message.type === 'ExecutionRequest') handler(message);
+      else this.queue.push(message);
+    }
+    if (this.paused && this.queue.length <= this.queueLimit >> 1) {
+      this.paused = false;
+      this.connection.resume();
+    }
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<RuntimeMessage> {
-    for (;;) {
-      try {
-        yield await this.receive();
-      } catch (err) {
-        if (CommunicationError.is(err, ErrorCode.ChannelClosed)) return;
-        throw err;
-      }
-    }
+  [Symbol.asyncIterator](): AsyncIterator<RuntimeMessage> {
+    return receiveUntilClosed(this);
   }
 
   // ---- Internals ----
@@ -364,6 +381,11 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
     return new CommunicationError(ErrorCode.ChannelClosed, `Channel to ${this.describePeer()} is closed${reason ? ` (${reason.message})` : ''}`, { cause: reason });
   }
 
+  private forget(requestId: string): void {
+    this.expired.add(requestId);
+    if (this.expired.size > EXPIRED_IDS_KEPT) this.expired.delete(this.expired.values().next().value!);
+  }
+
   private settle(pending: Pending): void {
     clearTimeout(pending.timer);
     pending.detach?.();
@@ -398,6 +420,18 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
 
   private describePeer(): string {
     return `instance "${this.instanceId.instanceId}" (${this.transport} ${this.remoteAddress})`;
+  }
+}
+
+/** What async iteration over a channel does: `receive()` until the channel closes. */
+export async function* receiveUntilClosed(channel: Pick<CommunicationChannel, 'receive'>): AsyncGenerator<RuntimeMessage> {
+  for (;;) {
+    try {
+      yield await channel.receive();
+    } catch (err) {
+      if (CommunicationError.is(err, ErrorCode.ChannelClosed)) return;
+      throw err;
+    }
   }
 }
 
