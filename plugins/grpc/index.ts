@@ -3,7 +3,7 @@ import {
   type ChannelCredentials, type ChannelOptions, type ClientDuplexStream, type ServerDuplexStream, type StatusObject,
 } from '@grpc/grpc-js';
 import {
-  CommunicationError, ErrorCode, Transport,
+  CommunicationError, ErrorCode, OpenListeners, Transport,
   type FrameConnection, type FrameListener, type TlsOptions, type TransportCapabilities, type TransportConnectOptions, type TransportListenOptions,
 } from 'spear-comm';
 import { CONNECT_PATH, SPEAR_TRANSPORT_SERVICE, deserializeFrame, frameMessageSize, serializeFrame } from './frame-message.js';
@@ -33,8 +33,9 @@ const SHUTDOWN_GRACE_MS = 2_000;
 export class GrpcTransport implements Transport {
   // gRPC message size limits are 32-bit signed integers; a frame's message adds a few bytes.
   readonly capabilities: TransportCapabilities = { maxFrameSize: 2 ** 30, ordered: true, reliable: true, localOnly: false, tls: true };
-  /** What this plugin opened and has not seen closed, for `dispose()`. */
-  private readonly open = new Set<{ close(): Promise<void> }>();
+  /** Listeners and client connections opened through this plugin and not yet closed, for `dispose()`. */
+  private readonly listeners = new OpenListeners();
+  private readonly connections = new Set<FrameConnection>();
 
   async connect(url: URL, options: TransportConnectOptions): Promise<FrameConnection> {
     const target = `${url.protocol}//${url.host}`;
@@ -70,8 +71,8 @@ export class GrpcTransport implements Transport {
       const onHeaders = () => {
         cleanup();
         const connection = GrpcConnection.client(call, client, target, this.capabilities.maxFrameSize);
-        this.open.add(connection);
-        void connection.ended.then(() => this.open.delete(connection));
+        this.connections.add(connection);
+        void connection.ended.then(() => this.connections.delete(connection));
         resolve(connection);
       };
       const onStatus = (status: StatusObject) => fail(statusToError(status, `Connect to ${target}`, false));
@@ -85,7 +86,8 @@ export class GrpcTransport implements Transport {
   }
 
   async listen(url: URL, options: TransportListenOptions): Promise<FrameListener> {
-    const address = requirePort(url);
+    // Like tcp://, a listener without a port takes a free one.
+    const address = url.port === '' ? `${url.host}:0` : url.host;
     const extra = readExtra(options.extra);
     const server = new Server({ ...commonOptions(extra, options.maxFrameSize, this.capabilities.maxFrameSize), ...extra.channelOptions });
     const connections = new Set<GrpcConnection>();
@@ -112,10 +114,9 @@ export class GrpcTransport implements Transport {
     });
     local = `${url.protocol}//${url.hostname}:${port}`;
     let closing: Promise<void> | undefined;
-    const listener: FrameListener = {
+    return this.listeners.track({
       url: local,
       close: () => (closing ??= (async () => {
-        this.open.delete(listener);
         closed = true;
         await Promise.all([...connections].map((c) => c.close()));
         await new Promise<void>((resolve) => {
@@ -129,14 +130,12 @@ export class GrpcTransport implements Transport {
           });
         });
       })()),
-    };
-    this.open.add(listener);
-    return listener;
+    });
   }
 
   /** Closes what was opened through this plugin directly and is still open (the kernel closes its own first). */
   async dispose(): Promise<void> {
-    await Promise.all([...this.open].map((item) => item.close()));
+    await Promise.all([this.listeners.closeAll(), ...[...this.connections].map((c) => c.close())]);
   }
 }
 
@@ -167,7 +166,7 @@ function readExtra(extra: Record<string, unknown> | undefined): GrpcExtra {
 
 function requirePort(url: URL): string {
   if (url.port === '') {
-    throw new CommunicationError(ErrorCode.ChannelCreationFailed, `${url.href} has no port; gRPC URLs look like grpc://127.0.0.1:50051 (port 0 picks a free one when listening)`);
+    throw new CommunicationError(ErrorCode.ChannelCreationFailed, `${url.href} names no port; connect to e.g. grpc://127.0.0.1:50051`);
   }
   return url.host;
 }

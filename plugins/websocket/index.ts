@@ -4,7 +4,7 @@ import { Server as HttpsServer, createServer as createHttpsServer } from 'node:h
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import {
-  CommunicationError, ErrorCode, Transport,
+  CommunicationError, ErrorCode, OpenListeners, Transport,
   type FrameConnection, type FrameListener, type TlsOptions, type TransportCapabilities, type TransportConnectOptions, type TransportListenOptions,
 } from 'spear-comm';
 import { WebSocket, WebSocketServer, type PerMessageDeflateOptions } from 'ws';
@@ -34,8 +34,9 @@ const DEFAULT_PING_INTERVAL_MS = 30_000;
 export class WebSocketTransport implements Transport {
   // ws reads its payload limit as a 32-bit integer.
   readonly capabilities: TransportCapabilities = { maxFrameSize: 2 ** 30, ordered: true, reliable: true, localOnly: false, tls: true };
-  /** What this plugin opened and has not seen closed, for `dispose()`. */
-  private readonly open = new Set<{ close(): Promise<void> }>();
+  /** Listeners and client connections opened through this plugin and not yet closed, for `dispose()`. */
+  private readonly listeners = new OpenListeners();
+  private readonly connections = new Set<FrameConnection>();
 
   async connect(url: URL, options: TransportConnectOptions): Promise<FrameConnection> {
     const extra = readExtra(options.extra);
@@ -80,8 +81,8 @@ export class WebSocketTransport implements Transport {
         detach();
         const local = describeAddress(url.protocol, socket?.localAddress, socket?.localPort);
         const connection = new WebSocketConnection(ws, local, target, extra.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS);
-        this.open.add(connection);
-        void connection.ended.then(() => this.open.delete(connection));
+        this.connections.add(connection);
+        void connection.ended.then(() => this.connections.delete(connection));
         resolve(connection);
       };
       ws.on('upgrade', onUpgrade).on('unexpected-response', onRefused).on('error', onError).on('open', onOpen);
@@ -144,10 +145,9 @@ export class WebSocketTransport implements Transport {
     }
     const address = server.address() as AddressInfo;
     let closing: Promise<void> | undefined;
-    const listener: FrameListener = {
+    return this.listeners.track({
       url: `${describeAddress(scheme, address.address, address.port)}${path}`,
       close: () => (closing ??= (async () => {
-        this.open.delete(listener);
         closed = true;
         server.off('upgrade', onUpgrade);
         await Promise.all([...connections].map((c) => c.close()));
@@ -163,14 +163,12 @@ export class WebSocketTransport implements Transport {
         });
         server.off('error', onServerError);
       })()),
-    };
-    this.open.add(listener);
-    return listener;
+    });
   }
 
   /** Closes what was opened through this plugin directly and is still open (the kernel closes its own first). */
   async dispose(): Promise<void> {
-    await Promise.all([...this.open].map((item) => item.close()));
+    await Promise.all([this.listeners.closeAll(), ...[...this.connections].map((c) => c.close())]);
   }
 }
 
