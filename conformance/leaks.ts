@@ -11,20 +11,25 @@ const TRACKED = new Set(['Timeout', 'TCPWRAP', 'TCPSERVERWRAP', 'PIPEWRAP', 'PIP
 interface Tracked {
   type: string;
   resource: { hasRef?: () => boolean };
-  /** Where it was created: the first stack frame outside node itself. */
-  createdAt: string;
+  /** The stack where it was created; formatted only if it leaks (formatting is the costly part). */
+  origin: { stack?: string };
 }
 
 const live = new Map<number, Tracked>();
 const thisFile = fileURLToPath(import.meta.url);
 
-function creationSite(): string {
+function captureOrigin(): { stack?: string } {
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 30;
   const holder: { stack?: string } = {};
-  Error.captureStackTrace(holder, creationSite);
+  Error.captureStackTrace(holder, captureOrigin);
   Error.stackTraceLimit = limit;
-  const frames = (holder.stack ?? '').split('\n').slice(1).map((l) => l.trim().replace(/^at /, ''));
+  return holder;
+}
+
+/** The first stack frame outside node itself, with paths relative to the working directory. */
+function creationSite(origin: { stack?: string }): string {
+  const frames = (origin.stack ?? '').split('\n').slice(1).map((l) => l.trim().replace(/^at /, ''));
   const own = frames.find((f) => !f.includes('node:') && !f.includes(thisFile) && !/\(?internal\//.test(f));
   if (!own) return 'unknown place (no frame outside node)';
   return own.replace(/file:\/\/(\/[^:)]+)/, (_, path: string) => relative(process.cwd(), path)).replace(/\((\/[^:)]+)/, (_, path: string) => `(${relative(process.cwd(), path)}`);
@@ -34,7 +39,7 @@ function creationSite(): string {
 // watched until the check is over (the checker's own polling timers must not count).
 const creations = createHook({
   init(asyncId, type, _trigger, resource) {
-    if (TRACKED.has(type)) live.set(asyncId, { type, resource: resource as Tracked['resource'], createdAt: creationSite() });
+    if (TRACKED.has(type)) live.set(asyncId, { type, resource: resource as Tracked['resource'], origin: captureOrigin() });
   },
 });
 const endings = createHook({
@@ -73,7 +78,7 @@ export function stillActive(): Tracked[] {
 export function describeResources(resources: readonly Tracked[]): string {
   const groups = new Map<string, number>();
   for (const r of resources) {
-    const key = `${r.type} created at ${r.createdAt}`;
+    const key = `${r.type} created at ${creationSite(r.origin)}`;
     groups.set(key, (groups.get(key) ?? 0) + 1);
   }
   return [...groups].map(([key, n]) => `${n} × ${key}`).join('; ');
