@@ -47,3 +47,4 @@ export { whenSocketConnected } from './stream-connect.js';
 export type { SocketConnectOptions } from './stream-connect.js';
 export { OpenListeners, listenStreamServer } from './stream-server.js';
 export type { StreamServerOptions } from './stream-server.js';
+export { DEFAULT_FRAME_TIMEOUT_MS } from './kernel.js';

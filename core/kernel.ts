@@ -14,6 +14,9 @@ import { acceptSession, openSession } from './session.js';
 import { KERNEL, LOGGER } from './tokens.js';
 import { DEFAULT_MAX_FRAME_SIZE, type TlsOptions, type Transport } from './transport.js';
 
+/** How long a listener lets a peer take over one frame, from its first byte to its last. */
+export const DEFAULT_FRAME_TIMEOUT_MS = 30_000;
+
 /** The plugins `createKernel()` loads unless told not to. Core knows them only by module name. */
 export const BUILTIN_PLUGINS: readonly string[] = [
   'spear-comm/codecs/json',
@@ -50,6 +53,11 @@ export interface ListenOptions {
   maxFrameSize?: number;
   /** Close connections that have not authenticated within this time (default 5 s). */
   authTimeoutMs?: number;
+  /**
+   * Close a connection whose peer began a frame and has not completed it within this time
+   * (default 30 s): a length prefix followed by a trickle cannot hold a slot and its bytes forever.
+   */
+  frameTimeoutMs?: number;
   /** Refuse connections beyond this many at once (default unlimited). */
   maxConnections?: number;
   tls?: TlsOptions;
@@ -171,11 +179,13 @@ export class Kernel {
     const codecs = new Map(accepted.map((name) => [name, this.codec(name)]));
     const maxFrameSize = options.maxFrameSize ?? Math.min(DEFAULT_MAX_FRAME_SIZE, transport.capabilities.maxFrameSize);
     const authTimeoutMs = options.authTimeoutMs ?? 5_000;
+    const frameTimeoutMs = options.frameTimeoutMs ?? DEFAULT_FRAME_TIMEOUT_MS;
     let listener: Listener | undefined;
     const early: Array<() => void> = [];
     const frames = await transport
       .listen(parseUrl(url), {
         maxFrameSize,
+        frameTimeoutMs,
         ...(options.tls ? { tls: options.tls } : {}),
         ...(options.extra ? { extra: options.extra } : {}),
         onError: (error) => listener?.report('error', error),

@@ -73,6 +73,12 @@ export interface TransportConnectOptions {
 export interface TransportListenOptions {
   /** Largest frame accepted from any peer; a larger one closes that connection with `FrameTooLarge`. */
   maxFrameSize: number;
+  /**
+   * Close a connection whose peer has begun a frame and not completed it within this many ms
+   * (a stalled or trickling peer). Stream transports enforce it; message transports whose
+   * library buffers partial messages itself may ignore it.
+   */
+  frameTimeoutMs?: number;
   /** Called for each accepted connection. The listener owns it until the listener closes. */
   onConnection(connection: FrameConnection): void;
   /** Reports errors that do not belong to one connection (e.g. an accept failure). */

@@ -41,6 +41,7 @@ export class UnixTransport implements Transport {
     let peers = 0;
     const frames = await listenStreamServer(createServer(), {
       maxFrameSize: options.maxFrameSize,
+      ...(options.frameTimeoutMs !== undefined ? { frameTimeoutMs: options.frameTimeoutMs } : {}),
       onConnection: options.onConnection,
       ...(options.onError ? { onError: options.onError } : {}),
       bind: (server) => bindPrivately(() => server.listen({ path })),
