@@ -210,6 +210,12 @@ export class Kernel {
               ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
             }).then(
               (channel) => {
+                // Frames held during the handshake are delivered on attach, so a hostile or vanished
+                // peer can close the channel before this runs: its 'close' has fired already.
+                if (!channel.isConnected()) {
+                  owner.connectionCount--;
+                  return;
+                }
                 channel.on('close', () => owner.connectionCount--);
                 if (owner.isClosed()) {
                   void channel.close();
@@ -278,8 +284,10 @@ export class Kernel {
       ...(options.receiveQueueLimit !== undefined ? { receiveQueueLimit: options.receiveQueueLimit } : {}),
       ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
     });
-    this.channels.add(channel);
-    channel.on('close', () => this.channels.delete(channel));
+    if (channel.isConnected()) {
+      this.channels.add(channel);
+      channel.on('close', () => this.channels.delete(channel));
+    }
     if (options.handlers) serve(channel, options.handlers);
     return channel;
   }
