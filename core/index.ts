@@ -48,3 +48,4 @@ export type { SocketConnectOptions } from './stream-connect.js';
 export { OpenListeners, listenStreamServer } from './stream-server.js';
 export type { StreamServerOptions } from './stream-server.js';
 export { DEFAULT_FRAME_TIMEOUT_MS } from './kernel.js';
+export { PEER_TEXT_LIMIT, clipPeerText, quotePeerText } from './peer-text.js';

@@ -4,6 +4,7 @@ import type { Codec } from './codec.js';
 import { CommunicationError, ErrorCode, toCommunicationError } from './errors.js';
 import { decodeHandshake, encodeHandshake } from './handshake-codec.js';
 import type { AuthRequest, RuntimeInstanceId } from './messages.js';
+import { clipPeerText, quotePeerText } from './peer-text.js';
 import { secretsEqual } from './secret.js';
 import type { FrameConnection, FrameSink } from './transport.js';
 
@@ -107,7 +108,7 @@ export function openSession(connection: FrameConnection, options: ClientSessionO
           return failWith(toCommunicationError(err, ErrorCode.DecodeFailed, `Bad handshake answer from ${where}`));
         }
         if (!response.success) {
-          return failWith(new CommunicationError(ErrorCode.AuthFailed, `${where} refused the session for instance "${request.instanceId}": ${response.errorMessage || 'no reason given'}`));
+          return failWith(new CommunicationError(ErrorCode.AuthFailed, `${where} refused the session for instance "${request.instanceId}": ${response.errorMessage ? clipPeerText(response.errorMessage) : 'no reason given'}`));
         }
         const limit = Number(response.metadata[MAX_FRAME_SIZE_METADATA]);
         const channel = new SessionChannel({
@@ -181,12 +182,12 @@ export function acceptSession(connection: FrameConnection, options: ServerSessio
         const answer = { requestId: request.requestId };
         const codec = options.codecs.get(request.codec);
         if (!codec) {
-          return failWith(new CommunicationError(ErrorCode.AuthFailed, `codec "${request.codec}" is not accepted here; use one of: ${[...options.codecs.keys()].join(', ')}`), answer);
+          return failWith(new CommunicationError(ErrorCode.AuthFailed, `codec ${quotePeerText(request.codec)} is not accepted here; use one of: ${[...options.codecs.keys()].join(', ')}`), answer);
         }
         checkToken(request, options).then(
           (ok) => {
             if (settled) return;
-            if (!ok) return failWith(new CommunicationError(ErrorCode.AuthFailed, `invalid token for instance "${request.instanceId}"`), answer);
+            if (!ok) return failWith(new CommunicationError(ErrorCode.AuthFailed, `invalid token for instance ${quotePeerText(request.instanceId)}`), answer);
             settled = true;
             clearTimeout(timer);
             const sessionId = randomUUID();
@@ -207,7 +208,7 @@ export function acceptSession(connection: FrameConnection, options: ServerSessio
             sink.attach(channel);
             resolve(channel);
           },
-          (err: unknown) => failWith(toCommunicationError(err, ErrorCode.AuthFailed, `Token check for instance "${request.instanceId}" failed`), answer),
+          (err: unknown) => failWith(toCommunicationError(err, ErrorCode.AuthFailed, `Token check for instance ${quotePeerText(request.instanceId)} failed`), answer),
         );
       },
       (error) => failWith(new CommunicationError(
