@@ -1,46 +1,25 @@
 // The other direction of test/stream-two-process.test.ts: there the serving child is killed; here
 // the child is the listener, and a client's pending requests must reject with ChannelClosed as
 // soon as that process dies, not at their timeout.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ErrorCode, invoke } from 'spear-comm';
 import { failOnUnhandledRejections } from '../support.js';
 import { testBed } from '../support/test-bed.js';
+import { killChildrenAfterEach, listeningChild } from './listening-child.js';
 
-const fixture = fileURLToPath(new URL('./fixtures/listening-peer.mjs', import.meta.url));
 const bed = testBed();
 failOnUnhandledRejections();
-const children = new Set<ChildProcess>();
-afterEach(() => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  children.clear();
-});
+const children = killChildrenAfterEach();
 
 const urls: Record<string, () => string> = {
   tcp: () => 'tcp://127.0.0.1:0',
   unix: () => `unix://${join(bed.dir, 'killed.sock')}`,
 };
 
-async function listeningChild(url: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [fixture, url], { stdio: ['ignore', 'pipe', 'inherit'] });
-  children.add(child);
-  const lines = createInterface({ input: child.stdout! });
-  const [bound] = (await Promise.race([
-    once(lines, 'line'),
-    once(child, 'exit').then(([code]) => {
-      throw new Error(`the listening child exited (code ${code}); is dist/ built (npm run build)?`);
-    }),
-  ])) as [string];
-  return { child, url: bound };
-}
-
 describe.each(Object.keys(urls))('%s: the listener process is killed with SIGKILL mid-request', (transport) => {
   it('rejects every pending request with ChannelClosed long before its timeout', async () => {
-    const { child, url } = await listeningChild(urls[transport]!());
+    const { child, url } = await listeningChild(children, urls[transport]!());
     const channel = await bed.kernel.connect(url);
     const closed = new Promise((resolve) => channel.on('close', resolve));
     const pending = Array.from({ length: 5 }, () => invoke(channel, 'hang', new Uint8Array(0), { timeoutMs: 60_000 }).then(() => 'answered', (e: unknown) => e));
