@@ -148,6 +148,13 @@ export interface ServerSessionOptions {
   requestTimeoutMs?: number;
 }
 
+/**
+ * The largest frame a listener accepts from a peer that has not authenticated (where the
+ * transport can change its limit per connection): an AuthRequest is a few hundred bytes, and an
+ * unauthenticated peer must not make the listener buffer and parse megabytes.
+ */
+export const HANDSHAKE_MAX_FRAME_SIZE = 64 * 1024;
+
 /** Server side: waits for the AuthRequest, checks it, answers, and returns the channel. */
 export function acceptSession(connection: FrameConnection, options: ServerSessionOptions): Promise<SessionChannel> {
   const sink = new HandshakeSink(16);
@@ -190,6 +197,7 @@ export function acceptSession(connection: FrameConnection, options: ServerSessio
             if (!ok) return failWith(new CommunicationError(ErrorCode.AuthFailed, `invalid token for instance ${quotePeerText(request.instanceId)}`), answer);
             settled = true;
             clearTimeout(timer);
+            connection.setMaxFrameSize?.(options.maxFrameSize);
             const sessionId = randomUUID();
             const channel = new SessionChannel({
               instanceId: { runtimeType: request.clientType, instanceId: request.instanceId },
@@ -217,6 +225,7 @@ export function acceptSession(connection: FrameConnection, options: ServerSessio
         { cause: error },
       )),
     );
+    if (options.maxFrameSize > HANDSHAKE_MAX_FRAME_SIZE) connection.setMaxFrameSize?.(HANDSHAKE_MAX_FRAME_SIZE, 'for a peer that has not authenticated');
     connection.start(sink);
   });
 }

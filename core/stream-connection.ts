@@ -137,6 +137,10 @@ export class StreamFrameConnection implements FrameConnection {
     });
   }
 
+  setMaxFrameSize(maxFrameSize: number, reason?: string): void {
+    this.decoder.setMaxFrameSize(maxFrameSize, reason);
+  }
+
   pause(): void {
     this.paused = true;
     if (this.sink) this.readable.pause();

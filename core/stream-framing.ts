@@ -28,6 +28,12 @@ function readLength(bytes: Uint8Array, offset: number): number {
   return bytes[offset]! * 0x100_0000 + ((bytes[offset + 1]! << 16) | (bytes[offset + 2]! << 8) | bytes[offset + 3]!);
 }
 
+function checkLimit(maxFrameSize: number): void {
+  if (!Number.isInteger(maxFrameSize) || maxFrameSize < 0) {
+    throw new TypeError(`maxFrameSize must be a non-negative integer, got ${maxFrameSize}`);
+  }
+}
+
 export interface LengthPrefixDecoderOptions {
   /** A stated length above this fails with `FrameTooLarge` as soon as the header is read, before anything is allocated. */
   maxFrameSize: number;
@@ -53,7 +59,9 @@ const STAGING_BYTES = 16 * 1024;
  * that coalesces tiny pieces, so a byte-by-byte trickle does not cost an object per byte).
  */
 export class LengthPrefixDecoder {
-  private readonly maxFrameSize: number;
+  private maxFrameSize: number;
+  /** Why the current limit applies, for the error (set with the limit). */
+  private limitReason: string | undefined;
   private readonly onFrame: (frame: Uint8Array) => void;
   private readonly source: string;
   private readonly header = new Uint8Array(FRAME_HEADER_BYTES);
@@ -68,12 +76,20 @@ export class LengthPrefixDecoder {
   private failure: CommunicationError | undefined;
 
   constructor(options: LengthPrefixDecoderOptions) {
-    if (!Number.isInteger(options.maxFrameSize) || options.maxFrameSize < 0) {
-      throw new TypeError(`maxFrameSize must be a non-negative integer, got ${options.maxFrameSize}`);
-    }
+    checkLimit(options.maxFrameSize);
     this.maxFrameSize = options.maxFrameSize;
     this.onFrame = options.onFrame;
     this.source = options.source ?? 'the peer';
+  }
+
+  /**
+   * Changes the limit for frames whose header has not been read yet; `reason` says in the error
+   * why this limit applies (e.g. "before the session is authenticated").
+   */
+  setMaxFrameSize(maxFrameSize: number, reason?: string): void {
+    checkLimit(maxFrameSize);
+    this.maxFrameSize = maxFrameSize;
+    this.limitReason = reason;
   }
 
   /** True while part of a frame (or of its header) has been received but not the rest. */
@@ -123,7 +139,9 @@ export class LengthPrefixDecoder {
       if (length > this.maxFrameSize) {
         this.failure = new CommunicationError(
           ErrorCode.FrameTooLarge,
-          `${this.source} announced a frame of ${length} bytes, over the limit of ${this.maxFrameSize} bytes; connection closed. Raise maxFrameSize on the receiving side if such frames are expected`,
+          this.limitReason === undefined
+            ? `${this.source} announced a frame of ${length} bytes, over the limit of ${this.maxFrameSize} bytes; connection closed. Raise maxFrameSize on the receiving side if such frames are expected`
+            : `${this.source} announced a frame of ${length} bytes, over the limit of ${this.maxFrameSize} bytes ${this.limitReason}; connection closed`,
         );
         throw this.failure;
       }

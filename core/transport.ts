@@ -35,6 +35,12 @@ export interface FrameConnection {
    * `ChannelClosed` after close and `FrameTooLarge` for a frame over the peer's limit.
    */
   send(frame: Uint8Array): Promise<void>;
+  /**
+   * Optional: changes the largest frame accepted from the peer from now on, with `reason` for the
+   * error. The server session uses it to accept only a small handshake frame from a peer that has
+   * not authenticated yet. Transports that cannot change it on a live connection omit it.
+   */
+  setMaxFrameSize?(maxFrameSize: number, reason?: string): void;
   /** Stop delivering frames (the peer's sends will eventually wait) until `resume()`. */
   pause(): void;
   resume(): void;

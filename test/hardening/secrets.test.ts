@@ -67,12 +67,12 @@ describe('secrets', () => {
     for (const secret of secrets.values()) expect((error as Error).message).not.toContain(secret);
   });
 
-  it('a hostile instance id is quoted and cut short in errors: no 1 MiB messages, no forged log lines', async () => {
+  it('a hostile instance id is quoted and cut short in errors: no 60 KB messages, no forged log lines', async () => {
     const listener = await bed.kernel.listen('tcp://127.0.0.1:0', { secret: generateSecret() });
     bed.defer(() => listener.close());
     const rejected = new Promise<CommunicationError>((resolve) => listener.on('rejected', (error) => resolve(error)));
     const peer = await rawPeer(listener.url);
-    const instanceId = `evil\n[spear-comm] error forged line ${'x'.repeat(1024 * 1024)}`;
+    const instanceId = `evil\n[spear-comm] error forged line ${'x'.repeat(60_000)}`; // under the 64 KiB pre-authentication frame limit
     peer.socket.write(wire(JSON.stringify(authRequest({ instanceId, token: 'wrong' }))));
     const answer = JSON.parse(Buffer.from(await peer.nextFrame()).toString('utf8')) as { errorMessage: string };
     const error = await rejected;

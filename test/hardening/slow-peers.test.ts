@@ -1,7 +1,7 @@
 // Slow, silent, half-open and flooding peers: none of them may hold memory or a connection slot forever.
 import { describe, expect, it } from 'vitest';
 import {
-  CommunicationError, ErrorCode, LengthPrefixDecoder, StreamFrameConnection, encodeFrameHeader, invoke,
+  CommunicationError, ErrorCode, HANDSHAKE_MAX_FRAME_SIZE, LengthPrefixDecoder, StreamFrameConnection, encodeFrameHeader, invoke,
   type CommunicationChannel, type Listener, type ListenOptions,
 } from 'spear-comm';
 import { failOnUnhandledRejections, until } from '../support.js';
@@ -114,6 +114,23 @@ describe.each(Object.keys(transports))('%s: a peer that starts a frame and never
     peer.socket.write(Buffer.of(0, 0));
     expect(await closed).toMatchObject({ code: ErrorCode.Timeout, message: expect.stringContaining('sent only 2 of its 4-byte header') });
     await peer.closed;
+  });
+});
+
+describe.each(Object.keys(transports))('%s: frames before authentication', (transport) => {
+  it('a first frame over 64 KiB closes the connection at once; after the handshake the full limit applies', async () => {
+    // Auth and frame timeouts far beyond the test's: only the pre-authentication limit can close this peer in time.
+    const listener = await listen(transports[transport]!(), { authTimeoutMs: 60_000, frameTimeoutMs: 60_000 });
+    const rejected = new Promise<CommunicationError>((resolve) => listener.on('rejected', (error) => resolve(error)));
+    const peer = await rawPeer(listener.url);
+    peer.socket.write(Buffer.concat([encodeFrameHeader(HANDSHAKE_MAX_FRAME_SIZE + 1), Buffer.from('{"type":"AuthRequest"')]));
+    expect(await rejected).toMatchObject({ code: ErrorCode.FrameTooLarge, message: expect.stringContaining(`over the limit of ${HANDSHAKE_MAX_FRAME_SIZE} bytes for a peer that has not authenticated`) });
+    await peer.closed;
+    await until(() => listener.connectionCount === 0, 'the slot released');
+    const channel = await bed.kernel.connect(listener.url);
+    const large = new Uint8Array(MiB).fill(7);
+    expect(Buffer.compare(await invoke(channel, 'echo', large), large)).toBe(0);
+    await channel.close();
   });
 });
 
