@@ -134,15 +134,20 @@ describe.each(Object.keys(transports))('%s: frames before authentication', (tran
   });
 });
 
+/** A StreamFrameConnection with `frameTimeoutMs` on one end of a loopback socket pair (`pair.a` is the peer). */
+async function timedConnection(frameTimeoutMs: number) {
+  const pair = await socketPair();
+  bed.defer(() => pair.close());
+  const connection = new StreamFrameConnection(pair.b, { maxFrameSize: 1024, frameTimeoutMs, localAddress: 'b', remoteAddress: 'a' });
+  bed.defer(() => connection.close());
+  return { pair, connection, got: collect(connection) };
+}
+
 describe('the frame clock', () => {
   it('restarts with every completed frame: a busy peer whose reads always end mid-frame is not cut off', async () => {
-    const pair = await socketPair();
-    bed.defer(() => pair.close());
-    const connection = new StreamFrameConnection(pair.b, { maxFrameSize: 1024, frameTimeoutMs: 400, localAddress: 'b', remoteAddress: 'a' });
-    bed.defer(() => connection.close());
-    const got = collect(connection);
-    const frames = Array.from({ length: 16 }, (_, i) => wireFrame(Uint8Array.of(i, i, i, i)));
-    // Every write ends in the middle of a frame, so the connection is never between frames for 16 x 60 ms.
+    const { pair, got } = await timedConnection(1_000);
+    const frames = Array.from({ length: 24 }, (_, i) => wireFrame(Uint8Array.of(i, i, i, i)));
+    // Every write ends in the middle of a frame, so the connection is never between frames for 24 x 60 ms.
     pair.a.write(frames[0]!.subarray(0, 5));
     for (let i = 0; i < frames.length; i++) {
       await pause(60);
@@ -153,11 +158,7 @@ describe('the frame clock', () => {
   });
 
   it('stops while this side is paused: our own backpressure is not the peer stalling', async () => {
-    const pair = await socketPair();
-    bed.defer(() => pair.close());
-    const connection = new StreamFrameConnection(pair.b, { maxFrameSize: 1024, frameTimeoutMs: 150, localAddress: 'b', remoteAddress: 'a' });
-    bed.defer(() => connection.close());
-    const got = collect(connection);
+    const { pair, connection, got } = await timedConnection(150);
     pair.a.write(wireFrame(Uint8Array.of(1, 2, 3)).subarray(0, 5));
     await waitFor(() => (pair.b.bytesRead ?? 0) >= 5, 'the partial frame read');
     connection.pause();
