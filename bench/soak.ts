@@ -1,8 +1,8 @@
-// Soak: minutes of request/response over tcp and unix against a listener in its own process, with
-// connection churn and hostile peers mixed in; reports requests served, errors, answers lost or
-// wrong, and the RSS of both processes over time (it must level off, not climb).
+// Soak: minutes of request/response against listeners in their own process (tcp, unix, websocket
+// and grpc by default), with connection churn and hostile peers mixed in; reports requests served,
+// errors, answers lost or wrong, and the RSS of both processes over time (it must level off, not climb).
 //
-//   npm run build && node dist/bench/soak.js [--minutes 3] [--channels 16] [--in-flight 8] [--out soak.json]
+//   npm run build && node dist/bench/soak.js [--minutes 3] [--transports tcp,unix,ws,grpc] [--channels 8] [--in-flight 8] [--out soak.json]
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,19 +28,27 @@ interface MemorySample {
 
 // ---- The listener process ----
 
-async function serve(dir: string): Promise<void> {
+/** Where the listener process listens, by the name used in --transports. */
+const LISTEN_URLS: Record<string, (dir: string) => string> = {
+  tcp: () => 'tcp://127.0.0.1:0',
+  unix: (dir) => `unix://${join(dir, 'soak.sock')}`,
+  ws: () => 'ws://127.0.0.1:0/soak',
+  grpc: () => 'grpc://127.0.0.1:0',
+};
+
+async function serve(dir: string, transports: string[]): Promise<void> {
   const kernel = await createKernel();
   const handlers = {
     echo: (input: Uint8Array) => input,
     memory: () => Buffer.from(JSON.stringify(process.memoryUsage())),
   };
   const options = { secret: SECRET, handlers, authTimeoutMs: 2_000, frameTimeoutMs: 2_000, maxConnections: 500 };
-  const tcp = await kernel.listen('tcp://127.0.0.1:0', options);
-  const unix = await kernel.listen(`unix://${join(dir, 'soak.sock')}`, options);
+  const listeners = await Promise.all(transports.map((name) => kernel.listen(LISTEN_URLS[name]!(dir), options)));
   let rejected = 0;
-  for (const listener of [tcp, unix]) listener.on('rejected', () => rejected++);
-  handlers.memory = () => Buffer.from(JSON.stringify({ ...process.memoryUsage(), rejected, connections: tcp.connectionCount + unix.connectionCount }));
-  process.stdout.write(`${JSON.stringify({ tcp: tcp.url, unix: unix.url })}\n`);
+  for (const listener of listeners) listener.on('rejected', () => rejected++);
+  const connections = () => listeners.reduce((n, listener) => n + listener.connectionCount, 0);
+  handlers.memory = () => Buffer.from(JSON.stringify({ ...process.memoryUsage(), rejected, connections: connections() }));
+  process.stdout.write(`${JSON.stringify(listeners.map((listener) => listener.url))}\n`);
   process.stdin.resume();
   process.stdin.on('end', () => void kernel.close().then(() => process.exit(0)));
 }
@@ -110,22 +118,25 @@ async function soak(): Promise<void> {
   const { values } = parseArgs({
     options: {
       minutes: { type: 'string', default: '3' },
-      channels: { type: 'string', default: '16' },
+      channels: { type: 'string', default: '8' },
+      transports: { type: 'string', default: 'tcp,unix,ws,grpc' },
       'in-flight': { type: 'string', default: '8' },
       out: { type: 'string' },
     },
   });
   const minutes = Number(values.minutes);
   const perTransport = Number(values.channels);
+  const transports = values.transports.split(',').filter((name) => name !== '');
+  for (const name of transports) if (!LISTEN_URLS[name]) throw new Error(`unknown transport "${name}" in --transports; use any of ${Object.keys(LISTEN_URLS).join(',')}`);
   const inFlight = Number(values['in-flight']);
   const dir = mkdtempSync(join(tmpdir(), 'soak-'));
-  const child = spawn(process.execPath, [self, '--serve', dir], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [self, '--serve', dir, transports.join(',')], { stdio: ['pipe', 'pipe', 'inherit'] });
   const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
-  const urls = JSON.parse(line) as { tcp: string; unix: string };
+  const urls = JSON.parse(line) as string[];
   const kernel: Kernel = await createKernel();
   const totals: Totals = { served: 0, errors: 0, wrongAnswers: 0, inFlight: 0, churned: 0, hostilePeers: 0, hostileClosedByListener: 0 };
   const errorSamples: string[] = [];
-  const probe = await kernel.connect(urls.tcp, { token: SECRET });
+  const probe = await kernel.connect(urls[0]!, { token: SECRET });
 
   const lanes: Array<{ url: string; channel: CommunicationChannel; load: { stop(): Promise<void> } }> = [];
   const open = async (url: string) => {
@@ -142,7 +153,7 @@ async function soak(): Promise<void> {
     console.log(`t=${s.atSeconds}s served=${totals.served} errors=${totals.errors} wrong=${totals.wrongAnswers} churned=${totals.churned} hostile=${totals.hostilePeers}/${totals.hostileClosedByListener} closed listener rss=${s.listenerRssMiB} MiB heap=${s.listenerHeapMiB} MiB connections=${memory.connections} client rss=${s.clientRssMiB} MiB`);
   };
   await sample(); // before any load: the baseline
-  for (const url of [urls.tcp, urls.unix]) for (let i = 0; i < perTransport; i++) lanes.push(await open(url));
+  for (const url of urls) for (let i = 0; i < perTransport; i++) lanes.push(await open(url));
 
   // Churn: every 500 ms one channel is drained, closed and replaced; a hostile peer arrives.
   let next = 0;
@@ -180,7 +191,7 @@ async function soak(): Promise<void> {
   const afterWarmup = samples.find((s) => s.atSeconds >= 30) ?? samples[1] ?? samples[0]!;
   const last = samples[samples.length - 1]!;
   const summary = {
-    minutes, channels: perTransport * 2, inFlightPerChannel: inFlight,
+    minutes, transports, channels: perTransport * urls.length, inFlightPerChannel: inFlight,
     requestsServed: totals.served, errors: totals.errors, wrongAnswers: totals.wrongAnswers, unsettled: totals.inFlight,
     requestsPerSecond: Math.round(totals.served / (minutes * 60)),
     channelsChurned: totals.churned, hostilePeers: totals.hostilePeers, hostilePeersClosedByListener: totals.hostileClosedByListener,
@@ -196,5 +207,5 @@ async function soak(): Promise<void> {
   process.exitCode = ok ? 0 : 1;
 }
 
-if (process.argv[2] === '--serve') await serve(process.argv[3]!);
+if (process.argv[2] === '--serve') await serve(process.argv[3]!, process.argv[4]!.split(','));
 else await soak();
