@@ -194,6 +194,7 @@ export class Kernel {
       .listen(parseUrl(url), {
         maxFrameSize,
         frameTimeoutMs,
+        authTimeoutMs,
         ...(options.tls ? { tls: options.tls } : {}),
         ...(options.extra ? { extra: options.extra } : {}),
         onError: (error) => listener?.report('error', error),

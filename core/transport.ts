@@ -85,6 +85,12 @@ export interface TransportListenOptions {
    * library buffers partial messages itself may ignore it.
    */
   frameTimeoutMs?: number;
+  /**
+   * The listener's auth timeout. Transports whose peers go through a handshake of their own before
+   * a FrameConnection exists (an HTTP upgrade, TLS) close a raw connection that has not become a
+   * FrameConnection within this time; the session's own auth timeout runs after that.
+   */
+  authTimeoutMs?: number;
   /** Called for each accepted connection. The listener owns it until the listener closes. */
   onConnection(connection: FrameConnection): void;
   /** Reports errors that do not belong to one connection (e.g. an accept failure). */
