@@ -5,12 +5,12 @@
 // connection is left.
 import { Client, credentials, type ClientDuplexStream } from '@grpc/grpc-js';
 import fc from 'fast-check';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, it } from 'vitest';
 import WebSocket from 'ws';
-import { invoke, type Codec, type Listener } from 'spear-comm';
+import type { Codec, Listener } from 'spear-comm';
 import { failOnUnhandledRejections } from '../support.js';
-import { waitFor } from '../support/streams.js';
 import { testBed } from '../support/test-bed.js';
+import { collectUncaughtExceptions, fuzzListener } from './fuzz-checks.js';
 import { FUZZ_SECRET, hostileCodecFrame, hostileHandshake, validHandshake } from './hostile-input.js';
 import { pause } from './raw-peer.js';
 
@@ -19,10 +19,8 @@ failOnUnhandledRejections();
 
 /** Runs per category per transport; 4 categories x 2 transports. */
 const RUNS = 50;
-const uncaught: unknown[] = [];
-const onUncaught = (error: unknown) => uncaught.push(error);
-process.on('uncaughtException', onUncaught);
-afterAll(() => void process.off('uncaughtException', onUncaught));
+const uncaught = collectUncaughtExceptions();
+const codecs = () => bed.kernel.codecs().map((name) => bed.kernel.codec(name));
 
 /** One message as a peer sends it: its bytes, and for websocket whether it goes as text. */
 interface Message {
@@ -33,14 +31,16 @@ interface Script {
   messages: Message[];
   /** Leave politely (close / end the call) or abruptly (terminate / cancel). */
   abrupt: boolean;
+  /** grpc: write the payloads as the Frame message itself instead of inside one (malformed protobuf). */
+  raw: boolean;
 }
 
 function scripts(codecs: Codec[]): Record<string, fc.Arbitrary<Script>> {
   const message = (payload: fc.Arbitrary<Uint8Array>) => fc.record({ payload, text: fc.nat({ max: 4 }).map((n) => n === 0) });
-  const script = (messages: fc.Arbitrary<Message[]>) => fc.record({ messages, abrupt: fc.boolean() });
+  const script = (messages: fc.Arbitrary<Message[]>, raw: fc.Arbitrary<boolean> = fc.constant(false)) => fc.record({ messages, abrupt: fc.boolean(), raw });
   const anyCodecFrame = fc.constantFrom(...codecs).chain((codec) => hostileCodecFrame(codec));
   return {
-    'random bytes': script(fc.array(message(fc.uint8Array({ maxLength: 300 })), { minLength: 1, maxLength: 4 })),
+    'random bytes': script(fc.array(message(fc.uint8Array({ maxLength: 300 })), { minLength: 1, maxLength: 4 }), fc.boolean()),
     'hostile handshakes': script(fc.array(message(hostileHandshake), { minLength: 1, maxLength: 3 })),
     'valid handshake, then hostile frames': script(
       fc.constantFrom(...codecs).chain((codec) => fc.array(hostileCodecFrame(codec), { maxLength: 6 }).map((frames) =>
@@ -84,7 +84,7 @@ function frameMessage(data: Uint8Array): Buffer {
   return Buffer.concat([Buffer.from([0x0a, ...length]), data]);
 }
 
-async function playGrpc(client: Client, { messages, abrupt }: Script, raw: boolean): Promise<void> {
+async function playGrpc(client: Client, { messages, abrupt, raw }: Script): Promise<void> {
   const call: ClientDuplexStream<Buffer, Buffer> = client.makeBidiStreamRequest('/spear.v1.SpearTransport/Connect', (b: Buffer) => b, (b: Buffer) => b);
   call.on('data', () => {});
   call.on('error', () => {});
@@ -106,7 +106,7 @@ describe('fuzzing the message listeners', () => {
       secret: FUZZ_SECRET, handlers: { echo: (input) => input }, authTimeoutMs: 2_000, maxFrameSize: 64 * 1024,
     });
     bed.defer(() => listener.close());
-    await fuzz(listener, (script) => playWebSocket(listener, script));
+    await fuzzListener(bed.kernel, listener, FUZZ_SECRET, scripts(codecs()), RUNS, (script) => playWebSocket(listener, script), uncaught);
   });
 
   it('grpc: survives every category, raw non-Frame messages included, keeps serving an honest client, and leaves no call open', async () => {
@@ -116,29 +116,6 @@ describe('fuzzing the message listeners', () => {
     bed.defer(() => listener.close());
     const client = new Client(new URL(listener.url).host, credentials.createInsecure());
     bed.defer(() => client.close());
-    await fuzz(listener, (script, raw) => playGrpc(client, script, raw));
+    await fuzzListener(bed.kernel, listener, FUZZ_SECRET, scripts(codecs()), RUNS, (script) => playGrpc(client, script), uncaught);
   });
 });
-
-async function fuzz(listener: Listener, play: (script: Script, raw: boolean) => Promise<void>): Promise<void> {
-  const honest = await bed.kernel.connect(listener.url, { token: FUZZ_SECRET, codec: 'cbor' });
-  bed.defer(() => honest.close());
-  const codecs = bed.kernel.codecs().map((name) => bed.kernel.codec(name));
-  let cases = 0;
-  for (const [category, arbitrary] of Object.entries(scripts(codecs))) {
-    await fc.assert(
-      fc.asyncProperty(arbitrary, fc.boolean(), fc.uint8Array({ maxLength: 32 }), async (script, raw, input) => {
-        cases++;
-        const [answer] = await Promise.all([invoke(honest, 'echo', input, { timeoutMs: 10_000 }), play(script, raw && category === 'random bytes')]);
-        expect(answer, `honest client during "${category}"`).toEqual(input);
-      }),
-      { numRuns: RUNS },
-    );
-  }
-  expect(cases).toBe(RUNS * 4);
-  await waitFor(() => listener.connectionCount === 1, `every hostile connection closed (count ${listener.connectionCount})`);
-  expect(listener.channels()).toHaveLength(1);
-  expect(honest.isConnected()).toBe(true);
-  expect(await invoke(honest, 'echo', Uint8Array.of(1, 2, 3))).toEqual(Uint8Array.of(1, 2, 3));
-  expect(uncaught).toEqual([]);
-}

@@ -1,12 +1,11 @@
 // Fuzzes the tcp and unix listeners with raw sockets: random bytes, lying length prefixes, hostile
 // handshakes, hostile frames after a valid handshake, in any order and any chunking. Throughout,
 // an honest client keeps getting correct answers; afterwards no connection is left open.
-import fc from 'fast-check';
-import { afterAll, describe, expect, it } from 'vitest';
-import { invoke, type Listener } from 'spear-comm';
+import { describe, it } from 'vitest';
+import type { Listener } from 'spear-comm';
 import { failOnUnhandledRejections } from '../support.js';
-import { waitFor } from '../support/streams.js';
 import { testBed } from '../support/test-bed.js';
+import { collectUncaughtExceptions, fuzzListener } from './fuzz-checks.js';
 import { FUZZ_SECRET, chunked, streamScripts, type StreamScript } from './hostile-input.js';
 import { pause, rawPeer } from './raw-peer.js';
 
@@ -15,10 +14,7 @@ failOnUnhandledRejections();
 
 /** Runs per category per transport; 5 categories x 2 transports. */
 const RUNS = 100;
-const uncaught: unknown[] = [];
-const onUncaught = (error: unknown) => uncaught.push(error);
-process.on('uncaughtException', onUncaught);
-afterAll(() => void process.off('uncaughtException', onUncaught));
+const uncaught = collectUncaughtExceptions();
 
 const transports: Record<string, () => string> = {
   tcp: () => 'tcp://127.0.0.1:0',
@@ -46,25 +42,6 @@ describe.each(Object.keys(transports))('fuzzing the %s listener', (transport) =>
       secret: FUZZ_SECRET, handlers: { echo: (input) => input }, authTimeoutMs: 2_000, frameTimeoutMs: 2_000, maxFrameSize: 64 * 1024,
     });
     bed.defer(() => listener.close());
-    const honest = await bed.kernel.connect(listener.url, { token: FUZZ_SECRET, codec: 'cbor' });
-    bed.defer(() => honest.close());
-    const codecs = bed.kernel.codecs().map((name) => bed.kernel.codec(name));
-    let cases = 0;
-    for (const [category, arbitrary] of Object.entries(streamScripts(codecs))) {
-      await fc.assert(
-        fc.asyncProperty(arbitrary, fc.uint8Array({ maxLength: 32 }), async (script, input) => {
-          cases++;
-          const [answer] = await Promise.all([invoke(honest, 'echo', input, { timeoutMs: 10_000 }), play(listener, script)]);
-          expect(answer, `honest client during "${category}"`).toEqual(input);
-        }),
-        { numRuns: RUNS },
-      );
-    }
-    expect(cases).toBe(RUNS * 5);
-    await waitFor(() => listener.connectionCount === 1, 'every hostile connection closed (only the honest one left)');
-    expect(listener.channels()).toHaveLength(1);
-    expect(honest.isConnected()).toBe(true);
-    expect(await invoke(honest, 'echo', Uint8Array.of(1, 2, 3))).toEqual(Uint8Array.of(1, 2, 3));
-    expect(uncaught).toEqual([]);
+    await fuzzListener(bed.kernel, listener, FUZZ_SECRET, streamScripts(bed.kernel.codecs().map((name) => bed.kernel.codec(name))), RUNS, (script) => play(listener, script), uncaught);
   });
 });
