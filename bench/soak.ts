@@ -103,6 +103,8 @@ function hostilePeer(url: string, totals: Totals): void {
   const socket = netConnect(target);
   totals.hostilePeers++;
   socket.on('error', () => {});
+  // Read (and drop) whatever the listener answers, or its closing the connection would go unseen.
+  socket.resume();
   socket.on('connect', () => {
     if (totals.hostilePeers % 2 === 0) socket.write(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
     else socket.write(Buffer.concat([encodeFrameHeader(8 * MiB), Buffer.alloc(100)]));
