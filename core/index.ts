@@ -78,3 +78,6 @@ export { ProcessRuntime } from './runtime/process-runtime.js';
 export type { ProcessRuntimeEvents, SpawnOptions } from './runtime/process-runtime.js';
 export { ProcessInstance } from './runtime/process-instance.js';
 export type { ExitInfo, ProcessInstanceEvents } from './runtime/process-instance.js';
+export { DEFAULT_FRAME_TIMEOUT_MS } from './kernel.js';
+export { PEER_TEXT_LIMIT, clipPeerText, quotePeerText } from './peer-text.js';
+export { HANDSHAKE_MAX_FRAME_SIZE } from './session.js';

@@ -15,6 +15,9 @@ import { acceptSession, openSession } from './session.js';
 import { KERNEL, LOGGER } from './tokens.js';
 import { DEFAULT_MAX_FRAME_SIZE, type TlsOptions, type Transport } from './transport.js';
 
+/** How long a listener lets a peer take over one frame, from its first byte to its last. */
+export const DEFAULT_FRAME_TIMEOUT_MS = 30_000;
+
 /** The plugins `createKernel()` loads unless told not to. Core knows them only by module name. */
 export const BUILTIN_PLUGINS: readonly string[] = [
   'spear-comm/codecs/json',
@@ -51,6 +54,11 @@ export interface ListenOptions {
   maxFrameSize?: number;
   /** Close connections that have not authenticated within this time (default 5 s). */
   authTimeoutMs?: number;
+  /**
+   * Close a connection whose peer began a frame and has not completed it within this time
+   * (default 30 s): a length prefix followed by a trickle cannot hold a slot and its bytes forever.
+   */
+  frameTimeoutMs?: number;
   /** Refuse connections beyond this many at once (default unlimited). */
   maxConnections?: number;
   tls?: TlsOptions;
@@ -179,11 +187,14 @@ export class Kernel {
     const codecs = new Map(accepted.map((name) => [name, this.codec(name)]));
     const maxFrameSize = options.maxFrameSize ?? Math.min(DEFAULT_MAX_FRAME_SIZE, transport.capabilities.maxFrameSize);
     const authTimeoutMs = options.authTimeoutMs ?? 5_000;
+    const frameTimeoutMs = options.frameTimeoutMs ?? DEFAULT_FRAME_TIMEOUT_MS;
     let listener: Listener | undefined;
     const early: Array<() => void> = [];
     const frames = await transport
       .listen(parseUrl(url), {
         maxFrameSize,
+        frameTimeoutMs,
+        authTimeoutMs,
         ...(options.tls ? { tls: options.tls } : {}),
         ...(options.extra ? { extra: options.extra } : {}),
         onError: (error) => listener?.report('error', error),
@@ -209,6 +220,12 @@ export class Kernel {
               ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
             }).then(
               (channel) => {
+                // Frames held during the handshake are delivered on attach, so a hostile or vanished
+                // peer can close the channel before this runs: its 'close' has fired already.
+                if (!channel.isConnected()) {
+                  owner.connectionCount--;
+                  return;
+                }
                 channel.on('close', () => owner.connectionCount--);
                 if (owner.isClosed()) {
                   void channel.close();
@@ -277,8 +294,10 @@ export class Kernel {
       ...(options.receiveQueueLimit !== undefined ? { receiveQueueLimit: options.receiveQueueLimit } : {}),
       ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
     });
-    this.channels.add(channel);
-    channel.on('close', () => this.channels.delete(channel));
+    if (channel.isConnected()) {
+      this.channels.add(channel);
+      channel.on('close', () => this.channels.delete(channel));
+    }
     if (options.handlers) serve(channel, options.handlers);
     return channel;
   }

@@ -1,5 +1,6 @@
 import type { CommunicationChannel } from './channel.js';
 import { CommunicationError, ErrorCode } from './errors.js';
+import { quotePeerText } from './peer-text.js';
 import type { ExecutionRequest, ExecutionResponse, Metadata, RuntimeInstanceId } from './messages.js';
 
 export interface HandlerContext {
@@ -57,7 +58,7 @@ async function answer(channel: CommunicationChannel, handlers: Handlers, request
   const handler = Object.hasOwn(handlers, request.functionName) ? handlers[request.functionName] : undefined;
   if (typeof handler !== 'function') {
     const known = Object.keys(handlers).join(', ') || '(none)';
-    return respond({ success: false, output: new Uint8Array(0), error: { code: ExecutionErrorCode.UnknownFunction, message: `No function "${request.functionName}" is served here; served functions: ${known}` } });
+    return respond({ success: false, output: new Uint8Array(0), error: { code: ExecutionErrorCode.UnknownFunction, message: `No function ${quotePeerText(request.functionName)} is served here; served functions: ${known}` } });
   }
   const controller = new AbortController();
   running.add(controller);

@@ -4,6 +4,7 @@ import type { Codec } from './codec.js';
 import { CommunicationError, ErrorCode, toCommunicationError } from './errors.js';
 import { decodeHandshake, encodeHandshake } from './handshake-codec.js';
 import type { AuthRequest, RuntimeInstanceId } from './messages.js';
+import { clipPeerText, quotePeerText } from './peer-text.js';
 import { secretsEqual } from './secret.js';
 import type { FrameConnection, FrameSink } from './transport.js';
 
@@ -107,7 +108,7 @@ export function openSession(connection: FrameConnection, options: ClientSessionO
           return failWith(toCommunicationError(err, ErrorCode.DecodeFailed, `Bad handshake answer from ${where}`));
         }
         if (!response.success) {
-          return failWith(new CommunicationError(ErrorCode.AuthFailed, `${where} refused the session for instance "${request.instanceId}": ${response.errorMessage || 'no reason given'}`));
+          return failWith(new CommunicationError(ErrorCode.AuthFailed, `${where} refused the session for instance "${request.instanceId}": ${response.errorMessage ? clipPeerText(response.errorMessage) : 'no reason given'}`));
         }
         const limit = Number(response.metadata[MAX_FRAME_SIZE_METADATA]);
         const channel = new SessionChannel({
@@ -147,6 +148,13 @@ export interface ServerSessionOptions {
   requestTimeoutMs?: number;
 }
 
+/**
+ * The largest frame a listener accepts from a peer that has not authenticated (where the
+ * transport can change its limit per connection): an AuthRequest is a few hundred bytes, and an
+ * unauthenticated peer must not make the listener buffer and parse megabytes.
+ */
+export const HANDSHAKE_MAX_FRAME_SIZE = 64 * 1024;
+
 /** Server side: waits for the AuthRequest, checks it, answers, and returns the channel. */
 export function acceptSession(connection: FrameConnection, options: ServerSessionOptions): Promise<SessionChannel> {
   const sink = new HandshakeSink(16);
@@ -181,14 +189,15 @@ export function acceptSession(connection: FrameConnection, options: ServerSessio
         const answer = { requestId: request.requestId };
         const codec = options.codecs.get(request.codec);
         if (!codec) {
-          return failWith(new CommunicationError(ErrorCode.AuthFailed, `codec "${request.codec}" is not accepted here; use one of: ${[...options.codecs.keys()].join(', ')}`), answer);
+          return failWith(new CommunicationError(ErrorCode.AuthFailed, `codec ${quotePeerText(request.codec)} is not accepted here; use one of: ${[...options.codecs.keys()].join(', ')}`), answer);
         }
         checkToken(request, options).then(
           (ok) => {
             if (settled) return;
-            if (!ok) return failWith(new CommunicationError(ErrorCode.AuthFailed, `invalid token for instance "${request.instanceId}"`), answer);
+            if (!ok) return failWith(new CommunicationError(ErrorCode.AuthFailed, `invalid token for instance ${quotePeerText(request.instanceId)}`), answer);
             settled = true;
             clearTimeout(timer);
+            connection.setMaxFrameSize?.(options.maxFrameSize);
             const sessionId = randomUUID();
             const channel = new SessionChannel({
               instanceId: { runtimeType: request.clientType, instanceId: request.instanceId },
@@ -207,7 +216,7 @@ export function acceptSession(connection: FrameConnection, options: ServerSessio
             sink.attach(channel);
             resolve(channel);
           },
-          (err: unknown) => failWith(toCommunicationError(err, ErrorCode.AuthFailed, `Token check for instance "${request.instanceId}" failed`), answer),
+          (err: unknown) => failWith(toCommunicationError(err, ErrorCode.AuthFailed, `Token check for instance ${quotePeerText(request.instanceId)} failed`), answer),
         );
       },
       (error) => failWith(new CommunicationError(
@@ -216,6 +225,7 @@ export function acceptSession(connection: FrameConnection, options: ServerSessio
         { cause: error },
       )),
     );
+    if (options.maxFrameSize > HANDSHAKE_MAX_FRAME_SIZE) connection.setMaxFrameSize?.(HANDSHAKE_MAX_FRAME_SIZE, 'for a peer that has not authenticated');
     connection.start(sink);
   });
 }

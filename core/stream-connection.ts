@@ -14,6 +14,13 @@ export interface StreamFrameConnectionOptions {
   remoteAddress: string;
   /** How long `close()` lets the peer finish its side before the stream is destroyed (default 2000 ms). */
   closeTimeoutMs?: number;
+  /**
+   * A frame the peer has begun must be complete within this many ms, or the connection is closed
+   * with `Timeout`: a peer that sends a length prefix and then trickles (or withholds) the rest
+   * cannot hold the connection and its partial bytes forever. The clock restarts with each
+   * completed frame and stops while this side is paused. Default: no limit.
+   */
+  frameTimeoutMs?: number;
 }
 
 /**
@@ -45,6 +52,10 @@ export class StreamFrameConnection implements FrameConnection {
   private readonly isDuplex: boolean;
   private readonly decoder: LengthPrefixDecoder;
   private readonly closeTimeoutMs: number;
+  private readonly frameTimeoutMs: number | undefined;
+  /** Runs while a frame is incomplete (only with frameTimeoutMs). */
+  private frameTimer: NodeJS.Timeout | undefined;
+  private framesDecoded = 0;
   private sink: FrameSink | undefined;
   private paused = false;
   private closeRequested = false;
@@ -70,11 +81,18 @@ export class StreamFrameConnection implements FrameConnection {
     this.localAddress = options.localAddress;
     this.remoteAddress = options.remoteAddress;
     this.closeTimeoutMs = options.closeTimeoutMs ?? 2_000;
+    if (options.frameTimeoutMs !== undefined && !(options.frameTimeoutMs > 0)) {
+      throw new TypeError(`frameTimeoutMs must be a positive number of ms, got ${options.frameTimeoutMs}`);
+    }
+    this.frameTimeoutMs = options.frameTimeoutMs;
     this.isDuplex = !('readable' in stream && 'writable' in stream && isStream(stream.readable));
     const pair = stream as { readable: Readable; writable: Writable };
     this.readable = this.isDuplex ? (stream as Duplex) : pair.readable;
     this.writable = this.isDuplex ? (stream as Duplex) : pair.writable;
-    this.decoder = new LengthPrefixDecoder({ maxFrameSize: options.maxFrameSize, source: this.remoteAddress, onFrame: (frame) => this.onFrame(frame) });
+    this.decoder = new LengthPrefixDecoder({ maxFrameSize: options.maxFrameSize, source: this.remoteAddress, onFrame: (frame) => {
+      this.framesDecoded++;
+      this.onFrame(frame);
+    } });
 
     // Small request/response frames must not wait for Nagle's algorithm.
     (this.writable as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
@@ -119,22 +137,32 @@ export class StreamFrameConnection implements FrameConnection {
     });
   }
 
+  setMaxFrameSize(maxFrameSize: number, reason?: string): void {
+    this.decoder.setMaxFrameSize(maxFrameSize, reason);
+  }
+
   pause(): void {
     this.paused = true;
     if (this.sink) this.readable.pause();
+    // The peer cannot finish a frame while we do not read: that is not its delay.
+    this.stopFrameTimer();
   }
 
   resume(): void {
     if (!this.paused) return;
     this.paused = false;
     this.deliverHeld();
-    if (!this.paused && this.sink && this.usable()) this.readable.resume();
+    if (!this.paused && this.sink && this.usable()) {
+      this.readable.resume();
+      this.watchPartialFrame(true);
+    }
   }
 
   /** Sends what was already queued, ends the stream and waits until it is closed. Idempotent. */
   close(): Promise<void> {
     if (!this.closeRequested) {
       this.closeRequested = true;
+      this.stopFrameTimer();
       this.held.drain();
       if (!this.gone && !this.writable.destroyed) {
         if (this.batch.length > 0 && !this.ended && !this.writable.writableEnded) this.flush();
@@ -165,11 +193,44 @@ export class StreamFrameConnection implements FrameConnection {
       this.fail(new CommunicationError(ErrorCode.DecodeFailed, `The stream from ${this.remoteAddress} delivers text; frames need a byte stream (do not call setEncoding on it)`));
       return;
     }
+    const decodedBefore = this.framesDecoded;
     try {
       this.decoder.push(chunk);
     } catch (err) {
       this.fail(err instanceof Error ? err : new Error(String(err)));
+      return;
     }
+    if (this.frameTimeoutMs !== undefined) this.watchPartialFrame(this.framesDecoded !== decodedBefore);
+  }
+
+  /** Runs the frame clock while a frame is incomplete; `restart` when a frame completed since it was armed. */
+  private watchPartialFrame(restart: boolean): void {
+    if (this.frameTimeoutMs === undefined) return;
+    if (!this.decoder.midFrame || this.paused || !this.usable()) {
+      this.stopFrameTimer();
+      return;
+    }
+    if (!this.frameTimer) {
+      this.frameTimer = setTimeout(() => this.onFrameTimeout(), this.frameTimeoutMs);
+      this.frameTimer.unref();
+    } else if (restart) {
+      this.frameTimer.refresh();
+    }
+  }
+
+  private stopFrameTimer(): void {
+    clearTimeout(this.frameTimer);
+    this.frameTimer = undefined;
+  }
+
+  private onFrameTimeout(): void {
+    this.frameTimer = undefined;
+    if (!this.decoder.midFrame || this.paused || !this.usable()) return;
+    const expected = this.decoder.partialFrameSize;
+    this.fail(new CommunicationError(
+      ErrorCode.Timeout,
+      `${this.remoteAddress} began a frame and sent only ${this.decoder.partialBytes} of its ${expected === undefined ? '4-byte header' : `${FRAME_HEADER_BYTES + expected} bytes`} within ${this.frameTimeoutMs} ms; connection closed (a stalled or deliberately slow peer). Raise frameTimeoutMs if frames this large need longer on this link`,
+    ));
   }
 
   private onFrame(frame: Uint8Array): void {
@@ -207,6 +268,7 @@ export class StreamFrameConnection implements FrameConnection {
   /** A protocol or stream error: tell the sink at once, drop held frames, and tear the stream down. */
   private fail(error: Error): void {
     if (!this.usable()) return;
+    this.stopFrameTimer();
     this.held.drain();
     this.ended = { error };
     this.rejectSends();
@@ -224,6 +286,7 @@ export class StreamFrameConnection implements FrameConnection {
   private onStreamsClosed(): void {
     this.gone = true;
     clearTimeout(this.closeTimer);
+    this.stopFrameTimer();
     // Closed without 'end' or 'error' (e.g. destroyed by its owner): the peer is gone all the same.
     this.ended ??= {};
     this.rejectSends();

@@ -3,7 +3,7 @@ import { CommunicationError, ErrorCode } from './errors.js';
 import { StreamFrameConnection } from './stream-connection.js';
 import type { FrameListener, TransportListenOptions } from './transport.js';
 
-export interface StreamServerOptions extends Pick<TransportListenOptions, 'maxFrameSize' | 'onConnection' | 'onError'> {
+export interface StreamServerOptions extends Pick<TransportListenOptions, 'maxFrameSize' | 'frameTimeoutMs' | 'onConnection' | 'onError'> {
   /** Starts listening, e.g. `(server) => server.listen({ host, port })`. Runs synchronously once. */
   bind(server: Server): void;
   /** The URL of the bound server (port 0 -> the real port). */
@@ -31,7 +31,11 @@ export async function listenStreamServer(server: Server, options: StreamServerOp
     socket.once('close', () => sockets.delete(socket));
   });
   server.on(options.connectionEvent ?? 'connection', (socket: Socket) => {
-    const connection = new StreamFrameConnection(socket, { maxFrameSize: options.maxFrameSize, ...options.addresses(socket) });
+    const connection = new StreamFrameConnection(socket, {
+      maxFrameSize: options.maxFrameSize,
+      ...(options.frameTimeoutMs !== undefined ? { frameTimeoutMs: options.frameTimeoutMs } : {}),
+      ...options.addresses(socket),
+    });
     connections.add(connection);
     socket.once('close', () => connections.delete(connection));
     options.onConnection(connection);

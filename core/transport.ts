@@ -35,6 +35,12 @@ export interface FrameConnection {
    * `ChannelClosed` after close and `FrameTooLarge` for a frame over the peer's limit.
    */
   send(frame: Uint8Array): Promise<void>;
+  /**
+   * Optional: changes the largest frame accepted from the peer from now on, with `reason` for the
+   * error. The server session uses it to accept only a small handshake frame from a peer that has
+   * not authenticated yet. Transports that cannot change it on a live connection omit it.
+   */
+  setMaxFrameSize?(maxFrameSize: number, reason?: string): void;
   /** Stop delivering frames (the peer's sends will eventually wait) until `resume()`. */
   pause(): void;
   resume(): void;
@@ -73,6 +79,18 @@ export interface TransportConnectOptions {
 export interface TransportListenOptions {
   /** Largest frame accepted from any peer; a larger one closes that connection with `FrameTooLarge`. */
   maxFrameSize: number;
+  /**
+   * Close a connection whose peer has begun a frame and not completed it within this many ms
+   * (a stalled or trickling peer). Stream transports enforce it; message transports whose
+   * library buffers partial messages itself may ignore it.
+   */
+  frameTimeoutMs?: number;
+  /**
+   * The listener's auth timeout. Transports whose peers go through a handshake of their own before
+   * a FrameConnection exists (an HTTP upgrade, TLS) close a raw connection that has not become a
+   * FrameConnection within this time; the session's own auth timeout runs after that.
+   */
+  authTimeoutMs?: number;
   /** Called for each accepted connection. The listener owns it until the listener closes. */
   onConnection(connection: FrameConnection): void;
   /** Reports errors that do not belong to one connection (e.g. an accept failure). */

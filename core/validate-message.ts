@@ -1,4 +1,5 @@
 import { CommunicationError, ErrorCode } from './errors.js';
+import { quotePeerText } from './peer-text.js';
 import { MESSAGE_TYPES, RUNTIME_TYPES, type MessageType, type RuntimeMessage, type RuntimeType } from './messages.js';
 
 export interface ValidateOptions {
@@ -53,7 +54,7 @@ function stringMap(o: Obj, field: string): Record<string, string> {
   if (typeof v !== 'object' || Array.isArray(v) || v instanceof Uint8Array) fail(`field "${field}" must be a map of strings, got ${describe(v)}`);
   const out: Record<string, string> = {};
   for (const [k, val] of Object.entries(v as Obj)) {
-    if (typeof val !== 'string') fail(`"${field}.${k}" must be a string, got ${describe(val)}`);
+    if (typeof val !== 'string') fail(`${quotePeerText(`${field}.${k}`)} must be a string, got ${describe(val)}`);
     // A plain assignment to "__proto__" would hit the prototype setter and silently drop the key.
     if (k === '__proto__') Object.defineProperty(out, k, { value: val, enumerable: true, writable: true, configurable: true });
     else out[k] = val;
@@ -71,7 +72,7 @@ export function validateMessage(value: unknown, options: ValidateOptions = {}): 
   const bytes = options.bytes ?? defaultBytes;
   const type = o['type'];
   if (typeof type !== 'string' || !MESSAGE_TYPES.includes(type as MessageType)) {
-    fail(`unknown message type ${JSON.stringify(type)}; expected one of ${MESSAGE_TYPES.join(', ')}`);
+    fail(`unknown message type ${quotePeerText(type)}; expected one of ${MESSAGE_TYPES.join(', ')}`);
   }
   const base = { requestId: str(o, 'requestId'), timestamp: num(o, 'timestamp'), metadata: stringMap(o, 'metadata') };
   switch (type as MessageType) {
@@ -96,7 +97,7 @@ export function validateMessage(value: unknown, options: ValidateOptions = {}): 
       return { type: 'Heartbeat', ...base, sequence: num(o, 'sequence', { integer: true, min: 0 }) };
     case 'AuthRequest': {
       const clientType = str(o, 'clientType');
-      if (!RUNTIME_TYPES.includes(clientType as never)) fail(`"clientType" must be one of ${RUNTIME_TYPES.join(', ')}, got ${JSON.stringify(clientType)}`);
+      if (!RUNTIME_TYPES.includes(clientType as never)) fail(`"clientType" must be one of ${RUNTIME_TYPES.join(', ')}, got ${quotePeerText(clientType)}`);
       return {
         type: 'AuthRequest', ...base,
         instanceId: str(o, 'instanceId'), token: str(o, 'token'), clientVersion: str(o, 'clientVersion'),

@@ -51,6 +51,7 @@ export class TcpTransport implements Transport {
     const server: Server = secure ? tlsCreateServer({ ...tlsServerOptions(options.tls, requested), noDelay: true }) : netCreateServer({ noDelay: true });
     const frames = await listenStreamServer(server, {
       maxFrameSize: options.maxFrameSize,
+      ...(options.frameTimeoutMs !== undefined ? { frameTimeoutMs: options.frameTimeoutMs } : {}),
       onConnection: options.onConnection,
       ...(options.onError ? { onError: options.onError } : {}),
       connectionEvent: secure ? 'secureConnection' : 'connection',

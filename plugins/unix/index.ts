@@ -1,5 +1,7 @@
 import { constants as bufferConstants } from 'node:buffer';
+import { existsSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
+import { dirname } from 'node:path';
 import {
   CommunicationError, ErrorCode, MAX_WIRE_FRAME_SIZE, OpenListeners, StreamFrameConnection, Transport, listenStreamServer, whenSocketConnected,
   type FrameConnection, type FrameListener, type TransportCapabilities, type TransportConnectOptions, type TransportListenOptions,
@@ -41,6 +43,7 @@ export class UnixTransport implements Transport {
     let peers = 0;
     const frames = await listenStreamServer(createServer(), {
       maxFrameSize: options.maxFrameSize,
+      ...(options.frameTimeoutMs !== undefined ? { frameTimeoutMs: options.frameTimeoutMs } : {}),
       onConnection: options.onConnection,
       ...(options.onError ? { onError: options.onError } : {}),
       bind: (server) => bindPrivately(() => server.listen({ path })),
@@ -78,10 +81,15 @@ function describeConnectError(error: NodeJS.ErrnoException, path: string): Commu
 }
 
 function describeBindError(error: NodeJS.ErrnoException, path: string): CommunicationError {
+  // Node reports a bind into a missing directory as EACCES; say what is really wrong.
+  const code = error.code === 'EACCES' && !existsSync(dirname(path)) ? 'ENOENT' : error.code;
   const hint = {
     EADDRINUSE: 'another listener took the path meanwhile; choose another path',
     ENOENT: 'its directory does not exist; create it first',
     EACCES: 'permission denied in its directory; choose a directory this user may write to',
-  }[error.code ?? ''];
+    EROFS: 'its directory is on a read-only file system; choose a writable directory, e.g. in /tmp or $XDG_RUNTIME_DIR',
+    ENOSPC: 'the file system is full (no space or no free inodes for the socket file); free some space or choose another directory',
+    ENOTDIR: 'a component of the path is a file, not a directory',
+  }[code ?? ''];
   return new CommunicationError(ErrorCode.ChannelCreationFailed, `Could not listen on unix://${path}: ${hint ?? error.message}`, { cause: error });
 }

@@ -98,11 +98,33 @@ export class WebSocketTransport implements Transport {
       throw new CommunicationError(ErrorCode.ChannelCreationFailed, `TLS options were given for ${url.href}; listen on wss:// to use them`);
     }
     const shared = extra.server;
-    const server = shared ?? (secure ? createHttpsServer(requireServerTls(options, url)) : createHttpServer());
+    const upgradeDeadlineMs = options.authTimeoutMs;
+    const server = shared ?? (secure
+      ? createHttpsServer({ ...requireServerTls(options, url), ...(upgradeDeadlineMs ? { handshakeTimeout: upgradeDeadlineMs } : {}) })
+      : createHttpServer());
     const scheme = server instanceof HttpsServer ? 'wss:' : 'ws:';
     const wss = new WebSocketServer({ noServer: true, clientTracking: false, maxPayload: options.maxFrameSize, perMessageDeflate: extra.perMessageDeflate ?? false });
     const connections = new Set<WebSocketConnection>();
     let closed = false;
+
+    // On our own server, a socket that has not upgraded within the auth timeout (silent, a plain
+    // HTTP client on keep-alive, a trickled request) is closed; node's own HTTP timeouts are minutes.
+    const upgradeTimers = new Map<Socket, NodeJS.Timeout>();
+    const armUpgradeDeadline = (socket: Socket) => {
+      const timer = setTimeout(() => socket.destroy(), upgradeDeadlineMs);
+      timer.unref();
+      upgradeTimers.set(socket, timer);
+      socket.once('close', () => {
+        clearTimeout(timer);
+        upgradeTimers.delete(socket);
+      });
+    };
+    const upgraded = (socket: Socket) => {
+      clearTimeout(upgradeTimers.get(socket));
+      upgradeTimers.delete(socket);
+    };
+    const deadlineEvent = secure ? 'secureConnection' : 'connection';
+    if (!shared && upgradeDeadlineMs) server.on(deadlineEvent, armUpgradeDeadline);
 
     const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       if (pathOf(req) !== path) {
@@ -113,6 +135,7 @@ export class WebSocketTransport implements Transport {
       if (closed) return refuseUpgrade(socket, 503, 'spear-comm listener is closing');
       wss.handleUpgrade(req, socket, head, (ws) => {
         const s = req.socket;
+        upgraded(s);
         const connection = new WebSocketConnection(
           ws,
           describeAddress(scheme, s.localAddress, s.localPort),
@@ -157,6 +180,7 @@ export class WebSocketTransport implements Transport {
           return;
         }
         server.off('request', onPlainRequest);
+        server.off(deadlineEvent, armUpgradeDeadline);
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeAllConnections();
