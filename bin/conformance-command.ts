@@ -70,7 +70,7 @@ async function loadTargets(modules: string[]): Promise<{ names: string[]; hints:
       throw new UsageError(`could not load module "${module}": ${err instanceof Error ? err.message : String(err)}`);
     }
     const added = registeredTransports().map((t) => t.meta.name).filter((n) => !before.has(n));
-    if (added.length === 0) throw new UsageError(`module "${module}" registered no transport; a transport registers itself with @Transport({ name, schemes }) when its module is imported`);
+    if (added.length === 0) throw new UsageError(`module "${module}" registered no transport that was not loaded already; a transport registers itself with @Transport({ name, schemes }) when its module is imported (to test a built-in, name it as spear-comm/plugins/<name>)`);
     names.push(...added);
     const exported = namespace.conformance;
     if (exported && typeof exported === 'object') Object.assign(hints, exported as ConformanceHints);
