@@ -29,16 +29,7 @@ if (installed.some((t) => t.tls)) {
  * Where a built-in transport does not meet the contract yet. Each entry still runs and must still
  * fail; when the transport is fixed its test turns red until the entry is removed.
  */
-const KNOWN_FAILURES: Record<string, Record<string, string>> = {
-  grpc: {
-    // grpc-js refuses an over-limit message itself and the server call only sees 'cancelled',
-    // so the listener side reports ChannelClosed; the client side does get FrameTooLarge.
-    'maxFrameSize passes and maxFrameSize + 1 closes the connection with FrameTooLarge (listener limit)':
-      'the server side reports ChannelClosed, not FrameTooLarge, for a client frame over the listener limit',
-    'a first frame over the listener\'s maxFrameSize is refused before the handshake; the listener keeps serving':
-      'the listener reports the refused connection as ChannelClosed, not FrameTooLarge',
-  },
-};
+const KNOWN_FAILURES: Record<string, Record<string, string>> = {};
 
 for (const transport of installed) {
   const knownFailures = KNOWN_FAILURES[transport.name] ?? {};

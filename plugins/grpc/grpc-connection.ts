@@ -1,6 +1,7 @@
 import type { Client, ClientDuplexStream, ServerDuplexStream, StatusObject } from '@grpc/grpc-js';
 import { status as Status } from '@grpc/grpc-js';
 import { CommunicationError, ErrorCode, type FrameConnection, type FrameSink } from 'spear-comm';
+import { refusedFrameOf } from './frame-limit-interceptor.js';
 import { statusToError } from './status-codes.js';
 
 /** How long an orderly end of the call may take before it is cancelled. */
@@ -52,9 +53,10 @@ export class GrpcConnection implements FrameConnection {
     return connection;
   }
 
-  /** Server side: one accepted `Connect` call. */
-  static server(call: ServerDuplexStream<Uint8Array, Uint8Array>, localAddress: string, maxSendSize: number): GrpcConnection {
+  /** Server side: one accepted `Connect` call, on a listener that accepts frames of up to `maxFrameSize` bytes. */
+  static server(call: ServerDuplexStream<Uint8Array, Uint8Array>, localAddress: string, maxSendSize: number, maxFrameSize: number): GrpcConnection {
     const connection = new GrpcConnection(call, undefined, localAddress, `grpc://${call.getPeer()}`, maxSendSize);
+    const refused = refusedFrameOf(call.metadata);
     call.on('error', (err: Error & { code?: number; details?: string }) => {
       connection.noteFailure(statusToError({ code: err.code ?? Status.UNKNOWN, details: err.details ?? err.message }, `call from ${connection.remoteAddress}`, true));
     });
@@ -65,10 +67,15 @@ export class GrpcConnection implements FrameConnection {
     });
     // grpc-js reports every end of a server call this way, ours included.
     call.on('cancelled', () => {
-      connection.noteFailure(new CommunicationError(
-        ErrorCode.ChannelClosed,
-        `gRPC call from ${connection.remoteAddress} ended before either side closed it: the client cancelled or went away, or grpc-js refused a message (larger than maxFrameSize, or not a spear.v1.Frame)`,
-      ));
+      connection.noteFailure(refused.details !== undefined
+        ? new CommunicationError(
+          ErrorCode.FrameTooLarge,
+          `gRPC call from ${connection.remoteAddress} sent a frame over this listener's maxFrameSize of ${maxFrameSize} bytes; grpc-js refused it before reading it (${refused.details})`,
+        )
+        : new CommunicationError(
+          ErrorCode.ChannelClosed,
+          `gRPC call from ${connection.remoteAddress} ended before either side closed it: the client cancelled or went away, or grpc-js refused a message that is not a spear.v1.Frame`,
+        ));
       connection.finish();
     });
     return connection;

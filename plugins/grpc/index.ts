@@ -1,12 +1,13 @@
 import {
   Client, Metadata, Server, ServerCredentials, credentials, status as Status,
-  type ChannelCredentials, type ChannelOptions, type ClientDuplexStream, type ServerDuplexStream, type StatusObject,
+  type ChannelCredentials, type ChannelOptions, type ClientDuplexStream, type ServerDuplexStream, type ServerOptions, type StatusObject,
 } from '@grpc/grpc-js';
 import {
   CommunicationError, ErrorCode, OpenListeners, Transport,
   type FrameConnection, type FrameListener, type TlsOptions, type TransportCapabilities, type TransportConnectOptions, type TransportListenOptions,
 } from 'spear-comm';
 import { CONNECT_PATH, SPEAR_TRANSPORT_SERVICE, deserializeFrame, frameMessageSize, serializeFrame } from './frame-message.js';
+import { frameLimitInterceptor } from './frame-limit-interceptor.js';
 import { GrpcConnection } from './grpc-connection.js';
 import { statusToError } from './status-codes.js';
 
@@ -89,7 +90,12 @@ export class GrpcTransport implements Transport {
     // Like tcp://, a listener without a port takes a free one.
     const address = url.port === '' ? `${url.host}:0` : url.host;
     const extra = readExtra(options.extra);
-    const server = new Server({ ...commonOptions(extra, options.maxFrameSize, this.capabilities.maxFrameSize), ...extra.channelOptions });
+    const server = new Server({
+      ...commonOptions(extra, options.maxFrameSize, this.capabilities.maxFrameSize),
+      ...extra.channelOptions,
+      // First, so that it sees grpc-js refuse an over-limit frame (see frame-limit-interceptor.ts).
+      interceptors: [frameLimitInterceptor, ...((extra.channelOptions as ServerOptions | undefined)?.interceptors ?? [])],
+    });
     const connections = new Set<GrpcConnection>();
     let local = `${url.protocol}//${url.host}`;
     let closed = false;
@@ -100,7 +106,7 @@ export class GrpcTransport implements Transport {
           return;
         }
         call.sendMetadata(new Metadata());
-        const connection = GrpcConnection.server(call, local, this.capabilities.maxFrameSize);
+        const connection = GrpcConnection.server(call, local, this.capabilities.maxFrameSize, options.maxFrameSize);
         connections.add(connection);
         void connection.ended.then(() => connections.delete(connection));
         options.onConnection(connection);
