@@ -81,3 +81,5 @@ export type { ExitInfo, ProcessInstanceEvents } from './runtime/process-instance
 export { DEFAULT_FRAME_TIMEOUT_MS } from './kernel.js';
 export { PEER_TEXT_LIMIT, clipPeerText, quotePeerText } from './peer-text.js';
 export { HANDSHAKE_MAX_FRAME_SIZE } from './session.js';
+export { FrameInbox } from './frame-inbox.js';
+export type { PausableSource } from './frame-inbox.js';

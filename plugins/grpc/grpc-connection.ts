@@ -1,6 +1,6 @@
 import type { Client, ClientDuplexStream, ServerDuplexStream, StatusObject } from '@grpc/grpc-js';
 import { status as Status } from '@grpc/grpc-js';
-import { CommunicationError, ErrorCode, type FrameConnection, type FrameSink } from 'spear-comm';
+import { CommunicationError, ErrorCode, FrameInbox, type FrameConnection, type FrameSink } from 'spear-comm';
 import { refusedFrameOf } from './frame-limit-interceptor.js';
 import { statusToError } from './status-codes.js';
 
@@ -20,12 +20,9 @@ interface Waiter {
  * which stops grpc-js reading, so HTTP/2 flow control holds the peer back.
  */
 export class GrpcConnection implements FrameConnection {
-  private sink: FrameSink | undefined;
-  private held: Uint8Array[] = [];
-  private paused = false;
-  private failure: Error | undefined;
+  private readonly inbox: FrameInbox;
+  /** The call is over (ended, cancelled or failed); set before the sink hears of it. */
   private over = false;
-  private reported = false;
   private closing: Promise<void> | undefined;
   private finished: () => void = () => {};
   /** Resolves once the call is over, however it ended. */
@@ -41,6 +38,7 @@ export class GrpcConnection implements FrameConnection {
     /** Frames over this many bytes are refused locally (gRPC would otherwise fail the whole call). */
     private readonly maxSendSize: number,
   ) {
+    this.inbox = new FrameInbox(call);
     call.on('drain', () => this.releaseWaiters());
   }
 
@@ -82,14 +80,9 @@ export class GrpcConnection implements FrameConnection {
   }
 
   start(sink: FrameSink): void {
-    if (this.sink) throw new Error('GrpcConnection.start() was called twice');
-    this.sink = sink;
-    this.call.on('data', (frame: Uint8Array) => {
-      if (this.closing || this.reported) return;
-      if (this.paused) this.held.push(frame);
-      else sink.onFrame(frame);
-    });
-    if (this.over) this.report();
+    this.inbox.start(sink, 'GrpcConnection');
+    // Attached only now: until then grpc-js keeps the call's messages (and flow control holds the peer).
+    this.call.on('data', (frame: Uint8Array) => this.inbox.push(frame));
   }
 
   send(frame: Uint8Array): Promise<void> {
@@ -104,23 +97,16 @@ export class GrpcConnection implements FrameConnection {
   }
 
   pause(): void {
-    this.paused = true;
-    this.call.pause();
+    this.inbox.pause();
   }
 
   resume(): void {
-    if (!this.paused) return;
-    this.paused = false;
-    const sink = this.sink;
-    while (sink && !this.paused && this.held.length > 0) sink.onFrame(this.held.shift()!);
-    if (this.paused) return;
-    if (this.over) this.report();
-    else this.call.resume();
+    this.inbox.resume();
   }
 
   close(): Promise<void> {
     this.closing ??= (async () => {
-      this.held = [];
+      this.inbox.drop();
       if (!this.over) {
         // Keep reading (and dropping) so the peer's end of the call can arrive.
         this.call.resume();
@@ -147,7 +133,7 @@ export class GrpcConnection implements FrameConnection {
   }
 
   private noteFailure(error: Error): void {
-    if (!this.over && !this.closing) this.failure ??= error;
+    if (!this.over && !this.closing) this.inbox.noteFailure(error);
   }
 
   private finish(): void {
@@ -156,14 +142,7 @@ export class GrpcConnection implements FrameConnection {
     this.rejectWaiters();
     this.finished();
     if (!this.closing) this.client?.close();
-    if (!this.paused || this.held.length === 0) this.report();
-  }
-
-  private report(): void {
-    if (this.reported || !this.sink || (this.paused && this.held.length > 0)) return;
-    this.reported = true;
-    this.held = [];
-    this.sink.onClose(this.failure);
+    this.inbox.end();
   }
 
   private releaseWaiters(): void {
@@ -171,7 +150,8 @@ export class GrpcConnection implements FrameConnection {
   }
 
   private rejectWaiters(): void {
-    const error = this.failure && CommunicationError.is(this.failure) ? this.failure
+    const failure = this.inbox.failure;
+    const error = failure && CommunicationError.is(failure) ? failure
       : new CommunicationError(ErrorCode.ChannelClosed, `gRPC connection to ${this.remoteAddress} closed before the frame was sent`);
     for (const waiter of this.drainWaiters.splice(0)) waiter.reject(error);
   }

@@ -1,4 +1,4 @@
-import { CommunicationError, ErrorCode, type FrameConnection, type FrameSink } from 'spear-comm';
+import { CommunicationError, ErrorCode, FrameInbox, type FrameConnection, type FrameSink } from 'spear-comm';
 import { WebSocket, type RawData } from 'ws';
 
 /** Bytes ws may hold unsent before `send()` waits for its frame to reach the socket. */
@@ -18,14 +18,8 @@ export const CloseCode = {
 
 /** One spear-comm connection over a WebSocket: one binary message per frame. */
 export class WebSocketConnection implements FrameConnection {
-  private sink: FrameSink | undefined;
-  /** Frames received before `start()` or while paused (ws finishes the chunk it is parsing). */
-  private held: Uint8Array[] = [];
-  private paused = false;
-  /** Why the connection ended, when it was not an orderly close. */
-  private failure: Error | undefined;
-  private over = false;
-  private reported = false;
+  /** Holds frames before `start()` and while paused (ws finishes the chunk it is parsing). */
+  private readonly inbox: FrameInbox;
   private closing: Promise<void> | undefined;
   private killTimer: NodeJS.Timeout | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
@@ -40,6 +34,7 @@ export class WebSocketConnection implements FrameConnection {
     /** Ping the peer this often and drop it if it has not answered the previous ping (0: never). */
     pingIntervalMs: number,
   ) {
+    this.inbox = new FrameInbox(ws);
     ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
     ws.on('pong', () => (this.answeredPing = true));
     ws.on('error', (err) => this.noteFailure(describeSocketError(err, remoteAddress)));
@@ -52,21 +47,19 @@ export class WebSocketConnection implements FrameConnection {
   }
 
   start(sink: FrameSink): void {
-    if (this.sink) throw new Error('WebSocketConnection.start() was called twice');
-    this.sink = sink;
-    this.flush();
-    if (this.over) this.report();
+    this.inbox.start(sink, 'WebSocketConnection');
   }
 
   send(frame: Uint8Array): Promise<void> {
-    if (this.closing || this.over || this.ws.readyState !== WebSocket.OPEN) {
+    if (this.closing || this.inbox.isEnded || this.ws.readyState !== WebSocket.OPEN) {
       return Promise.reject(new CommunicationError(ErrorCode.ChannelClosed, `WebSocket connection to ${this.remoteAddress} is closed`));
     }
     return new Promise<void>((resolve, reject) => {
       this.ws.send(frame, { binary: true }, (err) => {
         if (!err) return resolve();
-        reject(this.failure && CommunicationError.is(this.failure, ErrorCode.FrameTooLarge)
-          ? this.failure
+        const failure = this.inbox.failure;
+        reject(failure && CommunicationError.is(failure, ErrorCode.FrameTooLarge)
+          ? failure
           : new CommunicationError(ErrorCode.ChannelClosed, `WebSocket connection to ${this.remoteAddress} closed before the frame was sent (${err.message})`, { cause: err }));
       });
       // Accepted while ws's buffer is small; otherwise the caller waits until this frame reaches the socket.
@@ -75,17 +68,11 @@ export class WebSocketConnection implements FrameConnection {
   }
 
   pause(): void {
-    this.paused = true;
-    this.ws.pause();
+    this.inbox.pause();
   }
 
   resume(): void {
-    if (!this.paused) return;
-    this.paused = false;
-    this.flush();
-    if (this.paused) return;
-    if (this.over) this.report();
-    else this.ws.resume();
+    this.inbox.resume();
   }
 
   close(): Promise<void> {
@@ -95,13 +82,13 @@ export class WebSocketConnection implements FrameConnection {
 
   /** Closes with a protocol error: the peer gets `code`, the local sink `error`. */
   private failWith(error: CommunicationError, code: number, reason: string): void {
-    this.noteFailure(error);
+    this.inbox.noteFailure(error);
     this.closing ??= this.shut(code, reason);
   }
 
   private shut(code: number, reason: string): Promise<void> {
     this.stopPing();
-    this.held = [];
+    this.inbox.drop();
     if (this.ws.readyState === WebSocket.CLOSED) return Promise.resolve();
     const done = new Promise<void>((resolve) => this.ws.once('close', () => resolve()));
     this.ws.resume(); // the peer's answering close frame must be read
@@ -112,7 +99,7 @@ export class WebSocketConnection implements FrameConnection {
   }
 
   private onMessage(data: RawData, isBinary: boolean): void {
-    if (this.closing || this.over) return;
+    if (this.closing || this.inbox.isEnded) return;
     this.answeredPing = true;
     if (!isBinary) {
       this.failWith(
@@ -123,36 +110,18 @@ export class WebSocketConnection implements FrameConnection {
       return;
     }
     // binaryType is 'nodebuffer', so data is one Buffer (ws joins fragments).
-    const frame = data as Buffer;
-    if (this.sink && !this.paused && this.held.length === 0) this.sink.onFrame(frame);
-    else this.held.push(frame);
-  }
-
-  private flush(): void {
-    const sink = this.sink;
-    if (!sink) return;
-    while (!this.paused && this.held.length > 0 && !this.closing) sink.onFrame(this.held.shift()!);
+    this.inbox.push(data as Buffer);
   }
 
   private onSocketClose(code: number, reason: string): void {
     clearTimeout(this.killTimer);
     this.stopPing();
-    if (!this.failure && !this.closing) this.failure = describeCloseCode(code, reason, this.remoteAddress);
-    this.over = true;
     // Frames that arrived before the close still belong to the sink, unless it asked to pause.
-    if (!this.paused) this.flush();
-    this.report();
-  }
-
-  private report(): void {
-    if (this.reported || !this.sink || (this.paused && this.held.length > 0)) return;
-    this.reported = true;
-    this.held = [];
-    this.sink.onClose(this.failure);
+    this.inbox.end(this.closing ? undefined : describeCloseCode(code, reason, this.remoteAddress));
   }
 
   private noteFailure(error: Error): void {
-    if (!this.closing) this.failure ??= error;
+    this.inbox.noteFailure(error);
   }
 
   private ping(intervalMs: number): void {
