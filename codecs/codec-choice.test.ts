@@ -2,19 +2,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CommunicationError, ErrorCode, createKernel, invoke, type CommunicationChannel, type Kernel } from 'spear-comm';
 import { CODECS, readFixture, toHex } from './test-support/codecs.js';
 import { authRequestFrame, connectRaw, parseJsonFrame } from './test-support/raw-client.js';
+import { useKernels } from '../test/support.js';
 
 const echo = { echo: (input: Uint8Array) => input };
-const kernels: Kernel[] = [];
-
-async function kernel(): Promise<Kernel> {
-  const k = await createKernel();
-  kernels.push(k);
-  return k;
-}
-
-afterEach(async () => {
-  await Promise.all(kernels.splice(0).map((k) => k.close()));
-});
+const kernel = useKernels();
 
 async function expectRefusal(promise: Promise<unknown>, code: ErrorCode, pattern: RegExp): Promise<void> {
   const error = await promise.then(() => undefined, (err: unknown) => err);

@@ -1,18 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { CommunicationError, createKernel, invoke, type Kernel } from 'spear-comm';
-import { activeResources, expectNoLeaks, failOnUnhandledRejections } from './support.js';
+import { describe, expect, it } from 'vitest';
+import { CommunicationError, createKernel, invoke } from 'spear-comm';
+import { activeResources, expectNoLeaks, failOnUnhandledRejections, useKernels } from './support.js';
 
 failOnUnhandledRejections();
 
-const kernels: Kernel[] = [];
-async function kernel(): Promise<Kernel> {
-  const k = await createKernel();
-  kernels.push(k);
-  return k;
-}
-afterEach(async () => {
-  await Promise.all(kernels.splice(0).map((k) => k.close()));
-});
+const kernel = useKernels();
 
 const text = (s: string) => Buffer.from(s, 'utf8');
 const str = (b: Uint8Array) => Buffer.from(b).toString('utf8');

@@ -1,4 +1,5 @@
 import { afterEach, expect } from 'vitest';
+import { createKernel, type Kernel } from 'spear-comm';
 
 /** Resources (timers, sockets, immediates…) alive now, by type, so a test can compare before and after. */
 export function activeResources(): Map<string, number> {
@@ -43,4 +44,17 @@ export async function until(predicate: () => boolean, what: string, turns = 10_0
     await new Promise((resolve) => setImmediate(resolve));
   }
   throw new Error(`gave up waiting for: ${what}`);
+}
+
+/** `kernel()` makes a kernel that is closed after the current test; for test files that need several. */
+export function useKernels(): () => Promise<Kernel> {
+  const kernels: Kernel[] = [];
+  afterEach(async () => {
+    await Promise.all(kernels.splice(0).map((k) => k.close()));
+  });
+  return async () => {
+    const k = await createKernel();
+    kernels.push(k);
+    return k;
+  };
 }
