@@ -1,5 +1,5 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { CommunicationError, ErrorCode, createKernel, invoke, type CommunicationChannel, type Kernel } from 'spear-comm';
+import { describe, expect, it } from 'vitest';
+import { CommunicationError, ErrorCode, invoke, type CommunicationChannel } from 'spear-comm';
 import { CODECS, readFixture, toHex } from './test-support/codecs.js';
 import { authRequestFrame, connectRaw, parseJsonFrame } from './test-support/raw-client.js';
 import { useKernels } from '../test/support.js';
