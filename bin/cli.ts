@@ -12,6 +12,10 @@ const commands: Record<string, Command> = {
     summary: 'Start a host, talk to instances over several transports, print per-instance stats',
     run: async (args) => (await import('./demo.js')).runDemo(args),
   },
+  bench: {
+    summary: 'Benchmark every transport × codec against raw sockets; writes JSON, CSV, HTML and markdown reports',
+    run: async (args) => (await import('../bench/cli.js')).runBenchCommand(args),
+  },
 };
 
 function version(): string {
