@@ -93,6 +93,7 @@ interface Waiter {
 }
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+const EXPIRED_IDS_KEPT = 4096;
 
 /**
  * The one channel implementation: codec, correlation, timeouts, flow control and stats over any
@@ -114,6 +115,8 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
   private readonly queue = new Deque<RuntimeMessage>();
   private readonly waiters = new Deque<Waiter>();
   private readonly latency = new LatencyRecorder();
+  /** Ids of requests given up on (timeout, abort), so their late answers are dropped, not queued. */
+  private readonly expired = new Set<string>();
   private requestHandler: RequestHandler | null = null;
   private closed = false;
   private closing: Promise<void> | undefined;
@@ -173,20 +176,26 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
         this.counters.requests++;
         this.latency.recordMs(performance.now() - pending.startedAt);
         pending.resolve(message);
-      } else {
-        this.counters.lateResponses++;
+        return;
       }
-      return;
-    }
-    if (message.type === 'ExecutionRequest' && this.requestHandler) {
+      if (this.expired.delete(message.requestId)) {
+        this.counters.lateResponses++;
+        return;
+      }
+      // A response to nothing this channel asked for is the user's business: it goes to receive().
+    } else if (message.type === 'ExecutionRequest' && this.requestHandler) {
       this.requestHandler(message);
       return;
-    }
-    if (message.type === 'HealthCheck') {
+    } else if (message.type === 'HealthCheck') {
       this.send({ type: 'HealthCheck', requestId: message.requestId, timestamp: Date.now(), metadata: {}, status: 'SERVING' }).catch(() => {});
       return;
+    } else if (message.type === 'Heartbeat') {
+      return; // lastActivityAt, updated for every frame, is all a heartbeat is for
     }
-    if (message.type === 'Heartbeat') return; // lastActivityAt is all a heartbeat is for
+    this.enqueue(message);
+  }
+
+  private enqueue(message: RuntimeMessage): void {
     const waiter = this.waiters.shift();
     if (waiter) {
       waiter.cleanup();
@@ -263,6 +272,7 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
         timer: setTimeout(() => {
           this.pending.delete(requestId);
           this.settle(pending);
+          this.forget(requestId);
           this.counters.timeouts++;
           reject(new CommunicationError(ErrorCode.Timeout, `No answer to ${describeRequest(outgoing)} from ${this.describePeer()} within ${timeoutMs} ms; raise timeoutMs if the work takes longer`));
         }, timeoutMs),
@@ -272,6 +282,7 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
         const onAbort = () => {
           this.pending.delete(requestId);
           this.settle(pending);
+          this.forget(requestId);
           reject(abortError(signal, `${describeRequest(outgoing)} was aborted`));
         };
         if (signal.aborted) {
@@ -362,6 +373,11 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
     const reason = this.closeReason;
     if (reason && reason.code === ErrorCode.ChannelClosed) return new CommunicationError(ErrorCode.ChannelClosed, reason.message, { cause: reason });
     return new CommunicationError(ErrorCode.ChannelClosed, `Channel to ${this.describePeer()} is closed${reason ? ` (${reason.message})` : ''}`, { cause: reason });
+  }
+
+  private forget(requestId: string): void {
+    this.expired.add(requestId);
+    if (this.expired.size > EXPIRED_IDS_KEPT) this.expired.delete(this.expired.values().next().value!);
   }
 
   private settle(pending: Pending): void {

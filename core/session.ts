@@ -130,7 +130,8 @@ export function openSession(connection: FrameConnection, options: ClientSessionO
       )),
     );
     connection.start(sink);
-    connection.send(encodeHandshake(request)).catch((err: unknown) => failWith(toCommunicationError(err, ErrorCode.ChannelCreationFailed, `Could not send the AuthRequest to ${where}`)));
+    connection.send(encodeHandshake(request)).catch((err: unknown) =>
+      failWith(new CommunicationError(ErrorCode.ChannelCreationFailed, `Could not send the AuthRequest to ${where}: ${(err as Error).message}`, { cause: err })));
   });
 }
 
