@@ -36,3 +36,6 @@ export { Listener } from './listener.js';
 export type { ListenerEvents } from './listener.js';
 export { BUILTIN_PLUGINS, Kernel, createKernel } from './kernel.js';
 export type { ConnectOptions, KernelOptions, ListenOptions, UnavailablePlugin } from './kernel.js';
+export { wellFormed, wellFormedMap } from './well-formed.js';
+export { messageFields } from './message-fields.js';
+export type { FieldWriters } from './message-fields.js';

@@ -54,7 +54,9 @@ function stringMap(o: Obj, field: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, val] of Object.entries(v as Obj)) {
     if (typeof val !== 'string') fail(`"${field}.${k}" must be a string, got ${describe(val)}`);
-    out[k] = val;
+    // A plain assignment to "__proto__" would hit the prototype setter and silently drop the key.
+    if (k === '__proto__') Object.defineProperty(out, k, { value: val, enumerable: true, writable: true, configurable: true });
+    else out[k] = val;
   }
   return out;
 }
