@@ -327,6 +327,16 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
 
   setRequestHandler(handler: RequestHandler | null): void {
     this.requestHandler = handler;
+    if (!handler || this.queue.length === 0) return;
+    // Requests can arrive before serve() runs, e.g. in the same read as the AuthResponse: they are the handler's too.
+    for (const message of this.queue.drain()) {
+      if (message.type === 'ExecutionRequest') handler(message);
+      else this.queue.push(message);
+    }
+    if (this.paused && this.queue.length <= this.queueLimit >> 1) {
+      this.paused = false;
+      this.connection.resume();
+    }
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<RuntimeMessage> {

@@ -39,3 +39,11 @@ export type { ConnectOptions, KernelOptions, ListenOptions, UnavailablePlugin } 
 export { wellFormed, wellFormedMap } from './well-formed.js';
 export { messageFields } from './message-fields.js';
 export type { FieldWriters } from './message-fields.js';
+export { FRAME_HEADER_BYTES, LengthPrefixDecoder, MAX_WIRE_FRAME_SIZE, encodeFrameHeader, writeFrameHeader } from './stream-framing.js';
+export type { LengthPrefixDecoderOptions } from './stream-framing.js';
+export { StreamFrameConnection } from './stream-connection.js';
+export type { FrameStream, StreamFrameConnectionOptions } from './stream-connection.js';
+export { whenSocketConnected } from './stream-connect.js';
+export type { SocketConnectOptions } from './stream-connect.js';
+export { OpenListeners, listenStreamServer } from './stream-server.js';
+export type { StreamServerOptions } from './stream-server.js';
