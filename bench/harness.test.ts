@@ -41,11 +41,13 @@ describe('plan', () => {
   it('puts each raw baseline in front of the transport it is compared with', () => {
     const groups = planGroups(families(['tcp', 'memory', 'quic'], ['memory', 'tcp', 'quic']), ['json', 'cbor'], [64], ['rr1', 'rr64', 'codec']);
     const names = (mode: string, family: string) => groups.find((g) => g.mode === mode && g.family.name === family)!.cases.map((c) => `${c.name}${c.baseline ? ` <- ${c.baseline}` : ''}${c.altBaseline ? ` / ${c.altBaseline}` : ''}`);
-    expect(names('rr1', 'tcp')).toEqual(['raw tcp', 'tcp/json <- raw tcp', 'tcp/cbor <- raw tcp']);
-    expect(names('rr64', 'tcp')).toEqual(['raw tcp', 'raw tcp (batched)', 'tcp/json <- raw tcp / raw tcp (batched)', 'tcp/cbor <- raw tcp / raw tcp (batched)']);
+    expect(names('rr1', 'tcp')).toEqual(['raw tcp', 'tcp frames <- raw tcp', 'tcp/json <- raw tcp', 'tcp/cbor <- raw tcp']);
+    expect(names('rr64', 'tcp')).toEqual([
+      'raw tcp', 'raw tcp (batched)', 'tcp frames <- raw tcp / raw tcp (batched)', 'tcp/json <- raw tcp / raw tcp (batched)', 'tcp/cbor <- raw tcp / raw tcp (batched)',
+    ]);
     expect(names('rr1', 'memory')).toEqual(['codec loop (json)', 'memory/json <- codec loop (json)', 'codec loop (cbor)', 'memory/cbor <- codec loop (cbor)']);
     // A transport the bench has no raw counterpart for is compared with raw tcp.
-    expect(names('rr1', 'quic')).toEqual(['raw tcp', 'quic/json <- raw tcp', 'quic/cbor <- raw tcp']);
+    expect(names('rr1', 'quic')).toEqual(['raw tcp', 'quic frames <- raw tcp', 'quic/json <- raw tcp', 'quic/cbor <- raw tcp']);
     expect(names('codec', 'codec')).toEqual(['json', 'cbor <- json']);
   });
 

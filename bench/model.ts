@@ -29,10 +29,11 @@ export const WINDOW = 64;
 /**
  * - `spear`: spear-comm through the kernel (transport × codec);
  * - `raw`: a baseline that uses the socket library directly;
+ * - `frames`: the transport plugin alone (FrameConnection, no handshake, codec or channel);
  * - `codec-loop`: the in-process baseline for the memory transport (the codec work alone);
  * - `codec`: a codec measured on its own.
  */
-export type CaseKind = 'spear' | 'raw' | 'codec-loop' | 'codec';
+export type CaseKind = 'spear' | 'raw' | 'frames' | 'codec-loop' | 'codec';
 
 export interface CaseMeta {
   /** Unique within a group, e.g. `tcp/cbor`, `raw tcp`, `raw tcp (batched)`. */

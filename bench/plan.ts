@@ -46,6 +46,10 @@ export function rawCaseName(kind: RawKind, batched = false): string {
   return batched ? `${RAW_LABEL[kind]} (batched)` : RAW_LABEL[kind];
 }
 
+export function framesCaseName(transport: string): string {
+  return `${transport} frames`;
+}
+
 export function codecLoopName(codec: string): string {
   return `codec loop (${codec})`;
 }
@@ -71,6 +75,7 @@ function casesFor(family: Family, mode: Mode, codecs: readonly string[]): Planne
   const batched = (raw === 'tcp' || raw === 'unix') && mode !== 'rr1' ? rawCaseName(raw, true) : undefined;
   if (batched) cases.push({ name: batched, kind: 'raw', transport: raw, batched: true });
   if (family.transport) {
+    cases.push({ name: framesCaseName(family.transport), kind: 'frames', transport: family.transport, baseline, ...(batched ? { altBaseline: batched } : {}) });
     for (const codec of codecs) {
       cases.push({ name: `${family.transport}/${codec}`, kind: 'spear', transport: family.transport, codec, baseline, ...(batched ? { altBaseline: batched } : {}) });
     }
@@ -102,20 +107,18 @@ export function planGroups(all: readonly Family[], codecs: readonly string[], si
   return groups;
 }
 
-/** The URL each transport's bench listeners bind, unless the user gave one with `--url`. */
-export function defaultListenUrls(transport: string, schemes: readonly string[], host: string, socketDir: string): { echoUrl: string; sinkUrl: string } {
+/** The URL a transport's bench listener `name` (echo, sink, frames-echo, frames-sink) binds, unless the user gave one with `--url`. */
+export function defaultListenUrl(transport: string, schemes: readonly string[], host: string, socketDir: string, name: string): string {
   switch (transport) {
     case 'tcp':
-      return { echoUrl: `tcp://${host}:0`, sinkUrl: `tcp://${host}:0` };
+      return `tcp://${host}:0`;
     case 'unix':
-      return { echoUrl: `unix://${socketDir}/echo.sock`, sinkUrl: `unix://${socketDir}/sink.sock` };
+      return `unix://${socketDir}/${name}.sock`;
     case 'websocket':
-      return { echoUrl: `ws://${host}:0/echo`, sinkUrl: `ws://${host}:0/sink` };
+      return `ws://${host}:0/${name}`;
     case 'grpc':
-      return { echoUrl: `grpc://${host}:0`, sinkUrl: `grpc://${host}:0` };
-    default: {
-      const scheme = schemes[0] ?? transport;
-      return { echoUrl: `${scheme}://${host}:0`, sinkUrl: `${scheme}://${host}:0` };
-    }
+      return `grpc://${host}:0`;
+    default:
+      return `${schemes[0] ?? transport}://${host}:0`;
   }
 }

@@ -2,11 +2,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { createKernel, registeredTransports, type Kernel, type Listener } from 'spear-comm';
+import { FramePeer } from './frame-peer.js';
 import { describeMachine, pinProcesses } from './machine.js';
 import { type BenchReport, type CaseMeta, type CaseResult, type Mode, type RoundFigures } from './model.js';
 import type { BenchOptions } from './options.js';
 import type { Peer } from './peer.js';
-import { defaultListenUrls, families as familiesOf, planGroups, RAW_FOR, type Family, type Group, type PlannedCase } from './plan.js';
+import { defaultListenUrl, families as familiesOf, planGroups, RAW_FOR, type Family, type Group, type PlannedCase } from './plan.js';
 import { RawGrpcPeer } from './raw/grpc.js';
 import { RawStreamPeer } from './raw/stream.js';
 import { RawWebSocketPeer } from './raw/websocket.js';
@@ -156,9 +157,8 @@ function serverSpec(crossProcess: readonly Family[], options: BenchOptions, sock
   const spear = crossProcess
     .filter((f) => f.transport)
     .map((f) => {
-      const given = options.urls[f.transport!];
-      const urls = given ? { echoUrl: given, sinkUrl: given } : defaultListenUrls(f.transport!, schemes.get(f.transport!) ?? [], HOST, socketDir);
-      return { transport: f.transport!, ...urls };
+      const url = (name: string) => options.urls[f.transport!] ?? defaultListenUrl(f.transport!, schemes.get(f.transport!) ?? [], HOST, socketDir, name);
+      return { transport: f.transport!, echoUrl: url('echo'), sinkUrl: url('sink'), framesEchoUrl: url('frames-echo'), framesSinkUrl: url('frames-sink') };
     });
   const raw = [...new Set(crossProcess.map((f) => f.raw!))] as RawKind[];
   return { plugins: options.plugins, spear, raw, host: HOST, socketDir, secret: SECRET };
@@ -181,6 +181,9 @@ async function connectPeer(meta: PlannedCase, group: Group, kernel: Kernel, endp
       ? (sink ? MEMORY_SINK : MEMORY_ECHO)
       : endpoints!.spear[meta.transport!]![sink ? 'sink' : 'echo'];
     return new ChannelPeer(await kernel.connect(url, { codec: meta.codec!, token: SECRET, instanceId: `bench-${meta.name}` }));
+  }
+  if (meta.kind === 'frames') {
+    return FramePeer.connect(kernel, meta.transport!, endpoints!.frames[meta.transport!]![sink ? 'sink' : 'echo']);
   }
   const raw = endpoints!.raw;
   switch (meta.transport as RawKind) {

@@ -5,7 +5,7 @@ export type RawKind = 'tcp' | 'unix' | 'websocket' | 'grpc';
 export interface ServerSpec {
   plugins: string[];
   /** spear-comm listeners to open: an echo and a sink for each transport. */
-  spear: Array<{ transport: string; echoUrl: string; sinkUrl: string }>;
+  spear: Array<{ transport: string; echoUrl: string; sinkUrl: string; framesEchoUrl: string; framesSinkUrl: string }>;
   raw: RawKind[];
   host: string;
   /** Where raw unix sockets go. */
@@ -16,6 +16,8 @@ export interface ServerSpec {
 
 export interface ServerEndpoints {
   spear: Record<string, { echo: string; sink: string }>;
+  /** The transport plugin's own listeners, without spear-comm sessions (see frame-peer.ts). */
+  frames: Record<string, { echo: string; sink: string }>;
   raw: {
     tcp?: { host: string; port: number };
     unix?: { path: string };

@@ -4,6 +4,7 @@ import { startRawGrpcServer } from './raw/grpc.js';
 import { startRawStreamServer } from './raw/stream.js';
 import { startRawWebSocketServer } from './raw/websocket.js';
 import type { FailedLine, ReadyLine, ServerEndpoints, ServerSpec } from './server-protocol.js';
+import { listenFrames } from './frame-peer.js';
 import { ECHO_FUNCTION } from './spear-peer.js';
 
 /**
@@ -27,12 +28,16 @@ async function main(): Promise<void> {
   try {
     const kernel = await createKernel({ plugins: spec.plugins });
     closers.push(() => kernel.close());
-    const endpoints: ServerEndpoints = { spear: {}, raw: {} };
-    for (const { transport, echoUrl, sinkUrl } of spec.spear) {
+    const endpoints: ServerEndpoints = { spear: {}, frames: {}, raw: {} };
+    for (const { transport, echoUrl, sinkUrl, framesEchoUrl, framesSinkUrl } of spec.spear) {
       const echo = await kernel.listen(echoUrl, { secret: spec.secret, handlers: { [ECHO_FUNCTION]: (input) => input } });
       // The sink decodes every request and drops it; HealthChecks are still answered by the channel.
       const sink = await kernel.listen(sinkUrl, { secret: spec.secret, onChannel: (channel) => channel.setRequestHandler(() => {}) });
       endpoints.spear[transport] = { echo: echo.url, sink: sink.url };
+      const framesEcho = await listenFrames(kernel, transport, framesEchoUrl, false);
+      const framesSink = await listenFrames(kernel, transport, framesSinkUrl, true);
+      closers.push(framesEcho.close, framesSink.close);
+      endpoints.frames[transport] = { echo: framesEcho.url, sink: framesSink.url };
     }
     for (const kind of spec.raw) {
       switch (kind) {

@@ -9,7 +9,7 @@ export function escapeHtml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 }
 
-const COLORS: Record<CaseKind, string> = { raw: '#8a8f98', 'codec-loop': '#8a8f98', spear: '#2f6fdf', codec: '#2f9d6a' };
+const COLORS: Record<CaseKind, string> = { raw: '#8a8f98', 'codec-loop': '#8a8f98', frames: '#9db7e8', spear: '#2f6fdf', codec: '#2f9d6a' };
 
 const ROW = 22;
 const LABEL_WIDTH = 190;
@@ -72,7 +72,7 @@ svg .chart-title { font-weight: 600; }
 <body>
 <h1>spear-comm benchmark</h1>
 <p><strong>Machine:</strong> ${escapeHtml(machineLine(report))}<br><strong>Run:</strong> ${escapeHtml(settingsLine(report))}</p>
-<p class="legend"><span style="background:${COLORS.spear}"></span>spear-comm <span style="background:${COLORS.raw}"></span>baseline (raw socket, or the codec alone for memory) <span style="background:${COLORS.codec}"></span>codec</p>
+<p class="legend"><span style="background:${COLORS.spear}"></span>spear-comm <span style="background:${COLORS.frames}"></span>transport plugin alone (frames) <span style="background:${COLORS.raw}"></span>baseline (raw socket, or the codec alone for memory) <span style="background:${COLORS.codec}"></span>codec</p>
 ${charts.join('\n')}
 ${reportTables(report).map(htmlTable).join('\n')}
 ${notes ? `<h2>Notes</h2>\n<ul>\n${notes}\n</ul>` : ''}
