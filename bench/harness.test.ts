@@ -160,3 +160,25 @@ describe('benny runner', () => {
       .rejects.toThrow(/exited unexpectedly/);
   });
 });
+
+describe('bench server process', () => {
+  it('serves the raw baselines from its own process, reports its CPU time, and stops', async () => {
+    // The built server is what the bench spawns (npm test builds before running vitest).
+    const { startServer } = (await import(new URL('../dist/bench/server-process.js', import.meta.url).href)) as typeof import('./server-process.js');
+    const server = await startServer({ plugins: [], spear: [], raw: ['tcp'], host: '127.0.0.1', socketDir: '/unused', secret: 's' }, undefined);
+    let died: unknown;
+    server.died.catch((err: unknown) => (died = err));
+    try {
+      const peer = await RawStreamPeer.connect(server.endpoints.raw.tcp!, 'echo', false);
+      const before = await server.cpuMicros();
+      await windowedRoundTrips(peer, new Uint8Array(1000), 2000, 64).op();
+      const after = await server.cpuMicros();
+      expect(after).toBeGreaterThan(before);
+      await peer.close();
+    } finally {
+      await server.stop();
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(died).toBeUndefined();
+  });
+});

@@ -58,6 +58,12 @@ export interface RoundFigures {
   /** Latency of single requests in µs (request/response cases). */
   p50Us?: number;
   p99Us?: number;
+  /**
+   * CPU time per unit, µs, of this process and of the server process (cross-process cases).
+   * Less sensitive than rates to other load on the machine, since waiting costs no CPU.
+   */
+  clientCpuUs?: number;
+  serverCpuUs?: number;
 }
 
 export interface CaseResult extends CaseMeta {
@@ -77,6 +83,10 @@ export interface CaseResult extends CaseMeta {
   p99Us?: number;
   /** Median over rounds of (this p99 / the baseline's p99 in the same round). */
   p99Ratio?: number;
+  /** Median over rounds of client + server CPU µs per unit (server 0 for in-process cases). */
+  cpuUs?: number;
+  /** Median over rounds of (this cpuUs / the baseline's cpuUs in the same round). */
+  cpuRatio?: number;
   rounds: RoundFigures[];
 }
 

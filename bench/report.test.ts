@@ -22,9 +22,9 @@ const REPORT: BenchReport = {
     result({ name: 'tcp/cbor', kind: 'spear', transport: 'tcp', codec: 'cbor', baseline: 'raw tcp', mode: 'rr1', size: 64, rate: 14900, ratio: 0.903, p50Us: 66, p99Us: 120, p99Ratio: 1.333 }),
     result({ name: 'raw tcp', kind: 'raw', transport: 'tcp', mode: 'rr1', size: 1024, rate: 15000, p50Us: 64, p99Us: 95 }),
     result({ name: 'tcp/cbor', kind: 'spear', transport: 'tcp', codec: 'cbor', baseline: 'raw tcp', mode: 'rr1', size: 1024, rate: 13000, ratio: 0.867, p50Us: 70, p99Us: 130, p99Ratio: 1.37 }),
-    result({ name: 'raw tcp', kind: 'raw', transport: 'tcp', mode: 'rr64', size: 64, rate: 178000 }),
-    result({ name: 'raw tcp (batched)', kind: 'raw', transport: 'tcp', mode: 'rr64', size: 64, rate: 614000 }),
-    result({ name: 'tcp/cbor', kind: 'spear', transport: 'tcp', codec: 'cbor', baseline: 'raw tcp', altBaseline: 'raw tcp (batched)', mode: 'rr64', size: 64, rate: 190000, ratio: 1.067, altRatio: 0.309 }),
+    result({ name: 'raw tcp', kind: 'raw', transport: 'tcp', mode: 'rr64', size: 64, rate: 178000, cpuUs: 11.2 }),
+    result({ name: 'raw tcp (batched)', kind: 'raw', transport: 'tcp', mode: 'rr64', size: 64, rate: 614000, cpuUs: 3.2 }),
+    result({ name: 'tcp/cbor', kind: 'spear', transport: 'tcp', codec: 'cbor', baseline: 'raw tcp', altBaseline: 'raw tcp (batched)', mode: 'rr64', size: 64, rate: 190000, ratio: 1.067, altRatio: 0.309, cpuUs: 10.4, cpuRatio: 0.929 }),
     result({ family: 'codec', name: 'json', kind: 'codec', codec: 'json', mode: 'codec', size: 64, rate: 300000 }),
     result({ family: 'codec', name: 'cbor <fast>', kind: 'codec', codec: 'cbor', baseline: 'json', mode: 'codec', size: 64, rate: 900000, ratio: 3 }),
   ],
@@ -77,6 +77,8 @@ describe('CSV report', () => {
     }
     const cbor = Object.fromEntries(header.map((h, i) => [h, parseCsvLine(lines[2]!)[i]]));
     expect(cbor).toMatchObject({ case: 'tcp/cbor', mode: 'rr1', payload_bytes: '64', ratio: '0.903', baseline: 'raw tcp', p99_ratio: '1.333', unit: 'round trips/s' });
+    const rr64 = Object.fromEntries(header.map((h, i) => [h, parseCsvLine(lines[7]!)[i]]));
+    expect(rr64).toMatchObject({ case: 'tcp/cbor', mode: 'rr64', in_flight: '64', alt_baseline: 'raw tcp (batched)', alt_ratio: '0.309', cpu_us_per_unit: '10.4', cpu_ratio: '0.929' });
   });
 
   it('quotes fields with commas, quotes and line breaks', () => {
@@ -101,9 +103,10 @@ describe('markdown report', () => {
   it('renders well-formed tables with a ratio next to every compared figure', () => {
     const tables = md.split('\n## ').slice(1);
     expect(tables.map((t) => t.split('\n')[0])).toEqual([
-      'Request/response, 1 in flight', 'Latency, 1 in flight', 'Request/response, 64 in flight', 'Codec encode+decode (no transport)', 'Notes',
+      'Request/response, 1 in flight', 'Latency, 1 in flight', 'Request/response, 64 in flight', 'Codec encode+decode (no transport)',
+      'CPU per request: request/response, 64 in flight', 'Notes',
     ]);
-    for (const table of tables.slice(0, 4)) {
+    for (const table of tables.slice(0, 5)) {
       const rows = table.split('\n').filter((l) => l.startsWith('|'));
       const width = rows[0]!.split(' | ').length;
       expect(rows.length).toBeGreaterThan(2);
@@ -114,6 +117,8 @@ describe('markdown report', () => {
     expect(md).toContain('| tcp/cbor | raw tcp | 190k (1.07×, 0.31× batched) |');
     expect(md).toContain('| tcp/cbor | raw tcp | 66.0 / 120 (1.33×) | 70.0 / 130 (1.37×) |');
     expect(md).toContain('| cbor <fast> | json | 900k (3.00×) |');
+    expect(md).toContain('| tcp/cbor | raw tcp | 10.4 (0.93×) |');
+    expect(md).toContain('| raw tcp (batched) | — | 3.2 |');
     expect(md).toContain('- The grpc transport is not installed');
   });
 });

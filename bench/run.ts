@@ -37,6 +37,8 @@ interface Accumulated {
   ratios: number[];
   altRatios: number[];
   p99Ratios: number[];
+  /** Per round: [this case's figures, its baseline's figures], for CPU ratios once server CPU is known. */
+  pairs: Array<[RoundFigures, RoundFigures | undefined]>;
 }
 
 /** Decides what to measure from the options and what is installed; throws on names that do not exist. */
@@ -105,6 +107,7 @@ export async function runBench(options: BenchOptions, io: BenchIo): Promise<Benc
             minSamples: options.minSamples,
             stallSeconds: 60,
             ...(server ? { abort: server.died } : {}),
+            ...(server && !group.family.inProcess ? { serverCpuMicros: server.cpuMicros } : {}),
             onCase: (meta, figures) => {
               done++;
               thisRound.set(meta.name, figures);
@@ -242,11 +245,12 @@ function record(acc: Map<string, Accumulated>, group: Group, meta: PlannedCase, 
   const key = keyOf(group, meta.name);
   let entry = acc.get(key);
   if (!entry) {
-    entry = { group, meta, rounds: [], ratios: [], altRatios: [], p99Ratios: [] };
+    entry = { group, meta, rounds: [], ratios: [], altRatios: [], p99Ratios: [], pairs: [] };
     acc.set(key, entry);
   }
   entry.rounds.push(figures);
   const base = meta.baseline ? thisRound.get(meta.baseline) : undefined;
+  entry.pairs.push([figures, base]);
   if (base) {
     entry.ratios.push(figures.rate / base.rate);
     if (figures.p99Us !== undefined && base.p99Us) entry.p99Ratios.push(figures.p99Us / base.p99Us);
@@ -268,6 +272,8 @@ function toResult(entry: Accumulated): CaseResult {
   const ratio = optionalMedian(entry.ratios);
   const altRatio = optionalMedian(entry.altRatios);
   const p99Ratio = optionalMedian(entry.p99Ratios);
+  const cpu = optionalMedian(rounds.flatMap((r) => (r.clientCpuUs === undefined ? [] : [totalCpu(r)])));
+  const cpuRatio = optionalMedian(entry.pairs.flatMap(([f, b]) => (b && f.clientCpuUs !== undefined && b.clientCpuUs ? [totalCpu(f) / totalCpu(b)] : [])));
   const { batched: _batched, ...caseMeta } = meta;
   const result: CaseResult = {
     ...(caseMeta as CaseMeta),
@@ -284,7 +290,13 @@ function toResult(entry: Accumulated): CaseResult {
   if (p50 !== undefined) result.p50Us = p50;
   if (p99 !== undefined) result.p99Us = p99;
   if (p99Ratio !== undefined) result.p99Ratio = p99Ratio;
+  if (cpu !== undefined) result.cpuUs = cpu;
+  if (cpuRatio !== undefined) result.cpuRatio = cpuRatio;
   return result;
+}
+
+function totalCpu(f: RoundFigures): number {
+  return (f.clientCpuUs ?? 0) + (f.serverCpuUs ?? 0);
 }
 
 function progressLine(done: number, total: number, began: number, group: Group, meta: CaseMeta, figures: RoundFigures, entry: Accumulated): string {
@@ -295,6 +307,7 @@ function progressLine(done: number, total: number, began: number, group: Group, 
   const ratio = entry.ratios.length === entry.rounds.length ? entry.ratios.at(-1) : undefined;
   if (meta.baseline && ratio !== undefined) line += `  ${formatRatio(ratio)} ${meta.baseline}`;
   if (group.mode === 'rr1' && figures.p50Us !== undefined) line += `  p50 ${formatMicros(figures.p50Us)} µs p99 ${formatMicros(figures.p99Us)} µs`;
+  if (figures.clientCpuUs !== undefined) line += `  client CPU ${formatMicros(figures.clientCpuUs)} µs`;
   const elapsed = (performance.now() - began) / 1000;
   const left = (elapsed / done) * (total - done);
   return `${line}  (${Math.floor(elapsed / 60)}:${String(Math.floor(elapsed % 60)).padStart(2, '0')}, ~${Math.ceil(left / 60)} min left)`;

@@ -21,8 +21,15 @@ export interface SuiteOptions {
   stallSeconds: number;
   /** Anything that should abort the suite when it rejects (e.g. the server process dying). */
   abort?: Promise<never>;
-  /** Called as each case finishes, in order. */
+  /** The far process's CPU time so far (µs), to charge each case its share of the server's work. */
+  serverCpuMicros?: () => Promise<number>;
+  /** Called as each case finishes, in order (server CPU figures are filled in when the suite ends). */
   onCase?(meta: CaseMeta, figures: RoundFigures): void;
+}
+
+function cpuMicros(): number {
+  const { user, system } = process.cpuUsage();
+  return user + system;
 }
 
 /**
@@ -43,7 +50,8 @@ export async function runSuite(title: string, cases: readonly SuiteCase[], optio
   });
   failed.catch(() => {});
 
-  const adds = cases.map(({ meta, workload }) => {
+  const opsPerCase = cases.map(() => 0);
+  const adds = cases.map(({ meta, workload }, index) => {
     const failCase = (err: unknown): Promise<void> => {
       const reason = err instanceof Error ? err.message : String(err);
       fail(new Error(`case "${meta.name}" in "${title}" failed: ${reason}`, { cause: err }));
@@ -53,6 +61,7 @@ export async function runSuite(title: string, cases: readonly SuiteCase[], optio
       const op = workload.op;
       const tick = () => {
         completedOps++;
+        opsPerCase[index]!++;
       };
       return b.add(meta.name, () => (armed ? op().then(tick, failCase) : Promise.resolve()));
     }
@@ -62,6 +71,7 @@ export async function runSuite(title: string, cases: readonly SuiteCase[], optio
       try {
         op();
         completedOps++;
+        opsPerCase[index]!++;
       } catch (err) {
         void failCase(err);
         throw err;
@@ -70,24 +80,40 @@ export async function runSuite(title: string, cases: readonly SuiteCase[], optio
   });
 
   const figures: RoundFigures[] = [];
+  // CPU marks at the suite's start and after each case: case i used mark[i+1] - mark[i].
+  let clientMark = 0;
+  const serverMarks: Array<Promise<number>> = [];
+  const markServer = () => {
+    if (!options.serverCpuMicros) return;
+    const mark = options.serverCpuMicros();
+    mark.catch(() => {});
+    serverMarks.push(mark);
+  };
   // benchmark.js emits 'start' when the suite begins running, after benny's type detection.
   const arm = async () => (suite: BenchmarkSuite) => {
     suite.on('start', () => {
       armed = true;
+      clientMark = cpuMicros();
+      markServer();
     });
     return suite;
   };
   const collect = b.cycle((result: BennyCaseResult) => {
     const index = finished++;
+    const now = cpuMicros();
+    markServer();
     const { meta, workload } = cases[index]!;
     const summary = workload.latency?.summary();
+    const units = opsPerCase[index]! * workload.unitsPerOp;
     const f: RoundFigures = {
       rate: workload.unitsPerOp / result.details.median,
       bennyOps: result.ops * workload.unitsPerOp,
       rme: result.margin,
       samples: result.samples,
       ...(summary && summary.count > 0 ? { p50Us: summary.p50 * 1000, p99Us: summary.p99 * 1000 } : {}),
+      ...(units > 0 ? { clientCpuUs: (now - clientMark) / units } : {}),
     };
+    clientMark = now;
     figures.push(f);
     options.onCase?.(meta, f);
     return undefined;
@@ -118,5 +144,12 @@ export async function runSuite(title: string, cases: readonly SuiteCase[], optio
     clearInterval(watchdog);
   }
   if (figures.length !== cases.length) throw new Error(`suite "${title}" finished ${figures.length} of ${cases.length} cases`);
+  if (serverMarks.length === cases.length + 1) {
+    const marks = await Promise.race([Promise.all(serverMarks), ...(options.abort ? [options.abort] : [])]);
+    figures.forEach((f, i) => {
+      const units = opsPerCase[i]! * cases[i]!.workload.unitsPerOp;
+      if (units > 0) f.serverCpuUs = (marks[i + 1]! - marks[i]!) / units;
+    });
+  }
   return figures;
 }

@@ -1,10 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type { FailedLine, ReadyLine, ServerEndpoints, ServerSpec } from './server-protocol.js';
+import type { CpuLine, FailedLine, ReadyLine, ServerEndpoints, ServerSpec } from './server-protocol.js';
 
 export interface ServerProcess {
   endpoints: ServerEndpoints;
+  /** The server process's CPU time so far (user + system, µs). */
+  cpuMicros(): Promise<number>;
   /** Rejects if the server exits before `stop()`; a run races its cases against this. */
   died: Promise<never>;
   stop(): Promise<void>;
@@ -30,9 +32,13 @@ export async function startServer(spec: ServerSpec, pinCpu: number | undefined):
   });
   died.catch(() => {});
   const stop = () => stopChild(child, () => (stopping = true));
+  const lines = createInterface({ input: child.stdout! });
+  const waiting: Array<(line: string) => void> = [];
+  lines.on('line', (line) => waiting.shift()?.(line));
+  const nextLine = () => new Promise<string>((resolve) => waiting.push(resolve));
   let parsed: ReadyLine | FailedLine;
   try {
-    const line = await Promise.race([firstLine(child), died, timeout(30_000, 'the bench server did not report ready within 30 s')]);
+    const line = await Promise.race([nextLine(), died, timeout(30_000, 'the bench server did not report ready within 30 s')]);
     parsed = JSON.parse(line) as ReadyLine | FailedLine;
   } catch (err) {
     await stop();
@@ -42,18 +48,12 @@ export async function startServer(spec: ServerSpec, pinCpu: number | undefined):
     await stop();
     throw new Error(`the bench server could not start: ${parsed.error}`);
   }
-  return { endpoints: parsed.endpoints, died, stop };
-}
-
-function firstLine(child: ChildProcess): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout! });
-    lines.once('line', (line) => {
-      resolve(line);
-      lines.close();
-    });
-    lines.once('close', () => reject(new Error('the bench server closed its output before reporting ready')));
-  });
+  const cpuMicros = async () => {
+    const answer = nextLine();
+    child.stdin!.write('cpu\n');
+    return (JSON.parse(await Promise.race([answer, died])) as CpuLine).cpuMicros;
+  };
+  return { endpoints: parsed.endpoints, cpuMicros, died, stop };
 }
 
 function timeout(ms: number, message: string): Promise<never> {

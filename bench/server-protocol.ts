@@ -37,3 +37,9 @@ export interface FailedLine {
   ready: false;
   error: string;
 }
+
+/** The answer to each line the client writes to the server's stdin after ReadyLine. */
+export interface CpuLine {
+  /** process.cpuUsage() user + system, µs. */
+  cpuMicros: number;
+}

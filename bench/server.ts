@@ -1,9 +1,10 @@
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { createKernel } from 'spear-comm';
 import { startRawGrpcServer } from './raw/grpc.js';
 import { startRawStreamServer } from './raw/stream.js';
 import { startRawWebSocketServer } from './raw/websocket.js';
-import type { FailedLine, ReadyLine, ServerEndpoints, ServerSpec } from './server-protocol.js';
+import type { CpuLine, FailedLine, ReadyLine, ServerEndpoints, ServerSpec } from './server-protocol.js';
 import { listenFrames } from './frame-peer.js';
 import { ECHO_FUNCTION } from './spear-peer.js';
 
@@ -23,7 +24,6 @@ async function main(): Promise<void> {
     })());
   process.on('SIGTERM', () => void stop());
   process.stdin.on('end', () => void stop());
-  process.stdin.resume();
 
   try {
     const kernel = await createKernel({ plugins: spec.plugins });
@@ -69,6 +69,12 @@ async function main(): Promise<void> {
     }
     const line: ReadyLine = { ready: true, endpoints };
     process.stdout.write(`${JSON.stringify(line)}\n`);
+    // Every later stdin line asks for this process's CPU time so far, answered with one line.
+    createInterface({ input: process.stdin }).on('line', () => {
+      const { user, system } = process.cpuUsage();
+      const answer: CpuLine = { cpuMicros: user + system };
+      process.stdout.write(`${JSON.stringify(answer)}\n`);
+    });
   } catch (err) {
     const line: FailedLine = { ready: false, error: err instanceof Error ? err.message : String(err) };
     process.stdout.write(`${JSON.stringify(line)}\n`);

@@ -2,7 +2,7 @@ import { MODE_UNITS, type BenchReport } from '../model.js';
 
 const COLUMNS = [
   'mode', 'family', 'case', 'kind', 'transport', 'codec', 'payload_bytes', 'in_flight', 'unit', 'rate', 'payload_MBps',
-  'baseline', 'ratio', 'alt_baseline', 'alt_ratio', 'p50_us', 'p99_us', 'p99_ratio', 'rounds', 'median_rme_pct', 'samples',
+  'baseline', 'ratio', 'alt_baseline', 'alt_ratio', 'p50_us', 'p99_us', 'p99_ratio', 'cpu_us_per_unit', 'cpu_ratio', 'rounds', 'median_rme_pct', 'samples',
   'cpu', 'cores', 'node', 'pinning', 'started_at',
 ] as const;
 
@@ -21,7 +21,7 @@ export function renderCsv(report: BenchReport): string {
     const rmes = r.rounds.map((x) => x.rme).sort((a, b) => a - b);
     const row: Array<string | number | undefined> = [
       r.mode, r.family, r.name, r.kind, r.transport, r.codec, r.size, r.inFlight, MODE_UNITS[r.mode], r.rate, r.payloadMBps,
-      r.baseline, r.ratio, r.altBaseline, r.altRatio, r.p50Us, r.p99Us, r.p99Ratio, r.rounds.length, rmes[rmes.length >> 1],
+      r.baseline, r.ratio, r.altBaseline, r.altRatio, r.p50Us, r.p99Us, r.p99Ratio, r.cpuUs, r.cpuRatio, r.rounds.length, rmes[rmes.length >> 1],
       r.rounds.reduce((n, x) => n + x.samples, 0),
       m.cpu, m.cores, m.node, m.pinning, report.startedAt,
     ];

@@ -82,6 +82,27 @@ function latencyTable(results: readonly CaseResult[]): Table | undefined {
   };
 }
 
+const CPU_UNIT: Record<Mode, string> = { rr1: 'round trip', rr64: 'request', oneway: 'message', codec: 'encode+decode' };
+
+function cpuCell(r: CaseResult | undefined): string {
+  if (!r || r.cpuUs === undefined) return '';
+  return `${formatMicros(r.cpuUs)}${r.cpuRatio !== undefined ? ` (${formatRatio(r.cpuRatio)})` : ''}`;
+}
+
+function cpuTable(results: readonly CaseResult[], mode: Mode): Table | undefined {
+  const sizes = sizesOf(results, mode);
+  const rows = rowsOf(results, mode).filter((row) => row.some((r) => r.cpuUs !== undefined));
+  if (sizes.length === 0 || rows.length === 0) return undefined;
+  return {
+    title: `CPU per ${CPU_UNIT[mode]}: ${MODE_TITLES[mode].toLowerCase()}`,
+    caption: 'µs of CPU time per unit, client and server process together (in-process cases: the one process), median over rounds; ' +
+      '(n×) is the ratio to the baseline\'s CPU time in the same round. Waiting costs no CPU, so these figures suffer less from other load on the machine than rates do.',
+    columns: ['case', 'compared with', ...sizes.map(formatSize)],
+    numeric: sizes.map((_, i) => i + 2),
+    rows: rows.map((row) => [row[0]!.name, baselineLabel(row[0]!), ...sizes.map((size) => cpuCell(row.find((r) => r.size === size)))]),
+  };
+}
+
 export function reportTables(report: BenchReport): Table[] {
   const tables: Table[] = [];
   for (const mode of MODES) {
@@ -91,6 +112,11 @@ export function reportTables(report: BenchReport): Table[] {
       const latency = latencyTable(report.results);
       if (latency) tables.push(latency);
     }
+  }
+  for (const mode of MODES) {
+    if (mode === 'codec') continue;
+    const table = cpuTable(report.results, mode);
+    if (table) tables.push(table);
   }
   return tables;
 }
