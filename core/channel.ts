@@ -60,7 +60,10 @@ export interface CommunicationChannel extends AsyncIterable<RuntimeMessage> {
   close(): Promise<void>;
   stats(): ChannelStats;
   on<K extends keyof ChannelEvents>(event: K, listener: (...args: ChannelEvents[K]) => void): () => void;
-  /** Routes incoming `ExecutionRequest`s to `handler` instead of `receive()` (what `serve()` uses); `null` undoes it. */
+  /**
+   * Routes incoming `ExecutionRequest`s to `handler` instead of `receive()` (what `serve()` uses);
+   * requests already waiting for `receive()` go to it too. `null` undoes it.
+   */
   setRequestHandler(handler: RequestHandler | null): void;
 }
 
@@ -339,15 +342,8 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
     }
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<RuntimeMessage> {
-    for (;;) {
-      try {
-        yield await this.receive();
-      } catch (err) {
-        if (CommunicationError.is(err, ErrorCode.ChannelClosed)) return;
-        throw err;
-      }
-    }
+  [Symbol.asyncIterator](): AsyncIterator<RuntimeMessage> {
+    return receiveUntilClosed(this);
   }
 
   // ---- Internals ----
@@ -424,6 +420,18 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
 
   private describePeer(): string {
     return `instance "${this.instanceId.instanceId}" (${this.transport} ${this.remoteAddress})`;
+  }
+}
+
+/** What async iteration over a channel does: `receive()` until the channel closes. */
+export async function* receiveUntilClosed(channel: Pick<CommunicationChannel, 'receive'>): AsyncGenerator<RuntimeMessage> {
+  for (;;) {
+    try {
+      yield await channel.receive();
+    } catch (err) {
+      if (CommunicationError.is(err, ErrorCode.ChannelClosed)) return;
+      throw err;
+    }
   }
 }
 

@@ -47,3 +47,34 @@ export { whenSocketConnected } from './stream-connect.js';
 export type { SocketConnectOptions } from './stream-connect.js';
 export { OpenListeners, listenStreamServer } from './stream-server.js';
 export type { StreamServerOptions } from './stream-server.js';
+// Runtime layer: factory strategies, per-instance addresses, process instances, resilience.
+export { UNIX_PATH_MAX, instanceAddress, instanceFileStem, socketFileName, unixPathProblem, unixSocketPath, unixUrl } from './runtime/addresses.js';
+export { DEFAULT_STRATEGIES, candidateTransports } from './runtime/strategies.js';
+export type { CommunicationStrategy } from './runtime/strategies.js';
+export { CommunicationFactory } from './runtime/factory.js';
+export type { ChannelConfig, FactoryOptions } from './runtime/factory.js';
+export { DurableChannel } from './runtime/durable-channel.js';
+export type { DurableChannelEvents, DurableChannelStats } from './runtime/durable-channel.js';
+export { InstanceChannel } from './runtime/instance-channel.js';
+export type { FallbackRecord, InstanceChannelState, InstanceChannelStats } from './runtime/instance-channel.js';
+export { SPEAR_ENV, connectFromEnv, instanceEnvironment, readInstanceEnv } from './runtime/instance-env.js';
+export type { ConnectFromEnvOptions, InstanceSettings } from './runtime/instance-env.js';
+export { ConnectionMonitor } from './runtime/monitoring.js';
+export type {
+  AuthenticatedEvent, ConnectedEvent, ConnectionErrorEvent, DisconnectedEvent, FallbackEvent, MonitorEvent, MonitorEventType, MonitorEvents,
+  MonitorOptions, ReceivedMessageEvent,
+} from './runtime/monitoring.js';
+export { ChannelWrapper } from './runtime/channel-wrapper.js';
+export { reconnectDelay, checkReconnectPolicy } from './runtime/resilience/reconnect-policy.js';
+export type { ReconnectPolicy } from './runtime/resilience/reconnect-policy.js';
+export { ReconnectingChannel, connectWithReconnect } from './runtime/resilience/reconnect.js';
+export type { ReconnectingConnectOptions } from './runtime/resilience/reconnect.js';
+export { HeartbeatMonitor, startHeartbeat } from './runtime/resilience/heartbeat.js';
+export type { HeartbeatEvents, HeartbeatOptions } from './runtime/resilience/heartbeat.js';
+export { CircuitBreaker, isPeerFailure } from './runtime/resilience/circuit-breaker.js';
+export type { CircuitBreakerEvents, CircuitBreakerOptions, CircuitState } from './runtime/resilience/circuit-breaker.js';
+export { CircuitBreakerChannel, withCircuitBreaker } from './runtime/resilience/circuit-breaker-channel.js';
+export { ProcessRuntime } from './runtime/process-runtime.js';
+export type { ProcessRuntimeEvents, SpawnOptions } from './runtime/process-runtime.js';
+export { ProcessInstance } from './runtime/process-instance.js';
+export type { ExitInfo, ProcessInstanceEvents } from './runtime/process-instance.js';

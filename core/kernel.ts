@@ -6,6 +6,7 @@ import type { Codec } from './codec.js';
 import { container, type DependencyContainer } from './di.js';
 import { CommunicationError, ErrorCode, toCommunicationError } from './errors.js';
 import { Listener } from './listener.js';
+import { CommunicationFactory } from './runtime/factory.js';
 import { silentLogger, type Logger } from './logger.js';
 import type { AuthRequest, RuntimeInstanceId, RuntimeType } from './messages.js';
 import { registeredCodecs, registeredTransports, type CodecEntry, type TransportEntry } from './registry.js';
@@ -98,6 +99,7 @@ export class Kernel {
   private readonly listeners = new Set<Listener>();
   private readonly channels = new Set<CommunicationChannel>();
   private closing: Promise<void> | undefined;
+  private runtimeFactory: CommunicationFactory | undefined;
 
   constructor(options: KernelOptions & { unavailable?: UnavailablePlugin[] } = {}) {
     this.container = container.createChildContainer();
@@ -109,6 +111,12 @@ export class Kernel {
     this.transportEntries = new Map(registeredTransports().filter((t) => !wanted || wanted.has(t.meta.name)).map((t) => [t.meta.name, t]));
     for (const { meta } of this.transportEntries.values()) for (const scheme of meta.schemes) this.schemeToTransport.set(scheme, meta.name);
     this.codecEntries = new Map(registeredCodecs().map((c) => [c.meta.name, c]));
+  }
+
+  /** Creates per-instance channels by runtime type (default strategies); made on first use, closed with the kernel. */
+  get factory(): CommunicationFactory {
+    this.assertOpen();
+    return (this.runtimeFactory ??= new CommunicationFactory(this));
   }
 
   /** Names of the transports this kernel can use. */
@@ -192,6 +200,7 @@ export class Kernel {
               return;
             }
             owner.connectionCount++;
+            owner.report('connection', connection.remoteAddress);
             acceptSession(connection, {
               transport: transportName, codecs, authTimeoutMs, maxFrameSize,
               ...(options.secret !== undefined ? { secret: options.secret } : {}),
@@ -281,6 +290,7 @@ export class Kernel {
   /** Closes every listener and channel this kernel made, then releases its plugins. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      await this.runtimeFactory?.close();
       await Promise.all([...this.channels].map((c) => c.close()));
       await Promise.all([...this.listeners].map((l) => l.close()));
       await Promise.all([...this.transportInstances.values()].map((t) => t.dispose?.()));

@@ -4,6 +4,8 @@ import { Emitter } from './events.js';
 import type { FrameListener } from './transport.js';
 
 export interface ListenerEvents {
+  /** A connection was accepted and its handshake begins. */
+  connection: [remoteAddress: string];
   /** A client completed the handshake. */
   channel: [channel: CommunicationChannel];
   /** A connection was turned away: bad handshake, wrong token, auth timeout, connection limit. */

@@ -1,0 +1,50 @@
+import type { ChannelEvents, ChannelStats, CommunicationChannel, RequestHandler, WaitOptions } from '../channel.js';
+import type { RuntimeInstanceId, RuntimeMessage } from '../messages.js';
+
+/** Forwards everything to another channel; resilience layers extend it and override what they change. */
+export class ChannelWrapper implements CommunicationChannel {
+  constructor(protected readonly inner: CommunicationChannel) {}
+
+  get instanceId(): RuntimeInstanceId {
+    return this.inner.instanceId;
+  }
+  get sessionId(): string {
+    return this.inner.sessionId;
+  }
+  get transport(): string {
+    return this.inner.transport;
+  }
+  get codec(): string {
+    return this.inner.codec;
+  }
+  get remoteAddress(): string {
+    return this.inner.remoteAddress;
+  }
+  send(message: RuntimeMessage): Promise<void> {
+    return this.inner.send(message);
+  }
+  receive(options?: WaitOptions): Promise<RuntimeMessage> {
+    return this.inner.receive(options);
+  }
+  request(message: RuntimeMessage, options?: WaitOptions): Promise<RuntimeMessage> {
+    return this.inner.request(message, options);
+  }
+  isConnected(): boolean {
+    return this.inner.isConnected();
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+  stats(): ChannelStats {
+    return this.inner.stats();
+  }
+  on<K extends keyof ChannelEvents>(event: K, listener: (...args: ChannelEvents[K]) => void): () => void {
+    return this.inner.on(event, listener);
+  }
+  setRequestHandler(handler: RequestHandler | null): void {
+    this.inner.setRequestHandler(handler);
+  }
+  [Symbol.asyncIterator](): AsyncIterator<RuntimeMessage> {
+    return this.inner[Symbol.asyncIterator]();
+  }
+}

@@ -1,0 +1,107 @@
+import { CommunicationError, ErrorCode } from '../errors.js';
+import type { Listener } from '../listener.js';
+import type { RuntimeInstanceId } from '../messages.js';
+import { DurableChannel, type DurableChannelStats } from './durable-channel.js';
+import { instanceEnvironment } from './instance-env.js';
+import type { HeartbeatOptions } from './resilience/heartbeat.js';
+
+/** A transport the factory could not use for an instance, and why. */
+export interface FallbackRecord {
+  transport: string;
+  reason: string;
+}
+
+export type InstanceChannelState = 'waiting' | 'connected' | 'disconnected' | 'closed';
+
+export interface InstanceChannelStats extends DurableChannelStats {
+  state: InstanceChannelState;
+  /** The address the instance connects to. */
+  url: string;
+  /** Preferred transports that were skipped before this one, with the reasons. */
+  fallbacks: FallbackRecord[];
+}
+
+export interface InstanceChannelInit {
+  instanceId: RuntimeInstanceId;
+  listener: Listener;
+  transport: string;
+  codec: string;
+  secret: string;
+  port?: number;
+  fallbacks: FallbackRecord[];
+  heartbeat?: HeartbeatOptions | false;
+  onClosed?: () => void;
+}
+
+/**
+ * The host's channel to one instance. It owns a listener on the instance's own address that
+ * accepts only that instance (its id, its runtime type and its fresh secret); the instance
+ * connects to it, and connects again after a lost connection, while this channel stays the same
+ * object for the host. Give the instance `environment()` to start it.
+ */
+export class InstanceChannel extends DurableChannel {
+  readonly url: string;
+  readonly fallbacks: readonly FallbackRecord[];
+  readonly listener: Listener;
+  readonly #secret: string;
+  readonly #port: number | undefined;
+  readonly #onClosed: (() => void) | undefined;
+  #everConnected = false;
+
+  constructor(init: InstanceChannelInit) {
+    super({ instanceId: init.instanceId, transport: init.transport, codec: init.codec, heartbeat: init.heartbeat ?? false });
+    this.listener = init.listener;
+    this.url = init.listener.url;
+    this.fallbacks = Object.freeze([...init.fallbacks]);
+    this.#secret = init.secret;
+    this.#port = init.port;
+    this.#onClosed = init.onClosed;
+    init.listener.on('channel', (session) => {
+      this.#everConnected = true;
+      this.attach(session);
+    });
+  }
+
+  get state(): InstanceChannelState {
+    if (this.isClosed()) return 'closed';
+    if (this.isConnected()) return 'connected';
+    return this.#everConnected ? 'disconnected' : 'waiting';
+  }
+
+  /** The `SPEAR_*` variables that let the instance connect (they contain its secret: pass them only to it). */
+  environment(): Record<string, string> {
+    return instanceEnvironment({
+      transport: this.transport,
+      address: this.url,
+      ...(this.#port !== undefined ? { port: this.#port } : {}),
+      instanceId: this.instanceId,
+      secret: this.#secret,
+      codec: this.codec,
+    });
+  }
+
+  /** Resolves once the instance has connected and authenticated. */
+  waitForConnection(options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<void> {
+    return this.whenConnected(options);
+  }
+
+  /** Closes for good with `reason`: pending requests reject with it, and the instance cannot connect again. */
+  fail(reason: CommunicationError): Promise<void> {
+    return this.closeWith(reason.code === ErrorCode.ChannelClosed ? reason : new CommunicationError(ErrorCode.ChannelClosed, reason.message, { cause: reason }));
+  }
+
+  override stats(): InstanceChannelStats {
+    return { ...super.stats(), state: this.state, url: this.url, fallbacks: this.fallbacks.map((f) => ({ ...f })) };
+  }
+
+  /** A lost instance may connect again: the listener stays open until the channel is closed. */
+  protected sessionLost(): void {}
+
+  protected override async releaseResources(): Promise<void> {
+    try {
+      await this.listener.close();
+    } finally {
+      this.#onClosed?.();
+    }
+  }
+}
