@@ -65,7 +65,9 @@ export class RawGrpcPeer implements Peer {
   }
 
   static async connect(address: string, kind: 'echo' | 'sink'): Promise<RawGrpcPeer> {
-    const client = new RawClient(address, grpc.credentials.createInsecure(), LIMITS);
+    // Retries off, as a careful client of a long-lived stream would (and as the grpc plugin does):
+    // with them on, grpc-js holds every sent message in a retry buffer.
+    const client = new RawClient(address, grpc.credentials.createInsecure(), { ...LIMITS, 'grpc.enable_retries': 0 });
     await new Promise<void>((resolve, reject) => client.waitForReady(Date.now() + 10_000, (err) => (err ? reject(err) : resolve())));
     const call = (client as unknown as Record<string, () => grpc.ClientDuplexStream<Buffer, Buffer>>)[kind]!.call(client);
     return new RawGrpcPeer(client, call);
