@@ -121,7 +121,7 @@ export async function runBench(options: BenchOptions, io: BenchIo): Promise<Benc
       }
     }
     const results = [...acc.values()].map(toResult);
-    notes.push(`Load average (1 min) was ${loadStart.toFixed(2)} when the run started and ${os.loadavg()[0]!.toFixed(2)} when it ended, on ${os.cpus().length} CPUs; other processes were running on this shared machine.`);
+    notes.push(loadNote(loadStart, os.loadavg()[0]!, os.cpus().length));
     return {
       tool: 'spear-comm bench',
       startedAt: startedAt.toISOString(),
@@ -143,6 +143,14 @@ export async function runBench(options: BenchOptions, io: BenchIo): Promise<Benc
       }
     }
   }
+}
+
+/** The bench itself keeps up to two CPUs busy; a load beyond the CPU count means others competed with it. */
+export function loadNote(start: number, end: number, cpus: number): string {
+  const figures = `Load average (1 min) was ${start.toFixed(2)} when the run started and ${end.toFixed(2)} when it ended, on ${cpus} CPUs`;
+  return Math.max(start, end) > cpus
+    ? `${figures}: other processes competed for the CPUs, so rates are lower and noisier than on an idle machine (ratios and CPU-per-unit figures suffer less).`
+    : `${figures}.`;
 }
 
 function describeUnavailable(module: string, reason: string): string {
