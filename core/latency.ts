@@ -9,7 +9,7 @@ export interface LatencySummary {
   max: number;
 }
 
-/** Request latencies in an HDR histogram (microsecond resolution, 2 significant digits), reported in ms. */
+/** Request latencies in an HDR histogram (microsecond resolution, 3 significant digits), reported in ms. */
 export class LatencyRecorder {
   private readonly histogram = hdr.build({
     bitBucketSize: 32,
@@ -17,7 +17,7 @@ export class LatencyRecorder {
     autoResize: true,
     lowestDiscernibleValue: 1,
     highestTrackableValue: 60_000_000,
-    numberOfSignificantValueDigits: 2,
+    numberOfSignificantValueDigits: 3,
   });
 
   recordMs(ms: number): void {
@@ -26,7 +26,10 @@ export class LatencyRecorder {
 
   summary(): LatencySummary {
     const h = this.histogram;
-    const at = (p: number) => (h.totalCount === 0 ? 0 : h.getValueAtPercentile(p) / 1000);
-    return { count: h.totalCount, p50: at(50), p95: at(95), p99: at(99), max: h.totalCount === 0 ? 0 : h.maxValue / 1000 };
+    if (h.totalCount === 0) return { count: 0, p50: 0, p95: 0, p99: 0, max: 0 };
+    const max = h.maxValue;
+    // A percentile reads the top of its bucket, which can lie above the largest value recorded.
+    const at = (p: number) => Math.min(h.getValueAtPercentile(p), max) / 1000;
+    return { count: h.totalCount, p50: at(50), p95: at(95), p99: at(99), max: max / 1000 };
   }
 }

@@ -1,0 +1,171 @@
+import type { Client, ClientDuplexStream, ServerDuplexStream, StatusObject } from '@grpc/grpc-js';
+import { status as Status } from '@grpc/grpc-js';
+import { CommunicationError, ErrorCode, type FrameConnection, type FrameSink } from 'spear-comm';
+import { statusToError } from './status-codes.js';
+
+/** How long an orderly end of the call may take before it is cancelled. */
+const CLOSE_GRACE_MS = 2_000;
+
+type Call = ClientDuplexStream<Uint8Array, Uint8Array> | ServerDuplexStream<Uint8Array, Uint8Array>;
+
+interface Waiter {
+  resolve(): void;
+  reject(error: Error): void;
+}
+
+/**
+ * One spear-comm connection over one `Connect` bidi stream, on either side. Sends respect the
+ * stream's backpressure (`write()` returning false, then 'drain'); `pause()` pauses the stream,
+ * which stops grpc-js reading, so HTTP/2 flow control holds the peer back.
+ */
+export class GrpcConnection implements FrameConnection {
+  private sink: FrameSink | undefined;
+  private held: Uint8Array[] = [];
+  private paused = false;
+  private failure: Error | undefined;
+  private over = false;
+  private reported = false;
+  private closing: Promise<void> | undefined;
+  private finished: () => void = () => {};
+  /** Resolves once the call is over, however it ended. */
+  readonly ended = new Promise<void>((resolve) => (this.finished = resolve));
+  private drainWaiters: Waiter[] = [];
+
+  private constructor(
+    private readonly call: Call,
+    /** The client's own channel; undefined on the server side. */
+    private readonly client: Client | undefined,
+    readonly localAddress: string,
+    readonly remoteAddress: string,
+    /** Frames over this many bytes are refused locally (gRPC would otherwise fail the whole call). */
+    private readonly maxSendSize: number,
+  ) {
+    call.on('drain', () => this.releaseWaiters());
+  }
+
+  /** Client side: the call has received the server's response headers. */
+  static client(call: ClientDuplexStream<Uint8Array, Uint8Array>, client: Client, remoteAddress: string, maxSendSize: number): GrpcConnection {
+    const connection = new GrpcConnection(call, client, 'grpc client', remoteAddress, maxSendSize);
+    call.on('error', () => {}); // the 'status' event carries the same information
+    call.on('status', (status: StatusObject) => connection.onStatus(status));
+    call.on('end', () => connection.finish());
+    return connection;
+  }
+
+  /** Server side: one accepted `Connect` call. */
+  static server(call: ServerDuplexStream<Uint8Array, Uint8Array>, localAddress: string, maxSendSize: number): GrpcConnection {
+    const connection = new GrpcConnection(call, undefined, localAddress, `grpc://${call.getPeer()}`, maxSendSize);
+    call.on('error', (err: Error & { code?: number; details?: string }) => {
+      connection.noteFailure(statusToError({ code: err.code ?? Status.UNKNOWN, details: err.details ?? err.message }, `call from ${connection.remoteAddress}`, true));
+    });
+    // The client half-closed: all its frames are read, so end ours and finish in order.
+    call.on('end', () => {
+      call.end();
+      connection.finish();
+    });
+    // grpc-js reports every end of a server call this way, ours included.
+    call.on('cancelled', () => {
+      connection.noteFailure(new CommunicationError(
+        ErrorCode.ChannelClosed,
+        `gRPC call from ${connection.remoteAddress} ended before either side closed it: the client cancelled or went away, or grpc-js refused a message (larger than maxFrameSize, or not a spear.v1.Frame)`,
+      ));
+      connection.finish();
+    });
+    return connection;
+  }
+
+  start(sink: FrameSink): void {
+    if (this.sink) throw new Error('GrpcConnection.start() was called twice');
+    this.sink = sink;
+    this.call.on('data', (frame: Uint8Array) => {
+      if (this.closing || this.reported) return;
+      if (this.paused) this.held.push(frame);
+      else sink.onFrame(frame);
+    });
+    if (this.over) this.report();
+  }
+
+  send(frame: Uint8Array): Promise<void> {
+    if (this.closing || this.over) {
+      return Promise.reject(new CommunicationError(ErrorCode.ChannelClosed, `gRPC connection to ${this.remoteAddress} is closed`));
+    }
+    if (frame.byteLength > this.maxSendSize) {
+      return Promise.reject(new CommunicationError(ErrorCode.FrameTooLarge, `frame of ${frame.byteLength} bytes exceeds the gRPC transport's limit of ${this.maxSendSize} bytes`));
+    }
+    if (this.call.write(frame)) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => this.drainWaiters.push({ resolve, reject }));
+  }
+
+  pause(): void {
+    this.paused = true;
+    this.call.pause();
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    const sink = this.sink;
+    while (sink && !this.paused && this.held.length > 0) sink.onFrame(this.held.shift()!);
+    if (this.paused) return;
+    if (this.over) this.report();
+    else this.call.resume();
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.held = [];
+      if (!this.over) {
+        // Keep reading (and dropping) so the peer's end of the call can arrive.
+        this.call.resume();
+        this.call.end();
+        // Wait for the peer to end its side (client) or for our status to go out (server).
+        const timer = setTimeout(() => this.abort(), CLOSE_GRACE_MS);
+        await this.ended;
+        clearTimeout(timer);
+      }
+      this.client?.close();
+    })();
+    return this.closing;
+  }
+
+  private abort(): void {
+    if (this.client) (this.call as ClientDuplexStream<Uint8Array, Uint8Array>).cancel();
+    else this.finish();
+  }
+
+  private onStatus(status: StatusObject): void {
+    if (status.code !== Status.OK) this.noteFailure(statusToError(status, `stream to ${this.remoteAddress}`, true));
+    // A non-OK status may come while frames are still buffered; they are dropped with the call.
+    if (status.code !== Status.OK) this.finish();
+  }
+
+  private noteFailure(error: Error): void {
+    if (!this.over && !this.closing) this.failure ??= error;
+  }
+
+  private finish(): void {
+    if (this.over) return;
+    this.over = true;
+    this.rejectWaiters();
+    this.finished();
+    if (!this.closing) this.client?.close();
+    if (!this.paused || this.held.length === 0) this.report();
+  }
+
+  private report(): void {
+    if (this.reported || !this.sink || (this.paused && this.held.length > 0)) return;
+    this.reported = true;
+    this.held = [];
+    this.sink.onClose(this.failure);
+  }
+
+  private releaseWaiters(): void {
+    for (const waiter of this.drainWaiters.splice(0)) waiter.resolve();
+  }
+
+  private rejectWaiters(): void {
+    const error = this.failure && CommunicationError.is(this.failure) ? this.failure
+      : new CommunicationError(ErrorCode.ChannelClosed, `gRPC connection to ${this.remoteAddress} closed before the frame was sent`);
+    for (const waiter of this.drainWaiters.splice(0)) waiter.reject(error);
+  }
+}

@@ -1,0 +1,200 @@
+import {
+  Client, Metadata, Server, ServerCredentials, credentials, status as Status,
+  type ChannelCredentials, type ChannelOptions, type ClientDuplexStream, type ServerDuplexStream, type StatusObject,
+} from '@grpc/grpc-js';
+import {
+  CommunicationError, ErrorCode, OpenListeners, Transport,
+  type FrameConnection, type FrameListener, type TlsOptions, type TransportCapabilities, type TransportConnectOptions, type TransportListenOptions,
+} from 'spear-comm';
+import { CONNECT_PATH, SPEAR_TRANSPORT_SERVICE, deserializeFrame, frameMessageSize, serializeFrame } from './frame-message.js';
+import { GrpcConnection } from './grpc-connection.js';
+import { statusToError } from './status-codes.js';
+
+/**
+ * What `extra` may carry for this transport (all optional):
+ * - `keepaliveTimeMs` / `keepaliveTimeoutMs`: HTTP/2 pings on idle connections, both sides
+ *   (default 30 s / 10 s); a peer that misses one is dropped.
+ * - `channelOptions`: further grpc-js channel or server options, passed through as they are.
+ */
+export interface GrpcExtra {
+  keepaliveTimeMs?: number;
+  keepaliveTimeoutMs?: number;
+  channelOptions?: ChannelOptions;
+}
+
+/** How long `listener.close()` lets calls end in order before cutting them off. */
+const SHUTDOWN_GRACE_MS = 2_000;
+
+/**
+ * `grpc://host:port` and `grpcs://` (with `tls` options): service `spear.v1.SpearTransport`
+ * (proto/spear/v1/transport.proto), one `Connect` bidi stream per connection, one `Frame` per frame.
+ */
+@Transport({ name: 'grpc', schemes: ['grpc', 'grpcs'] })
+export class GrpcTransport implements Transport {
+  // gRPC message size limits are 32-bit signed integers; a frame's message adds a few bytes.
+  readonly capabilities: TransportCapabilities = { maxFrameSize: 2 ** 30, ordered: true, reliable: true, localOnly: false, tls: true };
+  /** Listeners and client connections opened through this plugin and not yet closed, for `dispose()`. */
+  private readonly listeners = new OpenListeners();
+  private readonly connections = new Set<FrameConnection>();
+
+  async connect(url: URL, options: TransportConnectOptions): Promise<FrameConnection> {
+    const target = `${url.protocol}//${url.host}`;
+    const address = requirePort(url);
+    const extra = readExtra(options.extra);
+    const tls = options.tls;
+    if (options.signal?.aborted) throw aborted(target, options.signal);
+    const client = new Client(address, channelCredentials(url, tls), {
+      ...commonOptions(extra, options.maxFrameSize, this.capabilities.maxFrameSize),
+      // Each connection owns its HTTP/2 connection, so closing one never disturbs another.
+      'grpc.use_local_subchannel_pool': 1,
+      // Frames must never be replayed behind the channel's back.
+      'grpc.enable_retries': 0,
+      ...(tls?.servername ? { 'grpc.ssl_target_name_override': tls.servername, 'grpc.default_authority': tls.servername } : {}),
+      ...extra.channelOptions,
+    });
+    const call: ClientDuplexStream<Uint8Array, Uint8Array> = client.makeBidiStreamRequest(CONNECT_PATH, serializeFrame, deserializeFrame, new Metadata(), {});
+    // The server answers a Connect with its response headers at once; until then nothing is established.
+    return new Promise<FrameConnection>((resolve, reject) => {
+      const cleanup = () => {
+        clearTimeout(timer);
+        options.signal?.removeEventListener('abort', onAbort);
+        call.off('metadata', onHeaders);
+        call.off('status', onStatus);
+      };
+      const fail = (error: CommunicationError) => {
+        cleanup();
+        call.on('error', () => {});
+        call.cancel();
+        client.close();
+        reject(error);
+      };
+      const onHeaders = () => {
+        cleanup();
+        const connection = GrpcConnection.client(call, client, target, this.capabilities.maxFrameSize);
+        this.connections.add(connection);
+        void connection.ended.then(() => this.connections.delete(connection));
+        resolve(connection);
+      };
+      const onStatus = (status: StatusObject) => fail(statusToError(status, `Connect to ${target}`, false));
+      const onAbort = () => fail(aborted(target, options.signal!));
+      const timer = setTimeout(() => fail(new CommunicationError(ErrorCode.Timeout, `${target} did not answer the gRPC Connect call within ${options.timeoutMs} ms`)), options.timeoutMs);
+      call.on('error', () => {}); // reported through 'status'
+      call.once('metadata', onHeaders);
+      call.once('status', onStatus);
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  async listen(url: URL, options: TransportListenOptions): Promise<FrameListener> {
+    // Like tcp://, a listener without a port takes a free one.
+    const address = url.port === '' ? `${url.host}:0` : url.host;
+    const extra = readExtra(options.extra);
+    const server = new Server({ ...commonOptions(extra, options.maxFrameSize, this.capabilities.maxFrameSize), ...extra.channelOptions });
+    const connections = new Set<GrpcConnection>();
+    let local = `${url.protocol}//${url.host}`;
+    let closed = false;
+    server.addService(SPEAR_TRANSPORT_SERVICE, {
+      Connect: (call: ServerDuplexStream<Uint8Array, Uint8Array>) => {
+        if (closed) {
+          call.emit('error', { code: Status.UNAVAILABLE, details: 'spear-comm listener is closing' });
+          return;
+        }
+        call.sendMetadata(new Metadata());
+        const connection = GrpcConnection.server(call, local, this.capabilities.maxFrameSize);
+        connections.add(connection);
+        void connection.ended.then(() => connections.delete(connection));
+        options.onConnection(connection);
+      },
+    });
+    const port = await new Promise<number>((resolve, reject) => {
+      server.bindAsync(address, serverCredentials(url, options.tls), (err, bound) => {
+        if (err) reject(new CommunicationError(ErrorCode.ChannelCreationFailed, `Cannot listen on ${url.href}: ${err.message}`, { cause: err }));
+        else resolve(bound);
+      });
+    });
+    local = `${url.protocol}//${url.hostname}:${port}`;
+    let closing: Promise<void> | undefined;
+    return this.listeners.track({
+      url: local,
+      close: () => (closing ??= (async () => {
+        closed = true;
+        await Promise.all([...connections].map((c) => c.close()));
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(() => {
+            server.forceShutdown();
+            resolve();
+          }, SHUTDOWN_GRACE_MS);
+          server.tryShutdown(() => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+      })()),
+    });
+  }
+
+  /** Closes what was opened through this plugin directly and is still open (the kernel closes its own first). */
+  async dispose(): Promise<void> {
+    await Promise.all([this.listeners.closeAll(), ...[...this.connections].map((c) => c.close())]);
+  }
+}
+
+function aborted(target: string, signal: AbortSignal): CommunicationError {
+  return new CommunicationError(ErrorCode.ChannelCreationFailed, `Connecting to ${target} was aborted`, { cause: signal.reason });
+}
+
+function commonOptions(extra: GrpcExtra, maxFrameSize: number, transportMax: number): ChannelOptions {
+  return {
+    'grpc.max_receive_message_length': frameMessageSize(maxFrameSize),
+    // What the peer accepts is learnt in the session handshake; gRPC only enforces the transport's own ceiling.
+    'grpc.max_send_message_length': frameMessageSize(transportMax),
+    'grpc.keepalive_time_ms': extra.keepaliveTimeMs ?? 30_000,
+    'grpc.keepalive_timeout_ms': extra.keepaliveTimeoutMs ?? 10_000,
+  };
+}
+
+function readExtra(extra: Record<string, unknown> | undefined): GrpcExtra {
+  const e = (extra ?? {}) as GrpcExtra;
+  for (const key of ['keepaliveTimeMs', 'keepaliveTimeoutMs'] as const) {
+    const value = e[key];
+    if (value !== undefined && !(Number.isInteger(value) && value > 0)) {
+      throw new CommunicationError(ErrorCode.ChannelCreationFailed, `extra.${key} must be a positive whole number of milliseconds, got ${String(value)}`);
+    }
+  }
+  return e;
+}
+
+function requirePort(url: URL): string {
+  if (url.port === '') {
+    throw new CommunicationError(ErrorCode.ChannelCreationFailed, `${url.href} names no port; connect to e.g. grpc://127.0.0.1:50051`);
+  }
+  return url.host;
+}
+
+function secure(url: URL, tls: TlsOptions | undefined): boolean {
+  if (url.protocol === 'grpcs:') return true;
+  if (tls) throw new CommunicationError(ErrorCode.ChannelCreationFailed, `TLS options were given for ${url.href}; use grpcs:// to use them`);
+  return false;
+}
+
+function pem(value: string | Buffer | Array<string | Buffer> | undefined): Buffer | null {
+  if (value === undefined) return null;
+  if (Array.isArray(value)) return Buffer.concat(value.map((v) => Buffer.from(v)));
+  return Buffer.from(value);
+}
+
+function channelCredentials(url: URL, tls: TlsOptions | undefined): ChannelCredentials {
+  if (!secure(url, tls)) return credentials.createInsecure();
+  return credentials.createSsl(pem(tls?.ca), pem(tls?.key), pem(tls?.cert), tls?.rejectUnauthorized === false ? { rejectUnauthorized: false } : {});
+}
+
+function serverCredentials(url: URL, tls: TlsOptions | undefined): ServerCredentials {
+  if (!secure(url, tls)) return ServerCredentials.createInsecure();
+  if (!tls?.cert || !tls.key) {
+    throw new CommunicationError(ErrorCode.ChannelCreationFailed, `Listening on ${url.href} needs tls.cert and tls.key (PEM); pass them in the listen options or use grpc://`);
+  }
+  return ServerCredentials.createSsl(pem(tls.ca), [{ private_key: Buffer.from(tls.key), cert_chain: Buffer.from(tls.cert) }], false);
+}
+
+export { transportProtoPath } from './proto-path.js';
+export { SPEAR_TRANSPORT_SERVICE, deserializeFrame, serializeFrame };

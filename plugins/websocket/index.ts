@@ -1,0 +1,240 @@
+import { once } from 'node:events';
+import { Server as HttpServer, createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Server as HttpsServer, createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import {
+  CommunicationError, ErrorCode, OpenListeners, Transport,
+  type FrameConnection, type FrameListener, type TlsOptions, type TransportCapabilities, type TransportConnectOptions, type TransportListenOptions,
+} from 'spear-comm';
+import { WebSocket, WebSocketServer, type PerMessageDeflateOptions } from 'ws';
+import { CloseCode, WebSocketConnection } from './websocket-connection.js';
+
+/**
+ * What `extra` may carry for this transport (all optional):
+ * - `server` (listen): an existing `http.Server` or `https.Server` to share. spear-comm answers
+ *   WebSocket upgrades for the URL's path only and leaves every other request to you; it starts the
+ *   server on the URL's host and port if it is not listening yet, and never closes it.
+ * - `perMessageDeflate`: ws's compression setting; off by default (frames are usually small or
+ *   already compact, and compression costs CPU and memory per connection).
+ * - `pingIntervalMs`: ping the peer this often and drop it when a ping goes unanswered (default 30 s; 0 turns it off).
+ * - `headers` (connect): extra HTTP headers for the upgrade request.
+ */
+export interface WebSocketExtra {
+  server?: HttpServer | HttpsServer;
+  perMessageDeflate?: boolean | PerMessageDeflateOptions;
+  pingIntervalMs?: number;
+  headers?: Record<string, string>;
+}
+
+const DEFAULT_PING_INTERVAL_MS = 30_000;
+
+/** `ws://host:port/path` and `wss://` (with `tls` options): one binary WebSocket message per frame. */
+@Transport({ name: 'websocket', schemes: ['ws', 'wss'] })
+export class WebSocketTransport implements Transport {
+  // ws reads its payload limit as a 32-bit integer.
+  readonly capabilities: TransportCapabilities = { maxFrameSize: 2 ** 30, ordered: true, reliable: true, localOnly: false, tls: true };
+  /** Listeners and client connections opened through this plugin and not yet closed, for `dispose()`. */
+  private readonly listeners = new OpenListeners();
+  private readonly connections = new Set<FrameConnection>();
+
+  async connect(url: URL, options: TransportConnectOptions): Promise<FrameConnection> {
+    const extra = readExtra(options.extra);
+    const target = `${url.protocol}//${url.host}${url.pathname}`;
+    if (options.signal?.aborted) throw aborted(target, options.signal);
+    if (options.tls && url.protocol !== 'wss:') {
+      throw new CommunicationError(ErrorCode.ChannelCreationFailed, `TLS options were given for ${target}; connect to wss:// to use them`);
+    }
+    const tls = options.tls ?? {};
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(url, {
+        maxPayload: options.maxFrameSize,
+        perMessageDeflate: extra.perMessageDeflate ?? false,
+        handshakeTimeout: options.timeoutMs,
+        ...(extra.headers ? { headers: extra.headers } : {}),
+        ...pick(tls, ['ca', 'cert', 'key', 'rejectUnauthorized', 'servername']),
+      });
+    } catch (err) {
+      throw new CommunicationError(ErrorCode.ChannelCreationFailed, `Cannot open a WebSocket to ${target}: ${(err as Error).message}`, { cause: err });
+    }
+    return new Promise<FrameConnection>((resolve, reject) => {
+      let socket: Socket | undefined;
+      const detach = () => {
+        options.signal?.removeEventListener('abort', onAbort);
+        ws.off('upgrade', onUpgrade).off('unexpected-response', onRefused).off('error', onError).off('open', onOpen);
+      };
+      const fail = (error: CommunicationError) => {
+        detach();
+        ws.on('error', () => {});
+        ws.terminate();
+        reject(error);
+      };
+      const onAbort = () => fail(aborted(target, options.signal!));
+      const onUpgrade = (res: IncomingMessage) => (socket = res.socket as Socket);
+      const onRefused = (_req: unknown, res: IncomingMessage) => fail(new CommunicationError(
+        ErrorCode.ConnectionRefused,
+        `${target} answered the WebSocket upgrade with HTTP ${res.statusCode}; check the path (spear-comm listens on exactly one path per listener)`,
+      ));
+      const onError = (err: Error) => fail(describeConnectError(err, target));
+      const onOpen = () => {
+        detach();
+        const local = describeAddress(url.protocol, socket?.localAddress, socket?.localPort);
+        const connection = new WebSocketConnection(ws, local, target, extra.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS);
+        this.connections.add(connection);
+        void connection.ended.then(() => this.connections.delete(connection));
+        resolve(connection);
+      };
+      ws.on('upgrade', onUpgrade).on('unexpected-response', onRefused).on('error', onError).on('open', onOpen);
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  async listen(url: URL, options: TransportListenOptions): Promise<FrameListener> {
+    const extra = readExtra(options.extra);
+    const secure = url.protocol === 'wss:';
+    const path = url.pathname || '/';
+    if (options.tls && !secure && !extra.server) {
+      throw new CommunicationError(ErrorCode.ChannelCreationFailed, `TLS options were given for ${url.href}; listen on wss:// to use them`);
+    }
+    const shared = extra.server;
+    const server = shared ?? (secure ? createHttpsServer(requireServerTls(options, url)) : createHttpServer());
+    const scheme = server instanceof HttpsServer ? 'wss:' : 'ws:';
+    const wss = new WebSocketServer({ noServer: true, clientTracking: false, maxPayload: options.maxFrameSize, perMessageDeflate: extra.perMessageDeflate ?? false });
+    const connections = new Set<WebSocketConnection>();
+    let closed = false;
+
+    const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (pathOf(req) !== path) {
+        // On a shared server another handler may own this path; on our own, nobody does.
+        if (!shared) refuseUpgrade(socket, 404, `No spear-comm listener on this path; try ${path}`);
+        return;
+      }
+      if (closed) return refuseUpgrade(socket, 503, 'spear-comm listener is closing');
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        const s = req.socket;
+        const connection = new WebSocketConnection(
+          ws,
+          describeAddress(scheme, s.localAddress, s.localPort),
+          describeAddress(scheme, s.remoteAddress, s.remotePort),
+          extra.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS,
+        );
+        connections.add(connection);
+        void connection.ended.then(() => connections.delete(connection));
+        options.onConnection(connection);
+      });
+    };
+    const onPlainRequest = (_req: IncomingMessage, res: ServerResponse) => {
+      res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket', connection: 'Upgrade' });
+      res.end('This is a spear-comm WebSocket endpoint; connect with a WebSocket client.\n');
+    };
+    const onServerError = (err: Error) => options.onError?.(err);
+    server.on('upgrade', onUpgrade);
+    server.on('error', onServerError);
+    if (!shared) server.on('request', onPlainRequest);
+
+    if (!server.listening) {
+      try {
+        server.listen({ host: hostOf(url), port: portOf(url, secure) });
+        await once(server, 'listening');
+      } catch (err) {
+        server.off('upgrade', onUpgrade);
+        server.off('error', onServerError);
+        throw new CommunicationError(ErrorCode.ChannelCreationFailed, `Cannot listen on ${url.href}: ${(err as Error).message}`, { cause: err });
+      }
+    }
+    const address = server.address() as AddressInfo;
+    let closing: Promise<void> | undefined;
+    return this.listeners.track({
+      url: `${describeAddress(scheme, address.address, address.port)}${path}`,
+      close: () => (closing ??= (async () => {
+        closed = true;
+        server.off('upgrade', onUpgrade);
+        await Promise.all([...connections].map((c) => c.close()));
+        wss.close();
+        if (shared) {
+          server.off('error', onServerError);
+          return;
+        }
+        server.off('request', onPlainRequest);
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+        server.off('error', onServerError);
+      })()),
+    });
+  }
+
+  /** Closes what was opened through this plugin directly and is still open (the kernel closes its own first). */
+  async dispose(): Promise<void> {
+    await Promise.all([this.listeners.closeAll(), ...[...this.connections].map((c) => c.close())]);
+  }
+}
+
+function readExtra(extra: Record<string, unknown> | undefined): WebSocketExtra {
+  const e = (extra ?? {}) as WebSocketExtra;
+  const server: unknown = e.server;
+  if (server !== undefined && !(server instanceof HttpServer || server instanceof HttpsServer)) {
+    throw new CommunicationError(ErrorCode.ChannelCreationFailed, 'extra.server must be an http.Server or https.Server');
+  }
+  if (e.pingIntervalMs !== undefined && !(Number.isFinite(e.pingIntervalMs) && e.pingIntervalMs >= 0)) {
+    throw new CommunicationError(ErrorCode.ChannelCreationFailed, `extra.pingIntervalMs must be a number of milliseconds >= 0 (0 turns pings off), got ${String(e.pingIntervalMs)}`);
+  }
+  return e;
+}
+
+function requireServerTls(options: TransportListenOptions, url: URL): Pick<TlsOptions, 'cert' | 'key' | 'ca'> {
+  const tls = options.tls;
+  if (!tls?.cert || !tls.key) {
+    throw new CommunicationError(ErrorCode.ChannelCreationFailed, `Listening on ${url.href} needs tls.cert and tls.key (PEM); pass them in the listen options or use ws://`);
+  }
+  return { cert: tls.cert, key: tls.key, ...(tls.ca ? { ca: tls.ca } : {}) };
+}
+
+function refuseUpgrade(socket: Duplex, status: number, message: string): void {
+  socket.end(`HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : 'Service Unavailable'}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(message)}\r\n\r\n${message}`);
+}
+
+function pathOf(req: IncomingMessage): string {
+  const raw = req.url ?? '/';
+  const q = raw.indexOf('?');
+  return q === -1 ? raw : raw.slice(0, q);
+}
+
+/** The URL's host, unbracketed; listeners bind loopback when the URL names none. */
+function hostOf(url: URL): string {
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  return host === '' ? '127.0.0.1' : host;
+}
+
+function portOf(url: URL, secure: boolean): number {
+  return url.port === '' ? (secure ? 443 : 80) : Number(url.port);
+}
+
+function describeAddress(scheme: string, host: string | undefined, port: number | undefined): string {
+  const h = host ?? 'unknown';
+  return `${scheme}//${h.includes(':') ? `[${h}]` : h}:${port ?? 0}`;
+}
+
+function pick<T extends object, K extends keyof T>(obj: T, keys: K[]): Partial<Pick<T, K>> {
+  const out: Partial<Pick<T, K>> = {};
+  for (const key of keys) if (obj[key] !== undefined) out[key] = obj[key];
+  return out;
+}
+
+function aborted(target: string, signal: AbortSignal): CommunicationError {
+  return new CommunicationError(ErrorCode.ChannelCreationFailed, `Connecting to ${target} was aborted`, { cause: signal.reason });
+}
+
+function describeConnectError(err: Error & { code?: string }, target: string): CommunicationError {
+  const code = err.code ?? '';
+  if (code === 'ECONNREFUSED') return new CommunicationError(ErrorCode.ConnectionRefused, `Nothing is listening at ${target} (connection refused)`, { cause: err });
+  if (err.message.includes('Opening handshake has timed out')) return new CommunicationError(ErrorCode.Timeout, `${target} did not complete the WebSocket handshake in time`, { cause: err });
+  if (/CERT|SELF_SIGNED|ERR_TLS|UNABLE_TO_VERIFY/.test(code)) {
+    return new CommunicationError(ErrorCode.ChannelCreationFailed, `TLS to ${target} failed: ${err.message} (${code}); pass the server's CA as tls.ca`, { cause: err });
+  }
+  return new CommunicationError(ErrorCode.ChannelCreationFailed, `Cannot open a WebSocket to ${target}: ${err.message}`, { cause: err });
+}
+
+export { CloseCode };

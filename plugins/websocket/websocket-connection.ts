@@ -1,0 +1,203 @@
+import { CommunicationError, ErrorCode, type FrameConnection, type FrameSink } from 'spear-comm';
+import { WebSocket, type RawData } from 'ws';
+
+/** Bytes ws may hold unsent before `send()` waits for its frame to reach the socket. */
+const HIGH_WATER_MARK = 1024 * 1024;
+/** How long a close handshake may take before the socket is simply destroyed. */
+const CLOSE_GRACE_MS = 2_000;
+
+/** Close codes of RFC 6455 §7.4.1 that spear-comm sends and reads. */
+export const CloseCode = {
+  Normal: 1000,
+  GoingAway: 1001,
+  Unsupported: 1003,
+  NoStatus: 1005,
+  Abnormal: 1006,
+  TooBig: 1009,
+} as const;
+
+/** One spear-comm connection over a WebSocket: one binary message per frame. */
+export class WebSocketConnection implements FrameConnection {
+  private sink: FrameSink | undefined;
+  /** Frames received before `start()` or while paused (ws finishes the chunk it is parsing). */
+  private held: Uint8Array[] = [];
+  private paused = false;
+  /** Why the connection ended, when it was not an orderly close. */
+  private failure: Error | undefined;
+  private over = false;
+  private reported = false;
+  private closing: Promise<void> | undefined;
+  private killTimer: NodeJS.Timeout | undefined;
+  private pingTimer: NodeJS.Timeout | undefined;
+  private answeredPing = true;
+  /** Resolves once the socket is closed, however it ended. */
+  readonly ended: Promise<void>;
+
+  constructor(
+    private readonly ws: WebSocket,
+    readonly localAddress: string,
+    readonly remoteAddress: string,
+    /** Ping the peer this often and drop it if it has not answered the previous ping (0: never). */
+    pingIntervalMs: number,
+  ) {
+    ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
+    ws.on('pong', () => (this.answeredPing = true));
+    ws.on('error', (err) => this.noteFailure(describeSocketError(err, remoteAddress)));
+    this.ended = new Promise((resolve) => ws.once('close', () => resolve()));
+    ws.on('close', (code, reason) => this.onSocketClose(code, reason.toString()));
+    if (pingIntervalMs > 0) {
+      this.pingTimer = setInterval(() => this.ping(pingIntervalMs), pingIntervalMs);
+      this.pingTimer.unref();
+    }
+  }
+
+  start(sink: FrameSink): void {
+    if (this.sink) throw new Error('WebSocketConnection.start() was called twice');
+    this.sink = sink;
+    this.flush();
+    if (this.over) this.report();
+  }
+
+  send(frame: Uint8Array): Promise<void> {
+    if (this.closing || this.over || this.ws.readyState !== WebSocket.OPEN) {
+      return Promise.reject(new CommunicationError(ErrorCode.ChannelClosed, `WebSocket connection to ${this.remoteAddress} is closed`));
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.ws.send(frame, { binary: true }, (err) => {
+        if (!err) return resolve();
+        reject(this.failure && CommunicationError.is(this.failure, ErrorCode.FrameTooLarge)
+          ? this.failure
+          : new CommunicationError(ErrorCode.ChannelClosed, `WebSocket connection to ${this.remoteAddress} closed before the frame was sent (${err.message})`, { cause: err }));
+      });
+      // Accepted while ws's buffer is small; otherwise the caller waits until this frame reaches the socket.
+      if (this.ws.bufferedAmount <= HIGH_WATER_MARK) resolve();
+    });
+  }
+
+  pause(): void {
+    this.paused = true;
+    this.ws.pause();
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.flush();
+    if (this.paused) return;
+    if (this.over) this.report();
+    else this.ws.resume();
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.shut(CloseCode.Normal, 'closed');
+    return this.closing;
+  }
+
+  /** Closes with a protocol error: the peer gets `code`, the local sink `error`. */
+  private failWith(error: CommunicationError, code: number, reason: string): void {
+    this.noteFailure(error);
+    this.closing ??= this.shut(code, reason);
+  }
+
+  private shut(code: number, reason: string): Promise<void> {
+    this.stopPing();
+    this.held = [];
+    if (this.ws.readyState === WebSocket.CLOSED) return Promise.resolve();
+    const done = new Promise<void>((resolve) => this.ws.once('close', () => resolve()));
+    this.ws.resume(); // the peer's answering close frame must be read
+    this.ws.close(code, reason);
+    // A peer that never answers the close frame (or is not reading) must not hold the socket open.
+    this.killTimer = setTimeout(() => this.ws.terminate(), CLOSE_GRACE_MS);
+    return done;
+  }
+
+  private onMessage(data: RawData, isBinary: boolean): void {
+    if (this.closing || this.over) return;
+    this.answeredPing = true;
+    if (!isBinary) {
+      this.failWith(
+        new CommunicationError(ErrorCode.DecodeFailed, `${this.remoteAddress} sent a text WebSocket message; spear-comm frames are binary messages (docs/wire-format.md)`),
+        CloseCode.Unsupported,
+        'spear-comm accepts only binary messages',
+      );
+      return;
+    }
+    // binaryType is 'nodebuffer', so data is one Buffer (ws joins fragments).
+    const frame = data as Buffer;
+    if (this.sink && !this.paused && this.held.length === 0) this.sink.onFrame(frame);
+    else this.held.push(frame);
+  }
+
+  private flush(): void {
+    const sink = this.sink;
+    if (!sink) return;
+    while (!this.paused && this.held.length > 0 && !this.closing) sink.onFrame(this.held.shift()!);
+  }
+
+  private onSocketClose(code: number, reason: string): void {
+    clearTimeout(this.killTimer);
+    this.stopPing();
+    if (!this.failure && !this.closing) this.failure = describeCloseCode(code, reason, this.remoteAddress);
+    this.over = true;
+    // Frames that arrived before the close still belong to the sink, unless it asked to pause.
+    if (!this.paused) this.flush();
+    this.report();
+  }
+
+  private report(): void {
+    if (this.reported || !this.sink || (this.paused && this.held.length > 0)) return;
+    this.reported = true;
+    this.held = [];
+    this.sink.onClose(this.failure);
+  }
+
+  private noteFailure(error: Error): void {
+    if (!this.closing) this.failure ??= error;
+  }
+
+  private ping(intervalMs: number): void {
+    if (this.ws.readyState !== WebSocket.OPEN) return;
+    if (!this.answeredPing) {
+      this.noteFailure(new CommunicationError(ErrorCode.Timeout, `${this.remoteAddress} answered neither a ping nor with any message within ${intervalMs} ms; connection dropped`));
+      this.stopPing();
+      this.ws.terminate();
+      return;
+    }
+    this.answeredPing = false;
+    this.ws.ping();
+  }
+
+  private stopPing(): void {
+    clearInterval(this.pingTimer);
+    this.pingTimer = undefined;
+  }
+}
+
+/** Turns the close code the peer (or ws) reported into the reason the sink gets; orderly closes give none. */
+function describeCloseCode(code: number, reason: string, peer: string): CommunicationError | undefined {
+  const detail = reason ? `: ${reason}` : '';
+  switch (code) {
+    case CloseCode.Normal:
+    case CloseCode.GoingAway:
+    case CloseCode.NoStatus:
+      return undefined;
+    case CloseCode.TooBig:
+      return new CommunicationError(ErrorCode.FrameTooLarge, `${peer} closed the WebSocket because a frame exceeded its size limit (close code 1009${detail}); send smaller messages or raise maxFrameSize on that side`);
+    case CloseCode.Unsupported:
+      return new CommunicationError(ErrorCode.DecodeFailed, `${peer} refused a message it cannot accept (close code 1003${detail})`);
+    case CloseCode.Abnormal:
+      return new CommunicationError(ErrorCode.ChannelClosed, `WebSocket connection to ${peer} was lost without a close handshake (close code 1006)`);
+    default:
+      return new CommunicationError(ErrorCode.ChannelClosed, `${peer} closed the WebSocket with code ${code}${detail}`);
+  }
+}
+
+function describeSocketError(err: Error & { code?: string }, peer: string): CommunicationError {
+  if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+    return new CommunicationError(ErrorCode.FrameTooLarge, `${peer} sent a frame over this side's maxFrameSize (${err.message}); connection closed with code 1009`, { cause: err });
+  }
+  if (err.code?.startsWith('WS_ERR_')) {
+    return new CommunicationError(ErrorCode.DecodeFailed, `${peer} broke the WebSocket protocol (${err.message}); connection closed`, { cause: err });
+  }
+  return new CommunicationError(ErrorCode.ChannelClosed, `WebSocket connection to ${peer} failed: ${err.message}`, { cause: err });
+}
