@@ -16,6 +16,10 @@ const commands: Record<string, Command> = {
     summary: 'Run the conformance kit against the transports that modules register',
     run: async (args) => (await import('./conformance-command.js')).runConformanceCommand(args),
   },
+  bench: {
+    summary: 'Benchmark every transport × codec against raw sockets; writes JSON, CSV, HTML and markdown reports',
+    run: async (args) => (await import('../bench/cli.js')).runBenchCommand(args),
+  },
 };
 
 function version(): string {

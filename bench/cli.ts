@@ -1,0 +1,16 @@
+import { parseBenchArgs, USAGE } from './options.js';
+import { writeReports } from './report/write.js';
+import { runBench } from './run.js';
+
+/** `spear-comm bench`: runs the matrix, prints progress, writes the reports. Exit code 0 only if every case ran. */
+export async function runBenchCommand(args: string[]): Promise<number> {
+  const options = parseBenchArgs(args);
+  if (options.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const report = await runBench(options, { log: (line) => process.stdout.write(`${line}\n`) });
+  const paths = await writeReports(report, options.out);
+  process.stdout.write(`\nReports:\n${paths.map((p) => `  ${p}`).join('\n')}\n`);
+  return 0;
+}
