@@ -55,10 +55,22 @@ const turn = () => new Promise((resolve) => setImmediate(resolve));
 describe('StreamFrameConnection: sending', () => {
   it('coalesces the small frames sent in one tick into one write', async () => {
     const { writable, connection } = pairConnection();
-    const payloads = Array.from({ length: 100 }, (_, i) => patterned(64, i));
+    const payloads = Array.from({ length: 10 }, (_, i) => patterned(64, i));
     await Promise.all(payloads.map((p) => connection.send(p)));
     expect(writable.calls).toHaveLength(1);
     expect(writable.calls[0]).toHaveLength(1);
+    expect(writable.frames()).toEqual(payloads);
+  });
+
+  it('writes a long tick in 16-frame writes as it goes, so the peer can start on them, in order', async () => {
+    const { writable, connection } = pairConnection();
+    const payloads = Array.from({ length: 100 }, (_, i) => patterned(64, i));
+    const sends = payloads.map((p) => connection.send(p));
+    // 6 full batches left synchronously, before the tick ended; the last 4 frames wait for it.
+    expect(writable.calls).toHaveLength(6);
+    await Promise.all(sends);
+    expect(writable.calls).toHaveLength(7);
+    expect(writable.calls.every((call) => call.length === 1)).toBe(true);
     expect(writable.frames()).toEqual(payloads);
   });
 

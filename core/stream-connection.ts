@@ -30,6 +30,15 @@ export interface StreamFrameConnectionOptions {
  */
 const COPY_LIMIT = 16 * 1024;
 
+/**
+ * A batch this long is written at once instead of at the end of the tick, so that the peer can
+ * start on the first frames while this side is still producing the rest: with many requests in
+ * flight, both processes then work at the same time instead of taking turns (about 1.8× the
+ * round trips per second for 64 B requests at 64 in flight, see docs/benchmarks.md). 16 frames
+ * per write keeps the system calls per frame low.
+ */
+const EARLY_FLUSH_FRAMES = 16;
+
 interface PendingSend {
   resolve(): void;
   reject(error: Error): void;
@@ -39,7 +48,8 @@ interface PendingSend {
  * A FrameConnection over any node stream, with the 4-byte length prefix of DESIGN §5.
  *
  * Frames sent in one tick (synchronously, or in the promise callbacks that follow, such as all
- * the answers to one read's requests) go out in one write. A send resolves once the stream took
+ * the answers to one read's requests) go out together: in one write, or one per
+ * EARLY_FLUSH_FRAMES frames when the tick produces more. A send resolves once the stream took
  * its bytes without passing its high-water mark, otherwise after 'drain'; until then later
  * frames wait here, so a peer that does not read stalls its senders instead of growing memory.
  */
@@ -126,6 +136,7 @@ export class StreamFrameConnection implements FrameConnection {
       this.batch.push(frame);
       this.batchSends.push({ resolve, reject });
       this.batchBytes += FRAME_HEADER_BYTES + (frame.byteLength <= COPY_LIMIT ? frame.byteLength : 0);
+      if (this.batch.length >= EARLY_FLUSH_FRAMES && !this.waitingForDrain) this.flush();
       if (!this.flushScheduled && !this.waitingForDrain) {
         this.flushScheduled = true;
         // nextTick rather than setImmediate: it batches just as well here and saves a loop turn per round trip.
