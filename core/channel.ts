@@ -125,7 +125,8 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
   private closing: Promise<void> | undefined;
   private paused = false;
   private nextId = 0;
-  private readonly idPrefix = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}-`;
+  /** Short on purpose: every request id is encoded, decoded and hashed on both sides. */
+  private readonly idPrefix = `${Math.random().toString(36).slice(2, 6)}-`;
   private counters = { messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, errors: 0, timeouts: 0, requests: 0, lateResponses: 0 };
   private lastActivityAt = Date.now();
 
