@@ -5,34 +5,10 @@ import {
   type ListenOptions, type Transport,
 } from 'spear-comm';
 import { ConformanceFailure, show, within } from './assert.js';
+import { Arrivals } from './arrivals.js';
 import { FrameCollector, type RawEnd } from './collector.js';
 import type { CaseFailure, Capabilities, ResolvedTarget } from './types.js';
 
-
-/** A FIFO that a case can wait on with a bound: accepted connections, server-side channels. */
-class Arrivals<T> {
-  private readonly items: T[] = [];
-  private readonly waiting: Array<(item: T) => void> = [];
-
-  push(item: T): void {
-    const waiter = this.waiting.shift();
-    if (waiter) waiter(item);
-    else this.items.push(item);
-  }
-
-  next(ms: number, what: string): Promise<T> {
-    const item = this.items.shift();
-    if (item !== undefined) return Promise.resolve(item);
-    let take!: (item: T) => void;
-    const arrived = new Promise<T>((resolve) => (take = resolve));
-    this.waiting.push(take);
-    return within(arrived, ms, what).catch((err: unknown) => {
-      const i = this.waiting.indexOf(take);
-      if (i >= 0) this.waiting.splice(i, 1);
-      throw err;
-    });
-  }
-}
 
 export interface RawListener {
   readonly url: string;

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ErrorCode, type FrameConnection } from 'spear-comm';
 import { describeNetworkTransport } from '../../test/support/network-transport-suite.js';
 import { trackCleanups } from '../../test/support/cleanups.js';
-import { Inbox } from '../../test/support/json-wire.js';
+import { Arrivals } from '../../conformance/arrivals.js';
 import { CONNECT_PATH, deserializeFrame, serializeFrame } from './frame-message.js';
 
 describeNetworkTransport('grpc', 'grpc://127.0.0.1:0');
@@ -13,8 +13,8 @@ const { defer, kernel } = trackCleanups();
 /** A grpc listener at transport level: each accepted FrameConnection's frames and close reason. */
 async function rawListener(maxFrameSize: number, extra?: Record<string, unknown>) {
   const k = await kernel();
-  const frames = new Inbox<Uint8Array>();
-  const closes = new Inbox<Error | undefined>();
+  const frames = new Arrivals<Uint8Array>();
+  const closes = new Arrivals<Error | undefined>();
   const listener = await k.transport('grpc').listen(new URL('grpc://127.0.0.1:0'), {
     maxFrameSize,
     extra,

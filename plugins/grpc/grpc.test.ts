@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { CommunicationError, ErrorCode, invoke, type CommunicationChannel } from 'spear-comm';
 import { selfSignedCert } from '../../test/support/certs.js';
 import { trackCleanups } from '../../test/support/cleanups.js';
-import { Inbox, authRequest, executionRequest, parseJson } from '../../test/support/json-wire.js';
+import { Arrivals } from '../../conformance/arrivals.js';
+import { authRequest, executionRequest, parseJson } from '../../test/support/json-wire.js';
 import { statusToError } from './status-codes.js';
 
 const SECRET = 'grpc-secret-9012';
@@ -25,7 +26,7 @@ function foreignClient(url: string) {
   const client = new spear.spear.v1.SpearTransport(new URL(url).host, credentials.createInsecure());
   defer(() => client.close());
   const call = client.Connect();
-  const frames = new Inbox<Buffer>();
+  const frames = new Arrivals<Buffer>();
   call.on('data', (frame: ForeignFrame) => frames.push(frame.data));
   call.on('error', () => {});
   const status = new Promise<StatusObject>((resolve) => call.on('status', resolve));

@@ -7,7 +7,8 @@ import { WebSocket, WebSocketServer, type ClientOptions } from 'ws';
 import { CommunicationError, ErrorCode, invoke, type CommunicationChannel, type Listener } from 'spear-comm';
 import { selfSignedCert } from '../../test/support/certs.js';
 import { trackCleanups } from '../../test/support/cleanups.js';
-import { Inbox, authRequest, executionRequest, parseJson } from '../../test/support/json-wire.js';
+import { Arrivals } from '../../conformance/arrivals.js';
+import { authRequest, executionRequest, parseJson } from '../../test/support/json-wire.js';
 
 const SECRET = 'ws-secret-5678';
 const { defer, kernel } = trackCleanups();
@@ -16,7 +17,7 @@ const { defer, kernel } = trackCleanups();
 async function rawClient(url: string, options: ClientOptions = {}) {
   const ws = new WebSocket(url, options);
   defer(() => ws.terminate());
-  const messages = new Inbox<{ data: Buffer; isBinary: boolean }>();
+  const messages = new Arrivals<{ data: Buffer; isBinary: boolean }>();
   ws.on('message', (data, isBinary) => messages.push({ data: data as Buffer, isBinary }));
   const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
   ws.on('error', () => {});
@@ -24,8 +25,8 @@ async function rawClient(url: string, options: ClientOptions = {}) {
   return { ws, messages, closed };
 }
 
-function rejections(listener: Listener): Inbox<CommunicationError> {
-  const inbox = new Inbox<CommunicationError>();
+function rejections(listener: Listener): Arrivals<CommunicationError> {
+  const inbox = new Arrivals<CommunicationError>();
   listener.on('rejected', (error) => inbox.push(error));
   return inbox;
 }

@@ -19,21 +19,3 @@ export function executionRequest(fields: { requestId: string; functionName: stri
 export function parseJson(frame: Uint8Array): Record<string, unknown> {
   return JSON.parse(Buffer.from(frame).toString('utf8')) as Record<string, unknown>;
 }
-
-/** Collects incoming items and hands them out in order, waiting when none has arrived yet. */
-export class Inbox<T> {
-  private readonly items: T[] = [];
-  private readonly waiting: Array<(item: T) => void> = [];
-
-  push(item: T): void {
-    const waiter = this.waiting.shift();
-    if (waiter) waiter(item);
-    else this.items.push(item);
-  }
-
-  next(): Promise<T> {
-    const item = this.items.shift();
-    if (item !== undefined) return Promise.resolve(item);
-    return new Promise((resolve) => this.waiting.push(resolve));
-  }
-}
