@@ -55,8 +55,8 @@ export class MemoryConnection implements FrameConnection {
       peer.closeWith(error);
       return Promise.reject(error);
     }
-    // A copy, so the sides never share bytes. Buffer.from takes small ones from Node's pool: a
-    // fresh ArrayBuffer per frame (what Uint8Array#slice makes) cost more than the rest of send().
+    // A copy, so the sides never share bytes: Buffer.from copies whatever it is given (Buffer#slice
+    // would be a view), and takes small copies from Node's pool rather than a fresh ArrayBuffer.
     peer.inbox.push(Buffer.from(frame));
     peer.inboxBytes += frame.byteLength;
     peer.schedule();
