@@ -8,6 +8,8 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^spear-comm$/, replacement: `${root}core/index.ts` },
+      { find: /^spear-comm\/runtime$/, replacement: `${root}runtime/index.ts` },
+      { find: /^spear-comm\/transport-kit$/, replacement: `${root}plugins/transport-kit/index.ts` },
       { find: /^spear-comm\/conformance$/, replacement: `${root}conformance/index.ts` },
       { find: /^spear-comm\/(plugins|codecs)\/([^/]+)$/, replacement: `${root}$1/$2/index.ts` },
     ],
@@ -15,7 +17,7 @@ export default defineConfig({
   oxc: { decorator: { legacy: true, emitDecoratorMetadata: true } },
   test: {
     setupFiles: ['reflect-metadata'],
-    include: ['core/**/*.test.ts', 'plugins/**/*.test.ts', 'codecs/**/*.test.ts', 'conformance/**/*.test.ts', 'bench/**/*.test.ts', 'test/**/*.test.ts'],
+    include: ['core/**/*.test.ts', 'runtime/**/*.test.ts', 'plugins/**/*.test.ts', 'codecs/**/*.test.ts', 'conformance/**/*.test.ts', 'bench/**/*.test.ts', 'test/**/*.test.ts'],
     pool: 'forks',
     testTimeout: 20_000,
     hookTimeout: 20_000,

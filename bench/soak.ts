@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createKernel, encodeFrameHeader, invoke, type CommunicationChannel, type Kernel } from 'spear-comm';
+import { createKernel, invoke, type CommunicationChannel, type Kernel } from 'spear-comm';
+import { encodeFrameHeader } from 'spear-comm/transport-kit';
 
 const self = fileURLToPath(import.meta.url);
 const SECRET = 'soak-secret';

@@ -1,6 +1,6 @@
 // The program the demo host spawns for each process-style instance: it connects back to the host
 // from its SPEAR_* environment and serves the demo functions until the host stops it.
-import { connectFromEnv } from 'spear-comm';
+import { connectFromEnv } from 'spear-comm/runtime';
 import { demoFunctions } from './demo-functions.js';
 
 try {

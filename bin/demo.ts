@@ -1,9 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import {
-  CommunicationError, ErrorCode, ProcessRuntime, connectFromEnv, createKernel, invoke,
-  type InstanceChannel, type Kernel, type RuntimeType,
-} from 'spear-comm';
+import { CommunicationError, ErrorCode, createKernel, invoke, type Kernel, type RuntimeType } from 'spear-comm';
+import { ProcessRuntime, connectFromEnv, type InstanceChannel } from 'spear-comm/runtime';
 import { demoFunctions, expectedOutput } from './demo-functions.js';
 import { DemoProgress } from './demo-progress.js';
 import { renderTable, type DemoRow } from './demo-table.js';
@@ -85,7 +83,7 @@ export async function runDemo(args: string[]): Promise<number> {
     progress.stopCounting();
 
     const rows = running.map(toRow);
-    const monitor = kernel.factory.monitor;
+    const monitor = runtime.factory.monitor;
     progress.note('stopping instances');
     await kernel.close();
     const counts = monitor.counts();
@@ -114,7 +112,7 @@ async function start(kernel: Kernel, runtime: ProcessRuntime, plan: Plan, progre
   let channel: InstanceChannel;
   let pid: number;
   if (plan.inProcess) {
-    channel = await kernel.factory.createChannelForInstance({ runtimeType: plan.runtimeType, instanceId: plan.instanceId }, config);
+    channel = await runtime.factory.createChannelForInstance({ runtimeType: plan.runtimeType, instanceId: plan.instanceId }, config);
     // The "instance" side of a wasm-style runtime lives in this process: same kernel, memory transport.
     await connectFromEnv({ env: channel.environment(), kernel, handlers: demoFunctions });
     await channel.waitForConnection({ timeoutMs: 10_000 });

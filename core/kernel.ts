@@ -6,7 +6,6 @@ import type { Codec } from './codec.js';
 import { container, type DependencyContainer } from './di.js';
 import { CommunicationError, ErrorCode, toCommunicationError } from './errors.js';
 import { Listener } from './listener.js';
-import { CommunicationFactory } from './runtime/factory.js';
 import { silentLogger, type Logger } from './logger.js';
 import type { AuthRequest, RuntimeInstanceId, RuntimeType } from './messages.js';
 import { registeredCodecs, registeredTransports, type CodecEntry, type TransportEntry } from './registry.js';
@@ -107,7 +106,7 @@ export class Kernel {
   private readonly listeners = new Set<Listener>();
   private readonly channels = new Set<CommunicationChannel>();
   private closing: Promise<void> | undefined;
-  private runtimeFactory: CommunicationFactory | undefined;
+  private readonly owned: Array<{ close(): Promise<void> }> = [];
 
   constructor(options: KernelOptions & { unavailable?: UnavailablePlugin[] } = {}) {
     this.container = container.createChildContainer();
@@ -121,10 +120,13 @@ export class Kernel {
     this.codecEntries = new Map(registeredCodecs().map((c) => [c.meta.name, c]));
   }
 
-  /** Creates per-instance channels by runtime type (default strategies); made on first use, closed with the kernel. */
-  get factory(): CommunicationFactory {
+  /**
+   * Ties `resource` to this kernel: `close()` closes it first (before the kernel's channels and
+   * listeners), so what is built on a kernel — a runtime factory, a pool — needs no separate close.
+   */
+  own(resource: { close(): Promise<void> }): void {
     this.assertOpen();
-    return (this.runtimeFactory ??= new CommunicationFactory(this));
+    this.owned.push(resource);
   }
 
   /** Names of the transports this kernel can use. */
@@ -309,7 +311,7 @@ export class Kernel {
   /** Closes every listener and channel this kernel made, then releases its plugins. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      await this.runtimeFactory?.close();
+      await Promise.all(this.owned.splice(0).map((resource) => resource.close()));
       await Promise.all([...this.channels].map((c) => c.close()));
       await Promise.all([...this.listeners].map((l) => l.close()));
       await Promise.all([...this.transportInstances.values()].map((t) => t.dispose?.()));

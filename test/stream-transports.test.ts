@@ -2,7 +2,8 @@
 import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, encodeFrameHeader, invoke, type CommunicationChannel, type FrameConnection, type RuntimeMessage } from 'spear-comm';
+import { ErrorCode, invoke, type CommunicationChannel, type FrameConnection, type RuntimeMessage } from 'spear-comm';
+import { encodeFrameHeader } from 'spear-comm/transport-kit';
 import { collect, patterned, sameBytes, waitFor, wireFrame, type Collected } from './support/streams.js';
 import { testBed } from './support/test-bed.js';
 

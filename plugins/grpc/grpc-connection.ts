@@ -1,6 +1,7 @@
 import type { Client, ClientDuplexStream, ServerDuplexStream, StatusObject } from '@grpc/grpc-js';
 import { status as Status } from '@grpc/grpc-js';
-import { CommunicationError, ErrorCode, FrameInbox, type FrameConnection, type FrameSink } from 'spear-comm';
+import { CommunicationError, ErrorCode, type FrameConnection, type FrameSink } from 'spear-comm';
+import { FrameInbox } from 'spear-comm/transport-kit';
 import { refusedFrameOf } from './frame-limit-interceptor.js';
 import { statusToError } from './status-codes.js';
 

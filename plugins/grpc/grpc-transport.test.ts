@@ -17,7 +17,7 @@ async function rawListener(maxFrameSize: number, extra?: Record<string, unknown>
   const closes = new Arrivals<Error | undefined>();
   const listener = await k.transport('grpc').listen(new URL('grpc://127.0.0.1:0'), {
     maxFrameSize,
-    extra,
+    ...(extra ? { extra } : {}),
     onConnection: (connection: FrameConnection) => connection.start({ onFrame: (f) => frames.push(f), onClose: (e) => closes.push(e) }),
   });
   defer(() => listener.close());

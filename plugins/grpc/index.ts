@@ -2,10 +2,8 @@ import {
   Client, Metadata, Server, ServerCredentials, credentials, status as Status,
   type ChannelCredentials, type ChannelOptions, type ClientDuplexStream, type ServerDuplexStream, type ServerOptions, type StatusObject,
 } from '@grpc/grpc-js';
-import {
-  CommunicationError, ErrorCode, OpenListeners, Transport,
-  type FrameConnection, type FrameListener, type TlsOptions, type TransportCapabilities, type TransportConnectOptions, type TransportListenOptions,
-} from 'spear-comm';
+import { CommunicationError, ErrorCode, Transport, type FrameConnection, type FrameListener, type TlsOptions, type TransportCapabilities, type TransportConnectOptions, type TransportListenOptions } from 'spear-comm';
+import { OpenListeners } from 'spear-comm/transport-kit';
 import { CONNECT_PATH, SPEAR_TRANSPORT_SERVICE, deserializeFrame, frameMessageSize, serializeFrame } from './frame-message.js';
 import { frameLimitInterceptor } from './frame-limit-interceptor.js';
 import { GrpcConnection } from './grpc-connection.js';

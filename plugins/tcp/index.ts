@@ -1,10 +1,8 @@
 import { constants as bufferConstants } from 'node:buffer';
 import { connect as netConnect, createServer as netCreateServer, type AddressInfo, type Server } from 'node:net';
 import { connect as tlsConnect, createServer as tlsCreateServer, type TLSSocket } from 'node:tls';
-import {
-  CommunicationError, ErrorCode, MAX_WIRE_FRAME_SIZE, OpenListeners, StreamFrameConnection, Transport, listenStreamServer, whenSocketConnected,
-  type FrameConnection, type FrameListener, type TransportCapabilities, type TransportConnectOptions, type TransportListenOptions,
-} from 'spear-comm';
+import { CommunicationError, ErrorCode, Transport, type FrameConnection, type FrameListener, type TransportCapabilities, type TransportConnectOptions, type TransportListenOptions } from 'spear-comm';
+import { MAX_WIRE_FRAME_SIZE, OpenListeners, StreamFrameConnection, listenStreamServer, whenSocketConnected } from 'spear-comm/transport-kit';
 import { describeTlsError, tlsClientOptions, tlsServerOptions } from './tls-options.js';
 
 const LOOPBACK = '127.0.0.1';

@@ -2,10 +2,8 @@ import { constants as bufferConstants } from 'node:buffer';
 import { existsSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { dirname } from 'node:path';
-import {
-  CommunicationError, ErrorCode, MAX_WIRE_FRAME_SIZE, OpenListeners, StreamFrameConnection, Transport, listenStreamServer, whenSocketConnected,
-  type FrameConnection, type FrameListener, type TransportCapabilities, type TransportConnectOptions, type TransportListenOptions,
-} from 'spear-comm';
+import { CommunicationError, ErrorCode, Transport, type FrameConnection, type FrameListener, type TransportCapabilities, type TransportConnectOptions, type TransportListenOptions } from 'spear-comm';
+import { MAX_WIRE_FRAME_SIZE, OpenListeners, StreamFrameConnection, listenStreamServer, whenSocketConnected } from 'spear-comm/transport-kit';
 import { bindPrivately, removeSocketFile, removeStaleSocket, restrictSocket, socketPathOf } from './socket-file.js';
 
 /**

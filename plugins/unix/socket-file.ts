@@ -1,7 +1,8 @@
 import { chmod, lstat, unlink } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { isAbsolute } from 'node:path';
-import { CommunicationError, ErrorCode, whenSocketConnected } from 'spear-comm';
+import { CommunicationError, ErrorCode } from 'spear-comm';
+import { whenSocketConnected } from 'spear-comm/transport-kit';
 
 /**
  * The longest socket path the OS takes, in bytes: `sun_path` is 108 bytes on Linux and 104 on

@@ -3,10 +3,8 @@ import { Server as HttpServer, createServer as createHttpServer, type IncomingMe
 import { Server as HttpsServer, createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import {
-  CommunicationError, ErrorCode, OpenListeners, Transport,
-  type FrameConnection, type FrameListener, type TlsOptions, type TransportCapabilities, type TransportConnectOptions, type TransportListenOptions,
-} from 'spear-comm';
+import { CommunicationError, ErrorCode, Transport, type FrameConnection, type FrameListener, type TlsOptions, type TransportCapabilities, type TransportConnectOptions, type TransportListenOptions } from 'spear-comm';
+import { OpenListeners } from 'spear-comm/transport-kit';
 import { WebSocket, WebSocketServer, type PerMessageDeflateOptions } from 'ws';
 import { CloseCode, WebSocketConnection } from './websocket-connection.js';
 

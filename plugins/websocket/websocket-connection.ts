@@ -1,4 +1,5 @@
-import { CommunicationError, ErrorCode, FrameInbox, type FrameConnection, type FrameSink } from 'spear-comm';
+import { CommunicationError, ErrorCode, type FrameConnection, type FrameSink } from 'spear-comm';
+import { FrameInbox } from 'spear-comm/transport-kit';
 import { WebSocket, type RawData } from 'ws';
 
 /** Bytes ws may hold unsent before `send()` waits for its frame to reach the socket. */

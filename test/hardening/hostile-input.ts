@@ -1,6 +1,7 @@
 // fast-check generators of what a hostile peer sends: frames (payloads) and raw stream bytes.
 import fc from 'fast-check';
-import { encodeFrameHeader, type Codec, type RuntimeMessage } from 'spear-comm';
+import { type Codec, type RuntimeMessage } from 'spear-comm';
+import { encodeFrameHeader } from 'spear-comm/transport-kit';
 import { authRequest } from './raw-peer.js';
 
 export const FUZZ_SECRET = 'fuzz-secret-0123456789';

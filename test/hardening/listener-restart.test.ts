@@ -4,7 +4,8 @@
 // that failed was rejected with ChannelClosed (a clear code, never a hang).
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CommunicationError, ErrorCode, connectWithReconnect, invoke, type ReconnectingChannel } from 'spear-comm';
+import { CommunicationError, ErrorCode, invoke } from 'spear-comm';
+import { connectWithReconnect, type ReconnectingChannel } from 'spear-comm/runtime';
 import { failOnUnhandledRejections } from '../support.js';
 import { waitFor } from '../support/streams.js';
 import { testBed } from '../support/test-bed.js';

@@ -1,7 +1,7 @@
 // A hostile or careless peer that speaks raw bytes to a listener: no spear-comm on its side.
 import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
-import { LengthPrefixDecoder, encodeFrameHeader } from 'spear-comm';
+import { LengthPrefixDecoder, encodeFrameHeader } from 'spear-comm/transport-kit';
 
 export interface RawPeer {
   socket: Socket;

@@ -1,9 +1,7 @@
 // Slow, silent, half-open and flooding peers: none of them may hold memory or a connection slot forever.
 import { describe, expect, it } from 'vitest';
-import {
-  CommunicationError, ErrorCode, HANDSHAKE_MAX_FRAME_SIZE, LengthPrefixDecoder, StreamFrameConnection, encodeFrameHeader, invoke,
-  type CommunicationChannel, type Listener, type ListenOptions,
-} from 'spear-comm';
+import { CommunicationError, ErrorCode, HANDSHAKE_MAX_FRAME_SIZE, invoke, type CommunicationChannel, type Listener, type ListenOptions } from 'spear-comm';
+import { LengthPrefixDecoder, StreamFrameConnection, encodeFrameHeader } from 'spear-comm/transport-kit';
 import { failOnUnhandledRejections, until } from '../support.js';
 import { collect, socketPair, waitFor, wireFrame } from '../support/streams.js';
 import { testBed } from '../support/test-bed.js';

@@ -1,7 +1,8 @@
 import { dirname, join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CommunicationFactory, UNIX_PATH_MAX, createKernel, instanceAddress, socketFileName, unixPathProblem, unixSocketPath } from 'spear-comm';
+import { createKernel } from 'spear-comm';
+import { CommunicationFactory, UNIX_PATH_MAX, instanceAddress, socketFileName, unixPathProblem, unixSocketPath } from 'spear-comm/runtime';
 
 const SAFE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,39}-[0-9a-f]{16}\.sock$/;
 const DIR = '/tmp/spear-AbC123';

@@ -1,9 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  CircuitBreaker, CommunicationError, ErrorCode, createKernel, encodeHandshake, invoke, serve, startHeartbeat, withCircuitBreaker,
-  type CircuitState, type CommunicationChannel, type FrameConnection, type Kernel,
-} from 'spear-comm';
+import { CommunicationError, ErrorCode, createKernel, encodeHandshake, invoke, serve, type CommunicationChannel, type FrameConnection, type Kernel } from 'spear-comm';
+import { CircuitBreaker, startHeartbeat, withCircuitBreaker, type CircuitState } from 'spear-comm/runtime';
 import { failOnUnhandledRejections } from '../support.js';
+import { factoryFor } from '../support/factory.js';
 
 failOnUnhandledRejections();
 
@@ -55,7 +54,7 @@ describe('heartbeats', () => {
 
   it('on a factory channel, a silent instance becomes a disconnect with the heartbeat as the reason', async () => {
     kernel = await createKernel();
-    const channel = await kernel.factory.createChannelForInstance({ runtimeType: 'wasm', instanceId: 'quiet' }, { heartbeat: { intervalMs: 10, timeoutMs: 100 } });
+    const channel = await factoryFor(kernel).createChannelForInstance({ runtimeType: 'wasm', instanceId: 'quiet' }, { heartbeat: { intervalMs: 10, timeoutMs: 100 } });
     const env = channel.environment();
     await silentPeer(channel.url, env.SPEAR_SECRET!, { runtimeType: 'wasm', instanceId: 'quiet' });
     await channel.waitForConnection();

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, SPEAR_ENV, instanceEnvironment, readInstanceEnv } from 'spear-comm';
+import { ErrorCode } from 'spear-comm';
+import { SPEAR_ENV, instanceEnvironment, readInstanceEnv } from 'spear-comm/runtime';
 
 describe('the SPEAR_* environment', () => {
   it('round-trips what the host sets', () => {

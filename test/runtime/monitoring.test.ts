@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConnectionMonitor, ErrorCode, connectFromEnv, createKernel, invoke, type CommunicationChannel, type Kernel, type MonitorEvent } from 'spear-comm';
+import { ErrorCode, createKernel, invoke, type CommunicationChannel, type Kernel } from 'spear-comm';
+import { ConnectionMonitor, connectFromEnv, type MonitorEvent } from 'spear-comm/runtime';
 import { failOnUnhandledRejections } from '../support.js';
+import { factoryFor } from '../support/factory.js';
 
 failOnUnhandledRejections();
 
@@ -13,8 +15,8 @@ describe('ConnectionMonitor', () => {
   it('reports connected, authenticated, message and disconnected for an instance, in order', async () => {
     kernel = await createKernel();
     const events: MonitorEvent[] = [];
-    kernel.factory.monitor.on('event', (e) => events.push(e));
-    const channel = await kernel.factory.createChannelForInstance({ runtimeType: 'wasm', instanceId: 'm1' });
+    factoryFor(kernel).monitor.on('event', (e) => events.push(e));
+    const channel = await factoryFor(kernel).createChannelForInstance({ runtimeType: 'wasm', instanceId: 'm1' });
     const instance = await connectFromEnv({ env: channel.environment(), kernel, handlers: { echo: (i) => i } });
     await channel.waitForConnection();
     await invoke(channel, 'echo', Buffer.from('x'));
@@ -26,8 +28,8 @@ describe('ConnectionMonitor', () => {
     const disconnected = events[3]!;
     expect(disconnected.type === 'disconnected' && disconnected.reason?.code).toBe(ErrorCode.ChannelClosed);
     // History keeps everything but messages; counts include them.
-    expect(kernel.factory.monitor.recent().map(summary)).toEqual(['connected', 'authenticated', 'disconnected']);
-    expect(kernel.factory.monitor.counts()).toMatchObject({ connected: 1, authenticated: 1, message: 1, disconnected: 1, error: 0 });
+    expect(factoryFor(kernel).monitor.recent().map(summary)).toEqual(['connected', 'authenticated', 'disconnected']);
+    expect(factoryFor(kernel).monitor.counts()).toMatchObject({ connected: 1, authenticated: 1, message: 1, disconnected: 1, error: 0 });
   });
 
   it('reports a refused handshake as an error with its code, and a subscriber that throws breaks nothing', async () => {
@@ -69,7 +71,7 @@ describe('listener connection limit', () => {
 
   it('a newer session of the same instance replaces the older one (a reconnect may overlap the old connection)', async () => {
     kernel = await createKernel();
-    const channel = await kernel.factory.createChannelForInstance({ runtimeType: 'wasm', instanceId: 'limited' });
+    const channel = await factoryFor(kernel).createChannelForInstance({ runtimeType: 'wasm', instanceId: 'limited' });
     const env = channel.environment();
     const a = await connectFromEnv({ env, kernel });
     const b = await connectFromEnv({ env, kernel });

@@ -3,10 +3,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  ErrorCode, createKernel, instanceEnvironment, invoke, socketFileName, withCircuitBreaker,
-  type CircuitState, type CommunicationChannel, type CommunicationError, type Listener,
-} from 'spear-comm';
+import { ErrorCode, createKernel, invoke, type CommunicationChannel, type CommunicationError, type Listener } from 'spear-comm';
+import { instanceEnvironment, socketFileName, withCircuitBreaker, type CircuitState } from 'spear-comm/runtime';
 import { failOnUnhandledRejections } from '../support.js';
 import { FIXTURE, cleanups, host, privateDir, socketPath, start, text } from './process-support.js';
 

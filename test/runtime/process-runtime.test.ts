@@ -4,7 +4,8 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { CommunicationError, ErrorCode, type ExitInfo, type ProcessInstance } from 'spear-comm';
+import { CommunicationError, ErrorCode } from 'spear-comm';
+import { type ExitInfo, type ProcessInstance } from 'spear-comm/runtime';
 import { failOnUnhandledRejections, until } from '../support.js';
 import { cleanups, host, isAlive, socketPath, start, text } from './process-support.js';
 

@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach } from 'vitest';
-import { CommunicationFactory, ProcessRuntime, createKernel, type Kernel, type ProcessInstance, type SpawnOptions } from 'spear-comm';
+import { createKernel, type Kernel } from 'spear-comm';
+import { CommunicationFactory, ProcessRuntime, type ProcessInstance, type SpawnOptions } from 'spear-comm/runtime';
+import { factoryFor } from '../support/factory.js';
 
 export const FIXTURE = fileURLToPath(new URL('../fixtures/instance.mjs', import.meta.url));
 export const text = (bytes: Uint8Array) => Buffer.from(bytes).toString('utf8');
@@ -17,10 +19,9 @@ afterEach(async () => {
 
 export async function host(options: { socketDir?: string } = {}): Promise<{ kernel: Kernel; factory: CommunicationFactory; runtime: ProcessRuntime }> {
   const kernel = await createKernel();
-  const factory = options.socketDir ? new CommunicationFactory(kernel, { socketDir: options.socketDir }) : kernel.factory;
+  const factory = options.socketDir ? new CommunicationFactory(kernel, { socketDir: options.socketDir }) : factoryFor(kernel);
   const runtime = new ProcessRuntime(factory);
   cleanups.push(() => kernel.close());
-  if (factory !== kernel.factory) cleanups.push(() => factory.close());
   return { kernel, factory, runtime };
 }
 

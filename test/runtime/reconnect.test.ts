@@ -1,8 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  CommunicationError, ErrorCode, checkReconnectPolicy, connectWithReconnect, createKernel, invoke, reconnectDelay,
-  type Kernel, type Listener, type ReconnectPolicy,
-} from 'spear-comm';
+import { CommunicationError, ErrorCode, createKernel, invoke, type Kernel, type Listener } from 'spear-comm';
+import { checkReconnectPolicy, connectWithReconnect, reconnectDelay, type ReconnectPolicy } from 'spear-comm/runtime';
 import { failOnUnhandledRejections } from '../support.js';
 
 failOnUnhandledRejections();

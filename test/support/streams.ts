@@ -1,7 +1,8 @@
 // Helpers for the stream transport tests: real loopback sockets and a recording FrameSink.
 import { once } from 'node:events';
 import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
-import { encodeFrameHeader, type FrameConnection } from 'spear-comm';
+import { type FrameConnection } from 'spear-comm';
+import { encodeFrameHeader } from 'spear-comm/transport-kit';
 
 export interface Collected {
   frames: Uint8Array[];

@@ -1,5 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
-import { StreamFrameConnection, type FrameConnection, type FrameSink } from 'spear-comm';
+import { type FrameConnection, type FrameSink } from 'spear-comm';
+import { StreamFrameConnection } from 'spear-comm/transport-kit';
 import { reap, type Child } from './child-process.js';
 
 export interface ChildConnectionOptions {

@@ -1,5 +1,4 @@
-import type { ChannelEvents, ChannelStats, CommunicationChannel, RequestHandler, WaitOptions } from '../channel.js';
-import type { RuntimeInstanceId, RuntimeMessage } from '../messages.js';
+import { type ChannelEvents, type ChannelStats, type CommunicationChannel, type RequestHandler, type RuntimeInstanceId, type RuntimeMessage, type WaitOptions } from 'spear-comm';
 
 /** Forwards everything to another channel; resilience layers extend it and override what they change. */
 export class ChannelWrapper implements CommunicationChannel {

@@ -1,6 +1,4 @@
-import { CommunicationError, ErrorCode } from '../errors.js';
-import type { Listener } from '../listener.js';
-import type { RuntimeInstanceId } from '../messages.js';
+import { CommunicationError, ErrorCode, type Listener, type RuntimeInstanceId } from 'spear-comm';
 import { DurableChannel, type DurableChannelStats } from './durable-channel.js';
 import { instanceEnvironment } from './instance-env.js';
 import type { HeartbeatOptions } from './resilience/heartbeat.js';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { CommunicationError, ErrorCode } from '../errors.js';
+import { CommunicationError, ErrorCode } from 'spear-comm';
 
 /**
  * Bytes a unix socket path may take, not counting the terminating NUL (sun_path is 108 bytes on

@@ -1,4 +1,4 @@
-import { CommunicationError, ErrorCode } from './errors.js';
+import { CommunicationError, ErrorCode } from 'spear-comm';
 
 /** Bytes of the length prefix in front of every frame on a stream transport (DESIGN §5). */
 export const FRAME_HEADER_BYTES = 4;

@@ -1,8 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { CommunicationError, ErrorCode } from '../errors.js';
-import { Emitter } from '../events.js';
-import type { RuntimeInstanceId } from '../messages.js';
-import { invoke, type InvokeOptions } from '../serve.js';
+import { CommunicationError, Emitter, ErrorCode, invoke, type InvokeOptions, type RuntimeInstanceId } from 'spear-comm';
 import type { InstanceChannel } from './instance-channel.js';
 
 export interface ExitInfo {

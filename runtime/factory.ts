@@ -3,13 +3,7 @@ import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
-import { CommunicationError, ErrorCode } from '../errors.js';
-import type { Kernel, ListenOptions } from '../kernel.js';
-import type { Listener } from '../listener.js';
-import { RUNTIME_TYPES, type RuntimeInstanceId, type RuntimeType } from '../messages.js';
-import { generateSecret, secretsEqual } from '../secret.js';
-import { serve, type Handlers } from '../serve.js';
-import type { TlsOptions } from '../transport.js';
+import { CommunicationError, ErrorCode, RUNTIME_TYPES, generateSecret, secretsEqual, serve, type Handlers, type Kernel, type ListenOptions, type Listener, type RuntimeInstanceId, type RuntimeType, type TlsOptions } from 'spear-comm';
 import { checkInstanceId, instanceAddress } from './addresses.js';
 import { InstanceChannel, type FallbackRecord } from './instance-channel.js';
 import { ConnectionMonitor } from './monitoring.js';
@@ -84,6 +78,7 @@ export class CommunicationFactory {
     }
     this.fixedSocketDir = options.socketDir;
     for (const type of RUNTIME_TYPES) this.setStrategy(options.strategies?.[type] ?? DEFAULT_STRATEGIES[type]);
+    kernel.own(this);
   }
 
   /** A copy of the strategy for `runtimeType`. */

@@ -1,5 +1,4 @@
-import type { CommunicationChannel, WaitOptions } from '../../channel.js';
-import type { RuntimeMessage } from '../../messages.js';
+import { type CommunicationChannel, type RuntimeMessage, type WaitOptions } from 'spear-comm';
 import { ChannelWrapper } from '../channel-wrapper.js';
 import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker.js';
 

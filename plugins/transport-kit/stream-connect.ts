@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { CommunicationError, ErrorCode } from './errors.js';
+import { CommunicationError, ErrorCode } from 'spear-comm';
 
 export interface SocketConnectOptions {
   /** What is being connected to, as the user wrote it (e.g. `tcp://127.0.0.1:7000`); every error names it. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CommunicationError, FrameInbox } from 'spear-comm';
+import { CommunicationError } from 'spear-comm';
+import { FrameInbox } from 'spear-comm/transport-kit';
 
 function setup() {
   const flow: string[] = [];

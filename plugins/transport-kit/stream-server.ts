@@ -1,7 +1,6 @@
 import type { Server, Socket } from 'node:net';
-import { CommunicationError, ErrorCode } from './errors.js';
+import { CommunicationError, ErrorCode, type FrameListener, type TransportListenOptions } from 'spear-comm';
 import { StreamFrameConnection } from './stream-connection.js';
-import type { FrameListener, TransportListenOptions } from './transport.js';
 
 export interface StreamServerOptions extends Pick<TransportListenOptions, 'maxFrameSize' | 'frameTimeoutMs' | 'onConnection' | 'onError'> {
   /** Starts listening, e.g. `(server) => server.listen({ host, port })`. Runs synchronously once. */

@@ -1,9 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { CommunicationChannel } from '../../channel.js';
-import { CommunicationError, ErrorCode, toCommunicationError } from '../../errors.js';
-import type { ConnectOptions, Kernel } from '../../kernel.js';
-import type { RuntimeInstanceId } from '../../messages.js';
-import { serve } from '../../serve.js';
+import { CommunicationError, ErrorCode, serve, toCommunicationError, type CommunicationChannel, type ConnectOptions, type Kernel, type RuntimeInstanceId } from 'spear-comm';
 import { DurableChannel } from '../durable-channel.js';
 import type { HeartbeatOptions } from './heartbeat.js';
 import { checkReconnectPolicy, reconnectDelay, type ReconnectPolicy } from './reconnect-policy.js';

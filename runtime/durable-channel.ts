@@ -1,8 +1,4 @@
-import { receiveUntilClosed, type ChannelEvents, type ChannelStats, type CommunicationChannel, type RequestHandler, type WaitOptions } from '../channel.js';
-import { CommunicationError, ErrorCode } from '../errors.js';
-import { Emitter } from '../events.js';
-import { LatencyRecorder } from '../latency.js';
-import type { RuntimeInstanceId, RuntimeMessage } from '../messages.js';
+import { CommunicationError, Emitter, ErrorCode, LatencyRecorder, receiveUntilClosed, type ChannelEvents, type ChannelStats, type CommunicationChannel, type RequestHandler, type RuntimeInstanceId, type RuntimeMessage, type WaitOptions } from 'spear-comm';
 import { HeartbeatMonitor, type HeartbeatOptions } from './resilience/heartbeat.js';
 
 export interface DurableChannelEvents extends ChannelEvents {

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CommunicationError, ErrorCode, LengthPrefixDecoder, encodeFrameHeader, writeFrameHeader } from 'spear-comm';
+import { CommunicationError, ErrorCode } from 'spear-comm';
+import { LengthPrefixDecoder, encodeFrameHeader, writeFrameHeader } from 'spear-comm/transport-kit';
 
 function encodeStream(frames: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(frames.reduce((n, f) => n + 4 + f.byteLength, 0));

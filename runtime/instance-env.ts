@@ -1,7 +1,4 @@
-import { CommunicationError, ErrorCode } from '../errors.js';
-import { BUILTIN_PLUGINS, createKernel, type Kernel, type KernelOptions } from '../kernel.js';
-import { RUNTIME_TYPES, type RuntimeInstanceId, type RuntimeType } from '../messages.js';
-import type { Handlers } from '../serve.js';
+import { BUILTIN_PLUGINS, CommunicationError, ErrorCode, RUNTIME_TYPES, createKernel, type Handlers, type Kernel, type KernelOptions, type RuntimeInstanceId, type RuntimeType } from 'spear-comm';
 import type { HeartbeatOptions } from './resilience/heartbeat.js';
 import { ReconnectingChannel } from './resilience/reconnect.js';
 import type { ReconnectPolicy } from './resilience/reconnect-policy.js';

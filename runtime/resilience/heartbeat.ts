@@ -1,6 +1,4 @@
-import type { CommunicationChannel } from '../../channel.js';
-import { CommunicationError, ErrorCode } from '../../errors.js';
-import { Emitter } from '../../events.js';
+import { CommunicationError, Emitter, ErrorCode, type CommunicationChannel } from 'spear-comm';
 
 export interface HeartbeatOptions {
   /** How often to check the peer (default 5 s). A probe is sent only when nothing arrived for this long. */

@@ -1,10 +1,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { CommunicationError, ErrorCode } from '../errors.js';
-import { Emitter } from '../events.js';
-import type { Kernel } from '../kernel.js';
-import type { RuntimeType } from '../messages.js';
-import type { ChannelConfig, CommunicationFactory } from './factory.js';
+import { CommunicationError, Emitter, ErrorCode, type Kernel, type RuntimeType } from 'spear-comm';
+import { CommunicationFactory, type ChannelConfig } from './factory.js';
 import { ProcessInstance, type ExitInfo } from './process-instance.js';
 
 export interface SpawnOptions {
@@ -56,7 +53,7 @@ export class ProcessRuntime extends Emitter<ProcessRuntimeEvents> {
   constructor(source: Kernel | CommunicationFactory) {
     super();
     const isFactory = 'createChannelForInstance' in source;
-    this.factory = isFactory ? source : source.factory;
+    this.factory = isFactory ? source : new CommunicationFactory(source);
     this.kernel = isFactory ? undefined : source;
     this.factory.own(this);
   }

@@ -2,8 +2,9 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { PassThrough, Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ErrorCode, LengthPrefixDecoder, StreamFrameConnection } from 'spear-comm';
-import { collect, patterned, sameBytes, socketPair, waitFor, wireFrame } from '../test/support/streams.js';
+import { ErrorCode } from 'spear-comm';
+import { LengthPrefixDecoder, StreamFrameConnection } from 'spear-comm/transport-kit';
+import { collect, patterned, sameBytes, socketPair, waitFor, wireFrame } from '../../test/support/streams.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {

@@ -1,5 +1,4 @@
-import { Deque } from './deque.js';
-import type { FrameSink } from './transport.js';
+import { Deque, type FrameSink } from 'spear-comm';
 
 /** The part of a library's stream that an inbox can stop and restart (ws, a gRPC call…). */
 export interface PausableSource {

@@ -1,5 +1,4 @@
-import { CommunicationError, ErrorCode } from '../../errors.js';
-import { Emitter } from '../../events.js';
+import { CommunicationError, Emitter, ErrorCode } from 'spear-comm';
 
 export type CircuitState = 'closed' | 'open' | 'half-open';
 

@@ -1,8 +1,6 @@
 import type { Duplex, Readable, Writable } from 'node:stream';
-import { Deque } from './deque.js';
-import { CommunicationError, ErrorCode } from './errors.js';
+import { CommunicationError, Deque, ErrorCode, type FrameConnection, type FrameSink } from 'spear-comm';
 import { FRAME_HEADER_BYTES, LengthPrefixDecoder, MAX_WIRE_FRAME_SIZE, writeFrameHeader } from './stream-framing.js';
-import type { FrameConnection, FrameSink } from './transport.js';
 
 /** A byte stream to carry frames: a socket, or a separate readable and writable (a child's stdout and stdin). */
 export type FrameStream = Duplex | { readable: Readable; writable: Writable };

@@ -1,8 +1,4 @@
-import type { CommunicationChannel } from '../channel.js';
-import type { CommunicationError } from '../errors.js';
-import { Emitter } from '../events.js';
-import type { Listener } from '../listener.js';
-import type { RuntimeInstanceId, RuntimeMessage } from '../messages.js';
+import { Emitter, type CommunicationChannel, type CommunicationError, type Listener, type RuntimeInstanceId, type RuntimeMessage } from 'spear-comm';
 
 interface EventBase {
   /** Epoch ms. */

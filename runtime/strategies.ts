@@ -1,4 +1,4 @@
-import type { RuntimeType } from '../messages.js';
+import { type RuntimeType } from 'spear-comm';
 
 /**
  * How the factory reaches instances of one runtime type: the transports to try, best first.
