@@ -17,7 +17,15 @@ export default defineConfig({
   oxc: { decorator: { legacy: true, emitDecoratorMetadata: true } },
   test: {
     setupFiles: ['reflect-metadata'],
-    include: ['core/**/*.test.ts', 'runtime/**/*.test.ts', 'plugins/**/*.test.ts', 'codecs/**/*.test.ts', 'conformance/**/*.test.ts', 'bench/**/*.test.ts', 'test/**/*.test.ts'],
+    include: [
+      'core/**/*.test.ts',
+      'runtime/**/*.test.ts',
+      'plugins/**/*.test.ts',
+      'codecs/**/*.test.ts',
+      'conformance/**/*.test.ts',
+      'bench/**/*.test.ts',
+      'test/**/*.test.ts',
+    ],
     pool: 'forks',
     testTimeout: 20_000,
     hookTimeout: 20_000,

@@ -22,7 +22,10 @@ export class FramePeer implements Peer {
 
   static async connect(kernel: Kernel, transport: string, url: string): Promise<FramePeer> {
     const plugin = kernel.transport(transport);
-    const connection = await plugin.connect(new URL(url), { maxFrameSize: Math.min(DEFAULT_MAX_FRAME_SIZE, plugin.capabilities.maxFrameSize), timeoutMs: 10_000 });
+    const connection = await plugin.connect(new URL(url), {
+      maxFrameSize: Math.min(DEFAULT_MAX_FRAME_SIZE, plugin.capabilities.maxFrameSize),
+      timeoutMs: 10_000,
+    });
     return new FramePeer(connection);
   }
 
@@ -48,7 +51,12 @@ export class FramePeer implements Peer {
 }
 
 /** Server side: echoes every frame (echo) or only empty ones (sink), straight on the FrameConnection. */
-export async function listenFrames(kernel: Kernel, transport: string, url: string, sink: boolean): Promise<{ url: string; close(): Promise<void> }> {
+export async function listenFrames(
+  kernel: Kernel,
+  transport: string,
+  url: string,
+  sink: boolean,
+): Promise<{ url: string; close(): Promise<void> }> {
   const plugin = kernel.transport(transport);
   const listener = await plugin.listen(new URL(url), {
     maxFrameSize: Math.min(DEFAULT_MAX_FRAME_SIZE, plugin.capabilities.maxFrameSize),

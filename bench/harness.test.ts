@@ -11,7 +11,14 @@ import { oneWayBatch, windowedRoundTrips, type Workload } from './workloads.js';
 describe('options', () => {
   it('defaults to the full matrix, and --quick to one short round at two sizes', () => {
     const full = parseBenchArgs([]);
-    expect(full).toMatchObject({ sizes: [64, 1024, 65536, 1048576], modes: ['rr1', 'rr64', 'oneway', 'codec'], rounds: 3, quick: false, out: 'bench-results', pin: true });
+    expect(full).toMatchObject({
+      sizes: [64, 1024, 65536, 1048576],
+      modes: ['rr1', 'rr64', 'oneway', 'codec'],
+      rounds: 3,
+      quick: false,
+      out: 'bench-results',
+      pin: true,
+    });
     expect(full.transports).toBeUndefined();
     const quick = parseBenchArgs(['--quick']);
     expect(quick).toMatchObject({ sizes: [64, 65536], rounds: 1, quick: true });
@@ -19,8 +26,32 @@ describe('options', () => {
   });
 
   it('reads lists given with commas or repeated flags', () => {
-    const o = parseBenchArgs(['--transports', 'tcp,unix', '--transports', 'grpc', '--codecs', 'cbor', '--sizes', '1KiB,64', '--modes', 'rr1', '--url', 'quic=quic://127.0.0.1:0', '--out', 'x', '--no-pin']);
-    expect(o).toMatchObject({ transports: ['tcp', 'unix', 'grpc'], codecs: ['cbor'], sizes: [64, 1024], modes: ['rr1'], urls: { quic: 'quic://127.0.0.1:0' }, out: 'x', pin: false });
+    const o = parseBenchArgs([
+      '--transports',
+      'tcp,unix',
+      '--transports',
+      'grpc',
+      '--codecs',
+      'cbor',
+      '--sizes',
+      '1KiB,64',
+      '--modes',
+      'rr1',
+      '--url',
+      'quic=quic://127.0.0.1:0',
+      '--out',
+      'x',
+      '--no-pin',
+    ]);
+    expect(o).toMatchObject({
+      transports: ['tcp', 'unix', 'grpc'],
+      codecs: ['cbor'],
+      sizes: [64, 1024],
+      modes: ['rr1'],
+      urls: { quic: 'quic://127.0.0.1:0' },
+      out: 'x',
+      pin: false,
+    });
   });
 
   it('rejects what it cannot use, saying what it expected', () => {
@@ -39,13 +70,30 @@ describe('options', () => {
 
 describe('plan', () => {
   it('puts each raw baseline in front of the transport it is compared with', () => {
-    const groups = planGroups(families(['tcp', 'memory', 'quic'], ['memory', 'tcp', 'quic']), ['json', 'cbor'], [64], ['rr1', 'rr64', 'codec']);
-    const names = (mode: string, family: string) => groups.find((g) => g.mode === mode && g.family.name === family)!.cases.map((c) => `${c.name}${c.baseline ? ` <- ${c.baseline}` : ''}${c.altBaseline ? ` / ${c.altBaseline}` : ''}`);
+    const groups = planGroups(
+      families(['tcp', 'memory', 'quic'], ['memory', 'tcp', 'quic']),
+      ['json', 'cbor'],
+      [64],
+      ['rr1', 'rr64', 'codec'],
+    );
+    const names = (mode: string, family: string) =>
+      groups
+        .find((g) => g.mode === mode && g.family.name === family)!
+        .cases.map((c) => `${c.name}${c.baseline ? ` <- ${c.baseline}` : ''}${c.altBaseline ? ` / ${c.altBaseline}` : ''}`);
     expect(names('rr1', 'tcp')).toEqual(['raw tcp', 'tcp frames <- raw tcp', 'tcp/json <- raw tcp', 'tcp/cbor <- raw tcp']);
     expect(names('rr64', 'tcp')).toEqual([
-      'raw tcp', 'raw tcp (batched)', 'tcp frames <- raw tcp / raw tcp (batched)', 'tcp/json <- raw tcp / raw tcp (batched)', 'tcp/cbor <- raw tcp / raw tcp (batched)',
+      'raw tcp',
+      'raw tcp (batched)',
+      'tcp frames <- raw tcp / raw tcp (batched)',
+      'tcp/json <- raw tcp / raw tcp (batched)',
+      'tcp/cbor <- raw tcp / raw tcp (batched)',
     ]);
-    expect(names('rr1', 'memory')).toEqual(['codec loop (json)', 'memory/json <- codec loop (json)', 'codec loop (cbor)', 'memory/cbor <- codec loop (cbor)']);
+    expect(names('rr1', 'memory')).toEqual([
+      'codec loop (json)',
+      'memory/json <- codec loop (json)',
+      'codec loop (cbor)',
+      'memory/cbor <- codec loop (cbor)',
+    ]);
     // A transport the bench has no raw counterpart for is compared with raw tcp.
     expect(names('rr1', 'quic')).toEqual(['raw tcp', 'quic frames <- raw tcp', 'quic/json <- raw tcp', 'quic/cbor <- raw tcp']);
     expect(names('codec', 'codec')).toEqual(['json', 'cbor <- json']);
@@ -61,7 +109,12 @@ describe('raw framing', () => {
   it('reassembles frames split across chunks and splits coalesced ones', () => {
     const frames: string[] = [];
     const parser = new FrameParser((f) => frames.push(Buffer.from(f).toString()), 1 << 20);
-    const stream = Buffer.concat([framed(Buffer.from('hello')), framed(Buffer.alloc(0)), framed(Buffer.from('x'.repeat(300))), framed(Buffer.from('end'))]);
+    const stream = Buffer.concat([
+      framed(Buffer.from('hello')),
+      framed(Buffer.alloc(0)),
+      framed(Buffer.from('x'.repeat(300))),
+      framed(Buffer.from('end')),
+    ]);
     for (const cut of [[1, 2, 3, 7, 9, 11, 200, 310], [stream.length]]) {
       let at = 0;
       for (const end of [...cut, stream.length]) {
@@ -119,9 +172,19 @@ describe('benny runner', () => {
     const a: Workload = { async: true, op: async () => void calls.push('a'), unitsPerOp: 10 };
     const b: Workload = { async: false, op: () => void calls.push('b'), unitsPerOp: 1 };
     const seen: string[] = [];
-    const figures = await runSuite('probe test', [{ meta: { name: 'a', kind: 'raw' }, workload: a }, { meta: { name: 'b', kind: 'codec' }, workload: b }], {
-      maxTime: 0.05, minSamples: 2, stallSeconds: 10, onCase: (meta) => seen.push(meta.name),
-    });
+    const figures = await runSuite(
+      'probe test',
+      [
+        { meta: { name: 'a', kind: 'raw' }, workload: a },
+        { meta: { name: 'b', kind: 'codec' }, workload: b },
+      ],
+      {
+        maxTime: 0.05,
+        minSamples: 2,
+        stallSeconds: 10,
+        onCase: (meta) => seen.push(meta.name),
+      },
+    );
     expect(seen).toEqual(['a', 'b']);
     expect(calls.lastIndexOf('a')).toBeLessThan(calls.indexOf('b'));
     expect(figures).toHaveLength(2);
@@ -142,30 +205,49 @@ describe('benny runner', () => {
       },
       unitsPerOp: 1,
     };
-    await expect(runSuite('failure test', [{ meta: { name: 'doomed', kind: 'raw' }, workload: failing }], { maxTime: 5, minSamples: 5, stallSeconds: 10 }))
-      .rejects.toThrow(/case "doomed" in "failure test" failed: peer went away/);
+    await expect(
+      runSuite('failure test', [{ meta: { name: 'doomed', kind: 'raw' }, workload: failing }], {
+        maxTime: 5,
+        minSamples: 5,
+        stallSeconds: 10,
+      }),
+    ).rejects.toThrow(/case "doomed" in "failure test" failed: peer went away/);
   });
 
   it('fails a case that stops completing operations', async () => {
     let n = 0;
     const stuck: Workload = { async: true, op: () => (++n > 2 ? new Promise<void>(() => {}) : Promise.resolve()), unitsPerOp: 1 };
-    await expect(runSuite('stall test', [{ meta: { name: 'stuck', kind: 'raw' }, workload: stuck }], { maxTime: 5, minSamples: 5, stallSeconds: 1 }))
-      .rejects.toThrow(/case "stuck" in "stall test" completed no operation for 1 s/);
+    await expect(
+      runSuite('stall test', [{ meta: { name: 'stuck', kind: 'raw' }, workload: stuck }], { maxTime: 5, minSamples: 5, stallSeconds: 1 }),
+    ).rejects.toThrow(/case "stuck" in "stall test" completed no operation for 1 s/);
   });
 
   it('fails when an abort promise rejects (the server process died)', async () => {
     const forever: Workload = { async: true, op: () => new Promise<void>((resolve) => setTimeout(resolve, 5)), unitsPerOp: 1 };
-    const abort = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the bench server process exited unexpectedly')), 50));
-    await expect(runSuite('abort test', [{ meta: { name: 'x', kind: 'raw' }, workload: forever }], { maxTime: 5, minSamples: 5, stallSeconds: 10, abort }))
-      .rejects.toThrow(/exited unexpectedly/);
+    const abort = new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error('the bench server process exited unexpectedly')), 50),
+    );
+    await expect(
+      runSuite('abort test', [{ meta: { name: 'x', kind: 'raw' }, workload: forever }], {
+        maxTime: 5,
+        minSamples: 5,
+        stallSeconds: 10,
+        abort,
+      }),
+    ).rejects.toThrow(/exited unexpectedly/);
   });
 });
 
 describe('bench server process', () => {
   it('serves the raw baselines from its own process, reports its CPU time, and stops', async () => {
     // The built server is what the bench spawns (npm test builds before running vitest).
-    const { startServer } = (await import(new URL('../dist/bench/server-process.js', import.meta.url).href)) as typeof import('./server-process.js');
-    const server = await startServer({ plugins: [], spear: [], raw: ['tcp'], host: '127.0.0.1', socketDir: '/unused', secret: 's' }, undefined);
+    const { startServer } = (await import(
+      new URL('../dist/bench/server-process.js', import.meta.url).href
+    )) as typeof import('./server-process.js');
+    const server = await startServer(
+      { plugins: [], spear: [], raw: ['tcp'], host: '127.0.0.1', socketDir: '/unused', secret: 's' },
+      undefined,
+    );
     let died: unknown;
     server.died.catch((err: unknown) => (died = err));
     try {

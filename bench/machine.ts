@@ -14,8 +14,11 @@ function packageVersion(): string {
 
 function gitCommit(): string | undefined {
   try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'], cwd: new URL('../..', import.meta.url) })
-      .toString().trim() || undefined;
+    return (
+      execFileSync('git', ['rev-parse', '--short', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'], cwd: new URL('../..', import.meta.url) })
+        .toString()
+        .trim() || undefined
+    );
   } catch {
     return undefined;
   }

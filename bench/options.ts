@@ -49,7 +49,10 @@ Options:
 
 function list(values: string[] | undefined): string[] | undefined {
   if (!values) return undefined;
-  const items = values.flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+  const items = values
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter(Boolean);
   return items.length > 0 ? items : undefined;
 }
 

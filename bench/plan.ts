@@ -64,7 +64,13 @@ function casesFor(family: Family, mode: Mode, codecs: readonly string[]): Planne
     if (!family.transport) return cases;
     for (const codec of codecs) {
       cases.push({ name: codecLoopName(codec), kind: 'codec-loop', codec });
-      cases.push({ name: `${family.transport}/${codec}`, kind: 'spear', transport: family.transport, codec, baseline: codecLoopName(codec) });
+      cases.push({
+        name: `${family.transport}/${codec}`,
+        kind: 'spear',
+        transport: family.transport,
+        codec,
+        baseline: codecLoopName(codec),
+      });
     }
     return cases;
   }
@@ -75,9 +81,22 @@ function casesFor(family: Family, mode: Mode, codecs: readonly string[]): Planne
   const batched = (raw === 'tcp' || raw === 'unix') && mode !== 'rr1' ? rawCaseName(raw, true) : undefined;
   if (batched) cases.push({ name: batched, kind: 'raw', transport: raw, batched: true });
   if (family.transport) {
-    cases.push({ name: framesCaseName(family.transport), kind: 'frames', transport: family.transport, baseline, ...(batched ? { altBaseline: batched } : {}) });
+    cases.push({
+      name: framesCaseName(family.transport),
+      kind: 'frames',
+      transport: family.transport,
+      baseline,
+      ...(batched ? { altBaseline: batched } : {}),
+    });
     for (const codec of codecs) {
-      cases.push({ name: `${family.transport}/${codec}`, kind: 'spear', transport: family.transport, codec, baseline, ...(batched ? { altBaseline: batched } : {}) });
+      cases.push({
+        name: `${family.transport}/${codec}`,
+        kind: 'spear',
+        transport: family.transport,
+        codec,
+        baseline,
+        ...(batched ? { altBaseline: batched } : {}),
+      });
     }
   }
   return cases;
@@ -91,7 +110,10 @@ export function planGroups(all: readonly Family[], codecs: readonly string[], si
       if (mode === 'codec') {
         const reference = codecs.includes('json') ? 'json' : undefined;
         const cases = codecs.map((codec): PlannedCase => ({
-          name: codec, kind: 'codec', codec, ...(reference && codec !== reference ? { baseline: reference } : {}),
+          name: codec,
+          kind: 'codec',
+          codec,
+          ...(reference && codec !== reference ? { baseline: reference } : {}),
         }));
         // The reference codec goes first so that the others' ratios can be printed as they finish.
         cases.sort((a, b) => Number(b.codec === reference) - Number(a.codec === reference));

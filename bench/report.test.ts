@@ -5,7 +5,13 @@ import { renderHtml } from './report/html.js';
 import { renderMarkdown } from './report/markdown.js';
 
 function result(fields: Partial<CaseResult> & Pick<CaseResult, 'name' | 'kind' | 'mode' | 'size' | 'rate'>): CaseResult {
-  return { family: 'tcp', inFlight: fields.mode === 'rr64' ? 64 : 1, payloadMBps: (fields.rate * fields.size) / 1e6, rounds: [{ rate: fields.rate, bennyOps: fields.rate, rme: 1.5, samples: 7 }], ...fields };
+  return {
+    family: 'tcp',
+    inFlight: fields.mode === 'rr64' ? 64 : 1,
+    payloadMBps: (fields.rate * fields.size) / 1e6,
+    rounds: [{ rate: fields.rate, bennyOps: fields.rate, rme: 1.5, samples: 7 }],
+    ...fields,
+  };
 }
 
 const REPORT: BenchReport = {
@@ -13,20 +19,88 @@ const REPORT: BenchReport = {
   startedAt: '2026-11-23T08:00:00.000Z',
   durationSeconds: 95.2,
   machine: {
-    cpu: 'AMD EPYC 7B13, 64-Core', cores: 2, node: 'v20.20.2', v8: '11.3', platform: 'linux 6.1 x64', totalMemoryGiB: 8,
-    loadAverageStart: 1.2, loadAverageEnd: 1.4, pinning: 'server on CPU 0, client on CPU 1 (taskset)', spearCommVersion: '0.1.0',
+    cpu: 'AMD EPYC 7B13, 64-Core',
+    cores: 2,
+    node: 'v20.20.2',
+    v8: '11.3',
+    platform: 'linux 6.1 x64',
+    totalMemoryGiB: 8,
+    loadAverageStart: 1.2,
+    loadAverageEnd: 1.4,
+    pinning: 'server on CPU 0, client on CPU 1 (taskset)',
+    spearCommVersion: '0.1.0',
   },
-  settings: { transports: ['tcp', 'memory'], codecs: ['json', 'cbor'], sizes: [64, 1024], modes: ['rr1', 'rr64', 'codec'], rounds: 3, caseSeconds: 2, minSamples: 5, quick: false, plugins: [] },
+  settings: {
+    transports: ['tcp', 'memory'],
+    codecs: ['json', 'cbor'],
+    sizes: [64, 1024],
+    modes: ['rr1', 'rr64', 'codec'],
+    rounds: 3,
+    caseSeconds: 2,
+    minSamples: 5,
+    quick: false,
+    plugins: [],
+  },
   results: [
     result({ name: 'raw tcp', kind: 'raw', transport: 'tcp', mode: 'rr1', size: 64, rate: 16500, p50Us: 60, p99Us: 90 }),
-    result({ name: 'tcp/cbor', kind: 'spear', transport: 'tcp', codec: 'cbor', baseline: 'raw tcp', mode: 'rr1', size: 64, rate: 14900, ratio: 0.903, p50Us: 66, p99Us: 120, p99Ratio: 1.333 }),
+    result({
+      name: 'tcp/cbor',
+      kind: 'spear',
+      transport: 'tcp',
+      codec: 'cbor',
+      baseline: 'raw tcp',
+      mode: 'rr1',
+      size: 64,
+      rate: 14900,
+      ratio: 0.903,
+      p50Us: 66,
+      p99Us: 120,
+      p99Ratio: 1.333,
+    }),
     result({ name: 'raw tcp', kind: 'raw', transport: 'tcp', mode: 'rr1', size: 1024, rate: 15000, p50Us: 64, p99Us: 95 }),
-    result({ name: 'tcp/cbor', kind: 'spear', transport: 'tcp', codec: 'cbor', baseline: 'raw tcp', mode: 'rr1', size: 1024, rate: 13000, ratio: 0.867, p50Us: 70, p99Us: 130, p99Ratio: 1.37 }),
+    result({
+      name: 'tcp/cbor',
+      kind: 'spear',
+      transport: 'tcp',
+      codec: 'cbor',
+      baseline: 'raw tcp',
+      mode: 'rr1',
+      size: 1024,
+      rate: 13000,
+      ratio: 0.867,
+      p50Us: 70,
+      p99Us: 130,
+      p99Ratio: 1.37,
+    }),
     result({ name: 'raw tcp', kind: 'raw', transport: 'tcp', mode: 'rr64', size: 64, rate: 178000, cpuUs: 11.2 }),
     result({ name: 'raw tcp (batched)', kind: 'raw', transport: 'tcp', mode: 'rr64', size: 64, rate: 614000, cpuUs: 3.2 }),
-    result({ name: 'tcp/cbor', kind: 'spear', transport: 'tcp', codec: 'cbor', baseline: 'raw tcp', altBaseline: 'raw tcp (batched)', mode: 'rr64', size: 64, rate: 190000, ratio: 1.067, altRatio: 0.309, cpuUs: 10.4, cpuRatio: 0.929 }),
+    result({
+      name: 'tcp/cbor',
+      kind: 'spear',
+      transport: 'tcp',
+      codec: 'cbor',
+      baseline: 'raw tcp',
+      altBaseline: 'raw tcp (batched)',
+      mode: 'rr64',
+      size: 64,
+      rate: 190000,
+      ratio: 1.067,
+      altRatio: 0.309,
+      cpuUs: 10.4,
+      cpuRatio: 0.929,
+    }),
     result({ family: 'codec', name: 'json', kind: 'codec', codec: 'json', mode: 'codec', size: 64, rate: 300000 }),
-    result({ family: 'codec', name: 'cbor <fast>', kind: 'codec', codec: 'cbor', baseline: 'json', mode: 'codec', size: 64, rate: 900000, ratio: 3 }),
+    result({
+      family: 'codec',
+      name: 'cbor <fast>',
+      kind: 'codec',
+      codec: 'cbor',
+      baseline: 'json',
+      mode: 'codec',
+      size: 64,
+      rate: 900000,
+      ratio: 3,
+    }),
   ],
   notes: ['The grpc transport is not installed: only its raw baseline was measured.'],
 };
@@ -76,9 +150,25 @@ describe('CSV report', () => {
       expect(row['node']).toBe('v20.20.2');
     }
     const cbor = Object.fromEntries(header.map((h, i) => [h, parseCsvLine(lines[2]!)[i]]));
-    expect(cbor).toMatchObject({ case: 'tcp/cbor', mode: 'rr1', payload_bytes: '64', ratio: '0.903', baseline: 'raw tcp', p99_ratio: '1.333', unit: 'round trips/s' });
+    expect(cbor).toMatchObject({
+      case: 'tcp/cbor',
+      mode: 'rr1',
+      payload_bytes: '64',
+      ratio: '0.903',
+      baseline: 'raw tcp',
+      p99_ratio: '1.333',
+      unit: 'round trips/s',
+    });
     const rr64 = Object.fromEntries(header.map((h, i) => [h, parseCsvLine(lines[7]!)[i]]));
-    expect(rr64).toMatchObject({ case: 'tcp/cbor', mode: 'rr64', in_flight: '64', alt_baseline: 'raw tcp (batched)', alt_ratio: '0.309', cpu_us_per_unit: '10.4', cpu_ratio: '0.929' });
+    expect(rr64).toMatchObject({
+      case: 'tcp/cbor',
+      mode: 'rr64',
+      in_flight: '64',
+      alt_baseline: 'raw tcp (batched)',
+      alt_ratio: '0.309',
+      cpu_us_per_unit: '10.4',
+      cpu_ratio: '0.929',
+    });
   });
 
   it('quotes fields with commas, quotes and line breaks', () => {
@@ -103,8 +193,12 @@ describe('markdown report', () => {
   it('renders well-formed tables with a ratio next to every compared figure', () => {
     const tables = md.split('\n## ').slice(1);
     expect(tables.map((t) => t.split('\n')[0])).toEqual([
-      'Request/response, 1 in flight', 'Latency, 1 in flight', 'Request/response, 64 in flight', 'Codec encode+decode (no transport)',
-      'CPU per request: request/response, 64 in flight', 'Notes',
+      'Request/response, 1 in flight',
+      'Latency, 1 in flight',
+      'Request/response, 64 in flight',
+      'Codec encode+decode (no transport)',
+      'CPU per request: request/response, 64 in flight',
+      'Notes',
     ]);
     for (const table of tables.slice(0, 5)) {
       const rows = table.split('\n').filter((l) => l.startsWith('|'));

@@ -42,19 +42,26 @@ interface Accumulated {
 }
 
 /** Decides what to measure from the options and what is installed; throws on names that do not exist. */
-export function selectTargets(options: BenchOptions, installedTransports: readonly string[], installedCodecs: readonly string[]): { transports: string[]; codecs: string[] } {
+export function selectTargets(
+  options: BenchOptions,
+  installedTransports: readonly string[],
+  installedCodecs: readonly string[],
+): { transports: string[]; codecs: string[] } {
   const knownRaw = Object.keys(RAW_FOR);
   const requested = options.transports ?? [...new Set([...installedTransports, ...knownRaw])];
   for (const name of requested) {
     if (!installedTransports.includes(name) && !knownRaw.includes(name)) {
-      throw new Error(`transport "${name}" is not installed; installed: ${installedTransports.join(', ') || '(none)'} (load a third-party one with --plugins <module>)`);
+      throw new Error(
+        `transport "${name}" is not installed; installed: ${installedTransports.join(', ') || '(none)'} (load a third-party one with --plugins <module>)`,
+      );
     }
   }
   const rank = (name: string) => (FAMILY_ORDER.includes(name) ? FAMILY_ORDER.indexOf(name) : FAMILY_ORDER.length);
   const transports = [...new Set(requested)].sort((a, b) => rank(a) - rank(b));
   const codecs = options.codecs ?? [...installedCodecs];
   for (const name of codecs) {
-    if (!installedCodecs.includes(name)) throw new Error(`codec "${name}" is not installed; installed: ${installedCodecs.join(', ') || '(none)'}`);
+    if (!installedCodecs.includes(name))
+      throw new Error(`codec "${name}" is not installed; installed: ${installedCodecs.join(', ') || '(none)'}`);
   }
   return { transports, codecs: [...new Set(codecs)] };
 }
@@ -70,7 +77,9 @@ export async function runBench(options: BenchOptions, io: BenchIo): Promise<Benc
     for (const name of transports) {
       if (!kernel.transports().includes(name)) {
         const why = kernel.unavailable.find((u) => u.module.endsWith(`/${name}`));
-        notes.push(`The ${name} transport is not installed${why ? ` (${describeUnavailable(why.module, why.reason)})` : ''}: only its raw baseline was measured.`);
+        notes.push(
+          `The ${name} transport is not installed${why ? ` (${describeUnavailable(why.module, why.reason)})` : ''}: only its raw baseline was measured.`,
+        );
       }
     }
     const all = familiesOf(transports, kernel.transports());
@@ -80,8 +89,12 @@ export async function runBench(options: BenchOptions, io: BenchIo): Promise<Benc
     if (total === 0) throw new Error('nothing to measure: no transport or codec matches the options');
 
     const pin = pinProcesses(options.pin);
-    io.log(`spear-comm bench: ${total} case runs (${groups.length} groups × ${options.rounds} round${options.rounds > 1 ? 's' : ''}), about ${estimateMinutes(total, options.caseSeconds)} min; ${pin.description}`);
-    io.log(`transports: ${transports.join(', ')}; codecs: ${codecs.join(', ')}; sizes: ${options.sizes.map(formatSize).join(', ')}; modes: ${options.modes.join(', ')}`);
+    io.log(
+      `spear-comm bench: ${total} case runs (${groups.length} groups × ${options.rounds} round${options.rounds > 1 ? 's' : ''}), about ${estimateMinutes(total, options.caseSeconds)} min; ${pin.description}`,
+    );
+    io.log(
+      `transports: ${transports.join(', ')}; codecs: ${codecs.join(', ')}; sizes: ${options.sizes.map(formatSize).join(', ')}; modes: ${options.modes.join(', ')}`,
+    );
 
     const crossProcess = all.filter((f) => !f.inProcess);
     let server: ServerProcess | undefined;
@@ -111,7 +124,7 @@ export async function runBench(options: BenchOptions, io: BenchIo): Promise<Benc
             onCase: (meta, figures) => {
               done++;
               thisRound.set(meta.name, figures);
-              const entry = record(acc, group, meta as PlannedCase, figures, thisRound);
+              const entry = record(acc, group, meta, figures, thisRound);
               io.log(progressLine(done, total, began, group, meta, figures, entry));
             },
           });
@@ -128,8 +141,15 @@ export async function runBench(options: BenchOptions, io: BenchIo): Promise<Benc
       durationSeconds: Math.round((Date.now() - startedAt.getTime()) / 100) / 10,
       machine: describeMachine(pin.description, loadStart),
       settings: {
-        transports, codecs, sizes: options.sizes, modes: options.modes, rounds: options.rounds,
-        caseSeconds: options.caseSeconds, minSamples: options.minSamples, quick: options.quick, plugins: options.plugins,
+        transports,
+        codecs,
+        sizes: options.sizes,
+        modes: options.modes,
+        rounds: options.rounds,
+        caseSeconds: options.caseSeconds,
+        minSamples: options.minSamples,
+        quick: options.quick,
+        plugins: options.plugins,
       },
       results,
       notes,
@@ -168,8 +188,15 @@ function serverSpec(crossProcess: readonly Family[], options: BenchOptions, sock
   const spear = crossProcess
     .filter((f) => f.transport)
     .map((f) => {
-      const url = (name: string) => options.urls[f.transport!] ?? defaultListenUrl(f.transport!, schemes.get(f.transport!) ?? [], HOST, socketDir, name);
-      return { transport: f.transport!, echoUrl: url('echo'), sinkUrl: url('sink'), framesEchoUrl: url('frames-echo'), framesSinkUrl: url('frames-sink') };
+      const url = (name: string) =>
+        options.urls[f.transport!] ?? defaultListenUrl(f.transport!, schemes.get(f.transport!) ?? [], HOST, socketDir, name);
+      return {
+        transport: f.transport!,
+        echoUrl: url('echo'),
+        sinkUrl: url('sink'),
+        framesEchoUrl: url('frames-echo'),
+        framesSinkUrl: url('frames-sink'),
+      };
     });
   const raw = [...new Set(crossProcess.map((f) => f.raw!))] as RawKind[];
   return { plugins: options.plugins, spear, raw, host: HOST, socketDir, secret: SECRET };
@@ -188,9 +215,7 @@ async function listenInProcess(kernel: Kernel, cleanup: Array<() => Promise<void
 async function connectPeer(meta: PlannedCase, group: Group, kernel: Kernel, endpoints: ServerEndpoints | undefined): Promise<Peer> {
   const sink = group.mode === 'oneway';
   if (meta.kind === 'spear') {
-    const url = group.family.inProcess
-      ? (sink ? MEMORY_SINK : MEMORY_ECHO)
-      : endpoints!.spear[meta.transport!]![sink ? 'sink' : 'echo'];
+    const url = group.family.inProcess ? (sink ? MEMORY_SINK : MEMORY_ECHO) : endpoints!.spear[meta.transport!]![sink ? 'sink' : 'echo'];
     return new ChannelPeer(await kernel.connect(url, { codec: meta.codec!, token: SECRET, instanceId: `bench-${meta.name}` }));
   }
   if (meta.kind === 'frames') {
@@ -210,7 +235,11 @@ async function connectPeer(meta: PlannedCase, group: Group, kernel: Kernel, endp
 }
 
 /** Connects every case of a group (outside the timed code) and checks each once before benny sees it. */
-async function prepareGroup(group: Group, kernel: Kernel, endpoints: ServerEndpoints | undefined): Promise<{ cases: SuiteCase[]; close(): Promise<void> }> {
+async function prepareGroup(
+  group: Group,
+  kernel: Kernel,
+  endpoints: ServerEndpoints | undefined,
+): Promise<{ cases: SuiteCase[]; close(): Promise<void> }> {
   const payload = randomPayload(group.size);
   const peers: Peer[] = [];
   const close = async () => {
@@ -222,8 +251,9 @@ async function prepareGroup(group: Group, kernel: Kernel, endpoints: ServerEndpo
       let workload: Workload;
       if (meta.kind === 'codec' || meta.kind === 'codec-loop') {
         const codec = kernel.codec(meta.codec!);
-        workload = meta.kind === 'codec-loop' && group.mode !== 'oneway' ? codecExchangeLoop(codec, payload) : codecRequestLoop(codec, payload);
-        workload.op();
+        workload =
+          meta.kind === 'codec-loop' && group.mode !== 'oneway' ? codecExchangeLoop(codec, payload) : codecRequestLoop(codec, payload);
+        void workload.op();
       } else {
         const peer = await connectPeer(meta, group, kernel, endpoints);
         peers.push(peer);
@@ -249,7 +279,13 @@ function keyOf(group: Group, name: string): string {
   return `${group.mode}|${group.size}|${group.family.name}|${name}`;
 }
 
-function record(acc: Map<string, Accumulated>, group: Group, meta: PlannedCase, figures: RoundFigures, thisRound: Map<string, RoundFigures>): Accumulated {
+function record(
+  acc: Map<string, Accumulated>,
+  group: Group,
+  meta: PlannedCase,
+  figures: RoundFigures,
+  thisRound: Map<string, RoundFigures>,
+): Accumulated {
   const key = keyOf(group, meta.name);
   let entry = acc.get(key);
   if (!entry) {
@@ -281,10 +317,12 @@ function toResult(entry: Accumulated): CaseResult {
   const altRatio = optionalMedian(entry.altRatios);
   const p99Ratio = optionalMedian(entry.p99Ratios);
   const cpu = optionalMedian(rounds.flatMap((r) => (r.clientCpuUs === undefined ? [] : [totalCpu(r)])));
-  const cpuRatio = optionalMedian(entry.pairs.flatMap(([f, b]) => (b && f.clientCpuUs !== undefined && b.clientCpuUs ? [totalCpu(f) / totalCpu(b)] : [])));
+  const cpuRatio = optionalMedian(
+    entry.pairs.flatMap(([f, b]) => (b && f.clientCpuUs !== undefined && b.clientCpuUs ? [totalCpu(f) / totalCpu(b)] : [])),
+  );
   const { batched: _batched, ...caseMeta } = meta;
   const result: CaseResult = {
-    ...(caseMeta as CaseMeta),
+    ...caseMeta,
     family: group.family.name,
     mode: group.mode,
     size: group.size,
@@ -307,17 +345,25 @@ function totalCpu(f: RoundFigures): number {
   return (f.clientCpuUs ?? 0) + (f.serverCpuUs ?? 0);
 }
 
-function progressLine(done: number, total: number, began: number, group: Group, meta: CaseMeta, figures: RoundFigures, entry: Accumulated): string {
+function progressLine(
+  done: number,
+  total: number,
+  began: number,
+  group: Group,
+  meta: CaseMeta,
+  figures: RoundFigures,
+  entry: Accumulated,
+): string {
   const counter = `[${String(done).padStart(String(total).length)}/${total}]`;
   const what = `${meta.name.padEnd(22)} ${formatSize(group.size).padStart(7)} ${group.mode.padEnd(6)}`;
   const unit = group.mode === 'rr1' ? 'rt/s' : group.mode === 'rr64' ? 'req/s' : group.mode === 'oneway' ? 'msg/s' : 'ops/s';
   let line = `${counter} ${what} ${formatRate(figures.rate).padStart(7)} ${unit.padEnd(5)} ±${figures.rme.toFixed(1)}%`;
   const ratio = entry.ratios.length === entry.rounds.length ? entry.ratios.at(-1) : undefined;
   if (meta.baseline && ratio !== undefined) line += `  ${formatRatio(ratio)} ${meta.baseline}`;
-  if (group.mode === 'rr1' && figures.p50Us !== undefined) line += `  p50 ${formatMicros(figures.p50Us)} µs p99 ${formatMicros(figures.p99Us)} µs`;
+  if (group.mode === 'rr1' && figures.p50Us !== undefined)
+    line += `  p50 ${formatMicros(figures.p50Us)} µs p99 ${formatMicros(figures.p99Us)} µs`;
   if (figures.clientCpuUs !== undefined) line += `  client CPU ${formatMicros(figures.clientCpuUs)} µs`;
   const elapsed = (performance.now() - began) / 1000;
   const left = (elapsed / done) * (total - done);
   return `${line}  (${Math.floor(elapsed / 60)}:${String(Math.floor(elapsed % 60)).padStart(2, '0')}, ~${Math.ceil(left / 60)} min left)`;
 }
-

@@ -130,7 +130,9 @@ export async function runSuite(title: string, cases: readonly SuiteCase[], optio
     }
     if (++stalledFor >= options.stallSeconds) {
       const name = cases[finished]?.meta.name ?? '(unknown)';
-      fail(new Error(`case "${name}" in "${title}" completed no operation for ${options.stallSeconds} s; a message was lost or a peer hung`));
+      fail(
+        new Error(`case "${name}" in "${title}" completed no operation for ${options.stallSeconds} s; a message was lost or a peer hung`),
+      );
     }
   }, 1000);
 

@@ -26,13 +26,14 @@ export async function startServer(spec: ServerSpec, pinCpu: number | undefined):
   let stopping = false;
   const died = new Promise<never>((_, reject) => {
     child.once('exit', (code, signal) => {
-      if (!stopping) reject(new Error(`the bench server process exited unexpectedly (${signal ?? `code ${code}`}); its errors are printed above`));
+      if (!stopping)
+        reject(new Error(`the bench server process exited unexpectedly (${signal ?? `code ${code}`}); its errors are printed above`));
     });
     child.once('error', (err) => reject(new Error(`could not start the bench server process: ${err.message}`)));
   });
   died.catch(() => {});
   const stop = () => stopChild(child, () => (stopping = true));
-  const lines = createInterface({ input: child.stdout! });
+  const lines = createInterface({ input: child.stdout });
   const waiting: Array<(line: string) => void> = [];
   lines.on('line', (line) => waiting.shift()?.(line));
   const nextLine = () => new Promise<string>((resolve) => waiting.push(resolve));
@@ -50,7 +51,7 @@ export async function startServer(spec: ServerSpec, pinCpu: number | undefined):
   }
   const cpuMicros = async () => {
     const answer = nextLine();
-    child.stdin!.write('cpu\n');
+    child.stdin.write('cpu\n');
     return (JSON.parse(await Promise.race([answer, died])) as CpuLine).cpuMicros;
   };
   return { endpoints: parsed.endpoints, cpuMicros, died, stop };

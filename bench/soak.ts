@@ -113,8 +113,15 @@ function hostilePeer(url: string, totals: Totals): void {
   socket.on('close', () => totals.hostileClosedByListener++);
 }
 
-async function listenerMemory(channel: CommunicationChannel): Promise<{ rss: number; heapUsed: number; rejected: number; connections: number }> {
-  return JSON.parse(Buffer.from(await invoke(channel, 'memory', new Uint8Array(0))).toString('utf8')) as { rss: number; heapUsed: number; rejected: number; connections: number };
+async function listenerMemory(
+  channel: CommunicationChannel,
+): Promise<{ rss: number; heapUsed: number; rejected: number; connections: number }> {
+  return JSON.parse(Buffer.from(await invoke(channel, 'memory', new Uint8Array(0))).toString('utf8')) as {
+    rss: number;
+    heapUsed: number;
+    rejected: number;
+    connections: number;
+  };
 }
 
 async function soak(): Promise<void> {
@@ -130,11 +137,13 @@ async function soak(): Promise<void> {
   const minutes = Number(values.minutes);
   const perTransport = Number(values.channels);
   const transports = values.transports.split(',').filter((name) => name !== '');
-  for (const name of transports) if (!LISTEN_URLS[name]) throw new Error(`unknown transport "${name}" in --transports; use any of ${Object.keys(LISTEN_URLS).join(',')}`);
+  for (const name of transports)
+    if (!LISTEN_URLS[name])
+      throw new Error(`unknown transport "${name}" in --transports; use any of ${Object.keys(LISTEN_URLS).join(',')}`);
   const inFlight = Number(values['in-flight']);
   const dir = mkdtempSync(join(tmpdir(), 'soak-'));
   const child = spawn(process.execPath, [self, '--serve', dir, transports.join(',')], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
+  const [line] = (await once(createInterface({ input: child.stdout }), 'line')) as [string];
   const urls = JSON.parse(line) as string[];
   const kernel: Kernel = await createKernel();
   const totals: Totals = { served: 0, errors: 0, wrongAnswers: 0, inFlight: 0, churned: 0, hostilePeers: 0, hostileClosedByListener: 0 };
@@ -151,9 +160,17 @@ async function soak(): Promise<void> {
   const samples: MemorySample[] = [];
   const sample = async () => {
     const memory = await listenerMemory(probe);
-    const s = { atSeconds: Math.round(elapsed()), listenerRssMiB: +(memory.rss / MiB).toFixed(1), listenerHeapMiB: +(memory.heapUsed / MiB).toFixed(1), clientRssMiB: +(process.memoryUsage().rss / MiB).toFixed(1), requests: totals.served };
+    const s = {
+      atSeconds: Math.round(elapsed()),
+      listenerRssMiB: +(memory.rss / MiB).toFixed(1),
+      listenerHeapMiB: +(memory.heapUsed / MiB).toFixed(1),
+      clientRssMiB: +(process.memoryUsage().rss / MiB).toFixed(1),
+      requests: totals.served,
+    };
     samples.push(s);
-    console.log(`t=${s.atSeconds}s served=${totals.served} errors=${totals.errors} wrong=${totals.wrongAnswers} churned=${totals.churned} hostile=${totals.hostilePeers}/${totals.hostileClosedByListener} closed listener rss=${s.listenerRssMiB} MiB heap=${s.listenerHeapMiB} MiB connections=${memory.connections} client rss=${s.clientRssMiB} MiB`);
+    console.log(
+      `t=${s.atSeconds}s served=${totals.served} errors=${totals.errors} wrong=${totals.wrongAnswers} churned=${totals.churned} hostile=${totals.hostilePeers}/${totals.hostileClosedByListener} closed listener rss=${s.listenerRssMiB} MiB heap=${s.listenerHeapMiB} MiB connections=${memory.connections} client rss=${s.clientRssMiB} MiB`,
+    );
   };
   await sample(); // before any load: the baseline
   for (const url of urls) for (let i = 0; i < perTransport; i++) lanes.push(await open(url));
@@ -165,13 +182,20 @@ async function soak(): Promise<void> {
     const index = next++ % lanes.length;
     const lane = lanes[index]!;
     hostilePeer(lane.url, totals);
-    const replaced = lane.load.stop().then(() => lane.channel.close()).then(() => open(lane.url)).then((fresh) => {
-      lanes[index] = fresh;
-      totals.churned++;
-    }, (err: unknown) => {
-      totals.errors++;
-      if (errorSamples.length < 5) errorSamples.push(`reconnect: ${(err as Error).message}`);
-    });
+    const replaced = lane.load
+      .stop()
+      .then(() => lane.channel.close())
+      .then(() => open(lane.url))
+      .then(
+        (fresh) => {
+          lanes[index] = fresh;
+          totals.churned++;
+        },
+        (err: unknown) => {
+          totals.errors++;
+          if (errorSamples.length < 5) errorSamples.push(`reconnect: ${(err as Error).message}`);
+        },
+      );
     churning.add(replaced);
     void replaced.finally(() => churning.delete(replaced));
   }, 500);
@@ -186,7 +210,7 @@ async function soak(): Promise<void> {
   await sample();
   const final = await listenerMemory(probe);
   await kernel.close();
-  child.stdin!.end();
+  child.stdin.end();
   await once(child, 'exit');
   rmSync(dir, { recursive: true, force: true });
 
@@ -194,15 +218,35 @@ async function soak(): Promise<void> {
   const afterWarmup = samples.find((s) => s.atSeconds >= 30) ?? samples[1] ?? samples[0]!;
   const last = samples[samples.length - 1]!;
   const summary = {
-    minutes, transports, channels: perTransport * urls.length, inFlightPerChannel: inFlight,
-    requestsServed: totals.served, errors: totals.errors, wrongAnswers: totals.wrongAnswers, unsettled: totals.inFlight,
+    minutes,
+    transports,
+    channels: perTransport * urls.length,
+    inFlightPerChannel: inFlight,
+    requestsServed: totals.served,
+    errors: totals.errors,
+    wrongAnswers: totals.wrongAnswers,
+    unsettled: totals.inFlight,
     requestsPerSecond: Math.round(totals.served / (minutes * 60)),
-    channelsChurned: totals.churned, hostilePeers: totals.hostilePeers, hostilePeersClosedByListener: totals.hostileClosedByListener,
-    listenerRejected: final.rejected, listenerConnectionsAtEnd: final.connections - 1, // less the probe
-   
-    listenerRssMiB: { start: samples[0]!.listenerRssMiB, afterWarmup: afterWarmup.listenerRssMiB, middle: mid.listenerRssMiB, end: last.listenerRssMiB },
-    clientRssMiB: { start: samples[0]!.clientRssMiB, afterWarmup: afterWarmup.clientRssMiB, middle: mid.clientRssMiB, end: last.clientRssMiB },
-    errorSamples, samples,
+    channelsChurned: totals.churned,
+    hostilePeers: totals.hostilePeers,
+    hostilePeersClosedByListener: totals.hostileClosedByListener,
+    listenerRejected: final.rejected,
+    listenerConnectionsAtEnd: final.connections - 1, // less the probe
+
+    listenerRssMiB: {
+      start: samples[0]!.listenerRssMiB,
+      afterWarmup: afterWarmup.listenerRssMiB,
+      middle: mid.listenerRssMiB,
+      end: last.listenerRssMiB,
+    },
+    clientRssMiB: {
+      start: samples[0]!.clientRssMiB,
+      afterWarmup: afterWarmup.clientRssMiB,
+      middle: mid.clientRssMiB,
+      end: last.clientRssMiB,
+    },
+    errorSamples,
+    samples,
   };
   console.log(JSON.stringify({ ...summary, samples: undefined }, null, 2));
   if (values.out) writeFileSync(values.out, JSON.stringify(summary, null, 2));

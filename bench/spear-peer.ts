@@ -15,13 +15,20 @@ export class ChannelPeer implements Peer {
 
   roundTrip(payload: Uint8Array): Promise<void> {
     return invoke(this.channel, ECHO_FUNCTION, payload).then((output) => {
-      if (output.byteLength !== payload.byteLength) throw new Error(`echo of ${payload.byteLength} bytes came back as ${output.byteLength} bytes`);
+      if (output.byteLength !== payload.byteLength)
+        throw new Error(`echo of ${payload.byteLength} bytes came back as ${output.byteLength} bytes`);
     });
   }
 
   send(payload: Uint8Array): Promise<void> {
     const message: ExecutionRequest = {
-      type: 'ExecutionRequest', requestId: 'oneway', timestamp: Date.now(), metadata: {}, functionName: SINK_FUNCTION, input: payload, timeoutMs: 0,
+      type: 'ExecutionRequest',
+      requestId: 'oneway',
+      timestamp: Date.now(),
+      metadata: {},
+      functionName: SINK_FUNCTION,
+      input: payload,
+      timeoutMs: 0,
     };
     return this.channel.send(message);
   }

@@ -3,12 +3,13 @@ import { WINDOW, type Mode } from './model.js';
 import type { Peer } from './peer.js';
 
 /** One benny operation and how many units (round trips, requests, messages) it stands for. */
-export type Workload = (
+export type Workload =
   /** Anything that crosses a connection. */
-  | { async: true; op: () => Promise<void> }
-  /** Codec loops: benny times these in a tight synchronous loop. */
-  | { async: false; op: () => void }
-) & { unitsPerOp: number; latency?: LatencyRecorder };
+  (
+    | { async: true; op: () => Promise<void> }
+    /** Codec loops: benny times these in a tight synchronous loop. */
+    | { async: false; op: () => void }
+  ) & { unitsPerOp: number; latency?: LatencyRecorder };
 
 /**
  * Units per benny operation: enough to make benny's own per-operation cost negligible, few
@@ -92,8 +93,24 @@ export function oneWayBatch(peer: Peer, payload: Uint8Array, count: number): Wor
 export function exchangeMessages(payload: Uint8Array): { request: ExecutionRequest; response: ExecutionResponse } {
   const requestId = 'mf3x1c2b-k2j4h1-1a';
   return {
-    request: { type: 'ExecutionRequest', requestId, timestamp: Date.now(), metadata: {}, functionName: 'echo', input: payload, timeoutMs: 30_000 },
-    response: { type: 'ExecutionResponse', requestId, timestamp: Date.now(), metadata: {}, durationMs: 0.0421, success: true, output: payload },
+    request: {
+      type: 'ExecutionRequest',
+      requestId,
+      timestamp: Date.now(),
+      metadata: {},
+      functionName: 'echo',
+      input: payload,
+      timeoutMs: 30_000,
+    },
+    response: {
+      type: 'ExecutionResponse',
+      requestId,
+      timestamp: Date.now(),
+      metadata: {},
+      durationMs: 0.0421,
+      success: true,
+      output: payload,
+    },
   };
 }
 

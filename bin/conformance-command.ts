@@ -5,8 +5,17 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { BUILTIN_PLUGINS, registeredTransports } from 'spear-comm';
 import {
-  CATEGORIES, describeFailures, formatReport, formatResultLine, formatSuiteHeader, REPORTERS, runSuites,
-  type Category, type ConformanceHints, type ConformanceTarget, type ReporterName,
+  CATEGORIES,
+  describeFailures,
+  formatReport,
+  formatResultLine,
+  formatSuiteHeader,
+  REPORTERS,
+  runSuites,
+  type Category,
+  type ConformanceHints,
+  type ConformanceTarget,
+  type ReporterName,
 } from 'spear-comm/conformance';
 
 const USAGE = `Usage: spear-comm conformance <module...> [options]
@@ -36,22 +45,29 @@ class UsageError extends Error {}
 
 function parseCategories(value: string | undefined): Category[] | undefined {
   if (value === undefined) return undefined;
-  const wanted = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const wanted = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const unknown = wanted.filter((c) => !(CATEGORIES as readonly string[]).includes(c));
-  if (unknown.length > 0 || wanted.length === 0) throw new UsageError(`--only: unknown categor${unknown.length === 1 ? 'y' : 'ies'} ${unknown.join(', ') || '(none given)'}; choose from ${CATEGORIES.join(', ')}`);
+  if (unknown.length > 0 || wanted.length === 0)
+    throw new UsageError(
+      `--only: unknown categor${unknown.length === 1 ? 'y' : 'ies'} ${unknown.join(', ') || '(none given)'}; choose from ${CATEGORIES.join(', ')}`,
+    );
   return wanted as Category[];
 }
 
 /** Imports a module the way the user means it: files relative to the working directory, package names from its node_modules. */
 async function importModule(specifier: string): Promise<Record<string, unknown>> {
-  if (specifier.startsWith('.') || isAbsolute(specifier) || existsSync(specifier)) return import(pathToFileURL(resolve(specifier)).href);
+  if (specifier.startsWith('.') || isAbsolute(specifier) || existsSync(specifier))
+    return (await import(pathToFileURL(resolve(specifier)).href)) as Record<string, unknown>;
   let resolved: string | undefined;
   try {
     resolved = createRequire(pathToFileURL(resolve('noop.js')).href).resolve(specifier);
   } catch {
     // Not resolvable with require conditions (import-only exports): let import() resolve it.
   }
-  return import(resolved ? pathToFileURL(resolved).href : specifier);
+  return (await import(resolved ? pathToFileURL(resolved).href : specifier)) as Record<string, unknown>;
 }
 
 /** Imports the modules one by one and collects the transports each one registers, plus their `conformance` hints. */
@@ -69,8 +85,13 @@ async function loadTargets(modules: string[]): Promise<{ names: string[]; hints:
     } catch (err) {
       throw new UsageError(`could not load module "${module}": ${err instanceof Error ? err.message : String(err)}`);
     }
-    const added = registeredTransports().map((t) => t.meta.name).filter((n) => !before.has(n));
-    if (added.length === 0) throw new UsageError(`module "${module}" registered no transport that was not loaded already; a transport registers itself with @Transport({ name, schemes }) when its module is imported (to test a built-in, name it as spear-comm/plugins/<name>)`);
+    const added = registeredTransports()
+      .map((t) => t.meta.name)
+      .filter((n) => !before.has(n));
+    if (added.length === 0)
+      throw new UsageError(
+        `module "${module}" registered no transport that was not loaded already; a transport registers itself with @Transport({ name, schemes }) when its module is imported (to test a built-in, name it as spear-comm/plugins/<name>)`,
+      );
     names.push(...added);
     const exported = namespace.conformance;
     if (exported && typeof exported === 'object') Object.assign(hints, exported as ConformanceHints);
@@ -117,13 +138,19 @@ async function run(args: string[]): Promise<number> {
   if (!REPORTERS.includes(reporter)) throw new UsageError(`--reporter must be one of ${REPORTERS.join(', ')}, not "${values.reporter}"`);
   const only = parseCategories(values.only);
   const waitMs = values['wait-ms'] === undefined ? undefined : Number(values['wait-ms']);
-  if (waitMs !== undefined && !(Number.isFinite(waitMs) && waitMs > 0)) throw new UsageError(`--wait-ms must be a positive number of milliseconds, not "${values['wait-ms']}"`);
+  if (waitMs !== undefined && !(Number.isFinite(waitMs) && waitMs > 0))
+    throw new UsageError(`--wait-ms must be a positive number of milliseconds, not "${values['wait-ms']}"`);
 
   const { names, hints } = await loadTargets(positionals);
   const selected = values.transport ?? names;
   const missing = selected.filter((n) => !names.includes(n));
-  if (missing.length > 0) throw new UsageError(`--transport ${missing.join(', ')}: not registered by the given modules (they registered: ${names.join(', ')})`);
-  const targets: ConformanceTarget[] = selected.map((name) => ({ ...hints[name], transport: name, ...(waitMs !== undefined ? { waitMs } : {}) }));
+  if (missing.length > 0)
+    throw new UsageError(`--transport ${missing.join(', ')}: not registered by the given modules (they registered: ${names.join(', ')})`);
+  const targets: ConformanceTarget[] = selected.map((name) => ({
+    ...hints[name],
+    transport: name,
+    ...(waitMs !== undefined ? { waitMs } : {}),
+  }));
 
   const color = reporter === 'pretty' && !values.out && process.stdout.isTTY === true && !process.env.NO_COLOR;
   // Pretty progress goes to stdout; with a machine-readable report on stdout, progress goes to stderr.
@@ -144,15 +171,27 @@ async function run(args: string[]): Promise<number> {
   const rendered = formatReport(report, reporter, { color });
   if (values.out) {
     writeFileSync(values.out, rendered);
-    progress.write(`\n${report.summary.passed} passed, ${report.summary.failed} failed, ${report.summary.unsupported} unsupported — report written to ${values.out}\n`);
+    progress.write(
+      `\n${report.summary.passed} passed, ${report.summary.failed} failed, ${report.summary.unsupported} unsupported — report written to ${values.out}\n`,
+    );
   } else if (reporter === 'pretty') {
     // The cases were printed as they ran; end with the summary (and failures again, where they are easy to find).
     const failures = report.suites.flatMap((s) =>
       s.error
         ? [`  ✗ ${s.transport}: could not run: ${s.error}`]
-        : s.results.filter((r) => r.status === 'failed').map((r) => `  ✗ ${s.transport} › ${r.category} › ${r.name}\n${describeFailures(r).split('\n').map((l) => `      ${l}`).join('\n')}`),
+        : s.results
+            .filter((r) => r.status === 'failed')
+            .map(
+              (r) =>
+                `  ✗ ${s.transport} › ${r.category} › ${r.name}\n${describeFailures(r)
+                  .split('\n')
+                  .map((l) => `      ${l}`)
+                  .join('\n')}`,
+            ),
     );
-    process.stdout.write(`\n${failures.length > 0 ? `Failures:\n${failures.join('\n')}\n\n` : ''}${rendered.split('\n').filter(Boolean).at(-1)}\n`);
+    process.stdout.write(
+      `\n${failures.length > 0 ? `Failures:\n${failures.join('\n')}\n\n` : ''}${rendered.split('\n').filter(Boolean).at(-1)}\n`,
+    );
   } else {
     process.stdout.write(rendered);
   }

@@ -24,7 +24,11 @@ const COLUMNS: Array<{ title: string; value: (row: DemoRow) => string; right?: b
 export function renderTable(rows: DemoRow[]): string {
   const cells = [COLUMNS.map((c) => c.title), ...rows.map((row) => COLUMNS.map((c) => c.value(row)))];
   const widths = COLUMNS.map((_, i) => Math.max(...cells.map((line) => line[i]!.length)));
-  const format = (line: string[]) => line.map((cell, i) => (COLUMNS[i]!.right ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ').trimEnd();
+  const format = (line: string[]) =>
+    line
+      .map((cell, i) => (COLUMNS[i]!.right ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   const [header, ...body] = cells;
   return [format(header!), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(format)].join('\n') + '\n';
 }

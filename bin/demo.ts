@@ -40,7 +40,12 @@ const FUNCTIONS = ['upper', 'sha256', 'wordCount'] as const;
 export async function runDemo(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { help: { type: 'boolean' }, requests: { type: 'string', default: '200' }, concurrency: { type: 'string', default: '8' }, json: { type: 'boolean' } },
+    options: {
+      help: { type: 'boolean' },
+      requests: { type: 'string', default: '200' },
+      concurrency: { type: 'string', default: '8' },
+      json: { type: 'boolean' },
+    },
   });
   if (values.help) {
     process.stdout.write(USAGE);
@@ -90,8 +95,12 @@ export async function runDemo(args: string[]): Promise<number> {
     if (interrupted) return 130;
     process.stdout.write(values.json ? `${JSON.stringify({ instances: rows, events: counts }, null, 2)}\n` : renderTable(rows));
     if (!values.json) {
-      process.stdout.write(`\nevents: ${counts.connected} connected, ${counts.authenticated} authenticated, ${counts.error} refused or failed, ${counts.disconnected} disconnected, ${counts.fallback} fallbacks\n`);
-      process.stdout.write('latency is per request with up to --concurrency in flight, measured by the host; all instances stopped, socket files removed\n');
+      process.stdout.write(
+        `\nevents: ${counts.connected} connected, ${counts.authenticated} authenticated, ${counts.error} refused or failed, ${counts.disconnected} disconnected, ${counts.fallback} fallbacks\n`,
+      );
+      process.stdout.write(
+        'latency is per request with up to --concurrency in flight, measured by the host; all instances stopped, socket files removed\n',
+      );
     }
     const failed = rows.reduce((n, row) => n + row.errors, 0);
     return failed === 0 ? 0 : 1;
@@ -129,7 +138,9 @@ async function start(kernel: Kernel, runtime: ProcessRuntime, plan: Plan, progre
     pid = instance.pid!;
   }
   const fallback = channel.fallbacks.map((f) => ` (${f.transport} unavailable: ${f.reason})`).join('');
-  progress.note(`${plan.instanceId.padEnd(12)} ${plan.runtimeType.padEnd(11)} ${`${channel.transport}/${channel.codec}`.padEnd(14)} pid ${String(pid).padEnd(8)} authenticated in ${Math.round(performance.now() - began)} ms${fallback}`);
+  progress.note(
+    `${plan.instanceId.padEnd(12)} ${plan.runtimeType.padEnd(11)} ${`${channel.transport}/${channel.codec}`.padEnd(14)} pid ${String(pid).padEnd(8)} authenticated in ${Math.round(performance.now() - began)} ms${fallback}`,
+  );
   return { plan, channel, pid, failures: 0 };
 }
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { CommunicationError, ErrorCode, createKernel, invoke, type CommunicationChannel, type Kernel } from 'spear-comm';
+import { type CommunicationError, ErrorCode, createKernel, invoke, type CommunicationChannel, type Kernel } from 'spear-comm';
 import { CODECS, fromHex, readFixture } from './test-support/codecs.js';
 import { authRequestFrame, connectRaw, parseJsonFrame } from './test-support/raw-client.js';
 
@@ -23,7 +23,10 @@ describe.each(CODECS.map((c) => c.name))('%s channel receiving a frame it cannot
     const kernel = await createKernel();
     kernels.push(kernel);
     const serverChannels: CommunicationChannel[] = [];
-    const listener = await kernel.listen('memory://bad-frames', { handlers: { echo: (input) => input }, onChannel: (c) => serverChannels.push(c) });
+    const listener = await kernel.listen('memory://bad-frames', {
+      handlers: { echo: (input) => input },
+      onChannel: (c) => serverChannels.push(c),
+    });
     const bystander = await kernel.connect(listener.url, { codec });
 
     const raw = await connectRaw(kernel, listener.url);

@@ -11,7 +11,8 @@ function outcome(codec: Codec, bytes: Uint8Array): 'message' | 'DecodeFailed' {
   try {
     message = codec.decode(bytes);
   } catch (err) {
-    if (!CommunicationError.is(err, ErrorCode.DecodeFailed)) throw new Error(`${codec.name} threw something other than DecodeFailed: ${String(err)}`, { cause: err });
+    if (!CommunicationError.is(err, ErrorCode.DecodeFailed))
+      throw new Error(`${codec.name} threw something other than DecodeFailed: ${String(err)}`, { cause: err });
     expect(err.message.length).toBeGreaterThan(20);
     return 'DecodeFailed';
   }
@@ -48,7 +49,10 @@ describe.each(CODECS)('$name codec on bad input', (c) => {
   });
 
   it('gives a valid message or DecodeFailed for random bytes, never another error', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => void outcome(c, bytes)), { numRuns: 1_000 });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => void outcome(c, bytes)),
+      { numRuns: 1_000 },
+    );
   });
 
   it('gives a valid message or DecodeFailed for golden vectors with bytes changed, inserted or removed', () => {
@@ -63,7 +67,10 @@ describe.each(CODECS)('$name codec on bad input', (c) => {
         else out.splice(i, 1);
         return Uint8Array.from(out);
       });
-    fc.assert(fc.property(mutated, (bytes) => void outcome(c, bytes)), { numRuns: 1_000 });
+    fc.assert(
+      fc.property(mutated, (bytes) => void outcome(c, bytes)),
+      { numRuns: 1_000 },
+    );
   });
 });
 
@@ -76,10 +83,26 @@ const HOSTILE: Record<string, Hostile[]> = {
     ['invalid UTF-8', hex('7b22ff227d'), /not UTF-8 JSON/],
     ['a million open brackets', utf8('['.repeat(1_000_000)), /not UTF-8 JSON/],
     ['deeply nested, balanced', utf8(`${'['.repeat(100_000)}${']'.repeat(100_000)}`), /DecodeFailed|not UTF-8 JSON|expected an object/],
-    ['a number instead of a string', utf8('{"type":"Ack","requestId":5,"timestamp":1,"metadata":{}}'), /"requestId" must be a string, got number/],
-    ['bytes that are not base64', utf8('{"type":"ExecutionRequest","requestId":"r","timestamp":1,"metadata":{},"functionName":"f","input":"@@@@","timeoutMs":0}'), /"input" must be a standard base64 string/],
-    ['a timestamp too large for a double', utf8('{"type":"Ack","requestId":"r","timestamp":1e400,"metadata":{}}'), /"timestamp" must be a finite number/],
-    ['a metadata value that is not a string', utf8('{"type":"Ack","requestId":"r","timestamp":1,"metadata":{"a":1}}'), /"metadata.a" must be a string/],
+    [
+      'a number instead of a string',
+      utf8('{"type":"Ack","requestId":5,"timestamp":1,"metadata":{}}'),
+      /"requestId" must be a string, got number/,
+    ],
+    [
+      'bytes that are not base64',
+      utf8('{"type":"ExecutionRequest","requestId":"r","timestamp":1,"metadata":{},"functionName":"f","input":"@@@@","timeoutMs":0}'),
+      /"input" must be a standard base64 string/,
+    ],
+    [
+      'a timestamp too large for a double',
+      utf8('{"type":"Ack","requestId":"r","timestamp":1e400,"metadata":{}}'),
+      /"timestamp" must be a finite number/,
+    ],
+    [
+      'a metadata value that is not a string',
+      utf8('{"type":"Ack","requestId":"r","timestamp":1,"metadata":{"a":1}}'),
+      /"metadata.a" must be a string/,
+    ],
     ['an unknown kind', utf8('{"type":"Nope","requestId":"r","timestamp":1,"metadata":{}}'), /unknown message type "Nope"/],
   ],
   cbor: [
@@ -105,12 +128,29 @@ const HOSTILE: Record<string, Hostile[]> = {
     ['reserved additional information', hex('1c'), /reserved additional information 28/],
     ['bytes after the message', hex(`${'a0'}00`), /1 byte follow the end of the message/],
     ['a number instead of a string', cbor({ ...ack, requestId: 5 }), /"requestId" must be a string, got number/],
-    ['text instead of bytes', cbor({ type: 'ExecutionRequest', requestId: 'r', timestamp: 1, metadata: {}, functionName: 'f', input: 'hi', timeoutMs: 0 }), /"input" must be a CBOR byte string \(major type 2\), got string/],
+    [
+      'text instead of bytes',
+      cbor({ type: 'ExecutionRequest', requestId: 'r', timestamp: 1, metadata: {}, functionName: 'f', input: 'hi', timeoutMs: 0 }),
+      /"input" must be a CBOR byte string \(major type 2\), got string/,
+    ],
     ['a timestamp of 2^53', cbor({ ...ack, timestamp: 2n ** 53n }), /integer 9007199254740992 is beyond ±\(2\^53-1\)/],
     ['a timestamp of -(2^53 + 1)', cbor({ ...ack, timestamp: -(2n ** 53n) - 1n }), /integer -9007199254740993 is beyond ±\(2\^53-1\)/],
     ['the largest 64-bit integer', cbor({ ...ack, timestamp: 2n ** 64n - 1n }), /integer 18446744073709551615 is beyond/],
     ['a metadata value that is not a string', cbor({ ...ack, metadata: { a: 1 } }), /"metadata.a" must be a string, got number/],
-    ['an unknown runtime type', cbor({ ...ack, type: 'AuthRequest', instanceId: 'i', token: '', clientVersion: '1', clientType: 'browser', codec: 'cbor', extraParams: {} }), /"clientType" must be one of process, kubernetes, wasm/],
+    [
+      'an unknown runtime type',
+      cbor({
+        ...ack,
+        type: 'AuthRequest',
+        instanceId: 'i',
+        token: '',
+        clientVersion: '1',
+        clientType: 'browser',
+        codec: 'cbor',
+        extraParams: {},
+      }),
+      /"clientType" must be one of process, kubernetes, wasm/,
+    ],
   ],
   protobuf: [
     ['empty frame', new Uint8Array(0), /no message kind is set/],
@@ -125,8 +165,35 @@ const HOSTILE: Record<string, Hostile[]> = {
     ['only an unknown field', hex('8a0100'), /no message kind is set/],
     ['the kind as a varint', hex('5001'), /no message kind is set/],
     ['a sequence past 2^53', hex('720a08ffffffffffffffff7f'), /"sequence" is over 2\^53-1/],
-    ['an unknown runtime type', codec('protobuf').encode({ type: 'AuthRequest', requestId: 'r', timestamp: 1, metadata: {}, instanceId: 'i', token: '', clientVersion: '1', clientType: 'browser' as 'process', codec: 'cbor', extraParams: {} }), /"clientType" must be one of/],
-    ['a negative timeout', codec('protobuf').encode({ type: 'ExecutionRequest', requestId: 'r', timestamp: 1, metadata: {}, functionName: 'f', input: new Uint8Array(0), timeoutMs: -1 }), /"timeoutMs" must be >= 0, got -1/],
+    [
+      'an unknown runtime type',
+      codec('protobuf').encode({
+        type: 'AuthRequest',
+        requestId: 'r',
+        timestamp: 1,
+        metadata: {},
+        instanceId: 'i',
+        token: '',
+        clientVersion: '1',
+        clientType: 'browser' as 'process',
+        codec: 'cbor',
+        extraParams: {},
+      }),
+      /"clientType" must be one of/,
+    ],
+    [
+      'a negative timeout',
+      codec('protobuf').encode({
+        type: 'ExecutionRequest',
+        requestId: 'r',
+        timestamp: 1,
+        metadata: {},
+        functionName: 'f',
+        input: new Uint8Array(0),
+        timeoutMs: -1,
+      }),
+      /"timeoutMs" must be >= 0, got -1/,
+    ],
     ['NaN', hex('110000000000f8ff7f6a00'), /"timestamp" must be a finite number/],
   ],
 };

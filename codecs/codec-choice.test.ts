@@ -8,7 +8,10 @@ const echo = { echo: (input: Uint8Array) => input };
 const kernel = useKernels();
 
 async function expectRefusal(promise: Promise<unknown>, code: ErrorCode, pattern: RegExp): Promise<void> {
-  const error = await promise.then(() => undefined, (err: unknown) => err);
+  const error = await promise.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
   expect(CommunicationError.is(error, code), String(error)).toBe(true);
   expect((error as Error).message).toMatch(pattern);
 }
@@ -31,7 +34,12 @@ describe('codec chosen per channel at connect time (memory transport)', () => {
     const channels = await Promise.all(CODECS.map((c) => k.connect(listener.url, { codec: c.name })));
     const answers = await Promise.all(channels.map((channel, i) => invoke(channel, 'echo', new Uint8Array([i]))));
     expect(answers).toEqual(CODECS.map((_, i) => new Uint8Array([i])));
-    expect(listener.channels().map((c) => c.codec).sort()).toEqual(CODECS.map((c) => c.name).sort());
+    expect(
+      listener
+        .channels()
+        .map((c) => c.codec)
+        .sort(),
+    ).toEqual(CODECS.map((c) => c.name).sort());
   });
 
   it.each(CODECS.map((c) => c.name))('%s: a client writing the golden vector bytes by hand gets the documented answer', async (codec) => {
@@ -57,7 +65,11 @@ describe('codec negotiation in the handshake', () => {
     const listener = await k.listen('memory://cbor-only', { codec: ['cbor'], handlers: echo });
     const rejected: CommunicationError[] = [];
     listener.on('rejected', (error) => rejected.push(error));
-    await expectRefusal(k.connect(listener.url, { codec: 'json' }), ErrorCode.AuthFailed, /codec "json" is not accepted here; use one of: cbor$/);
+    await expectRefusal(
+      k.connect(listener.url, { codec: 'json' }),
+      ErrorCode.AuthFailed,
+      /codec "json" is not accepted here; use one of: cbor$/,
+    );
     const channel = await k.connect(listener.url, { codec: 'cbor' });
     expect(await invoke(channel, 'echo', new Uint8Array([7]))).toEqual(new Uint8Array([7]));
     expect(rejected.map((e) => e.code)).toEqual([ErrorCode.AuthFailed]);
@@ -84,9 +96,17 @@ describe('codec negotiation in the handshake', () => {
 
   it('listening or connecting with a codec that is not installed fails before any connection, naming the installed ones', async () => {
     const k = await kernel();
-    await expectRefusal(k.listen('memory://nope', { codec: ['cbor', 'msgpack'] }), ErrorCode.ChannelCreationFailed, /No codec named "msgpack" is installed; installed: .*cbor/);
+    await expectRefusal(
+      k.listen('memory://nope', { codec: ['cbor', 'msgpack'] }),
+      ErrorCode.ChannelCreationFailed,
+      /No codec named "msgpack" is installed; installed: .*cbor/,
+    );
     const listener = await k.listen('memory://there');
-    await expectRefusal(k.connect(listener.url, { codec: 'msgpack' }), ErrorCode.ChannelCreationFailed, /No codec named "msgpack".*protobuf/);
+    await expectRefusal(
+      k.connect(listener.url, { codec: 'msgpack' }),
+      ErrorCode.ChannelCreationFailed,
+      /No codec named "msgpack".*protobuf/,
+    );
   });
 
   it('the handshake itself is JSON whatever the codec: a CBOR AuthRequest is refused', async () => {

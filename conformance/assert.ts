@@ -28,7 +28,12 @@ export function show(value: unknown): string {
 }
 
 /** Settles with the promise, or fails with "`what` did not happen within `ms` ms". Clears its timer either way. */
-export function within<T>(promise: Promise<T>, ms: number, what: string, timeoutMessage = `${what} did not happen within ${ms} ms`): Promise<T> {
+export function within<T>(
+  promise: Promise<T>,
+  ms: number,
+  what: string,
+  timeoutMessage = `${what} did not happen within ${ms} ms`,
+): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const guard = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new ConformanceFailure(timeoutMessage)), ms);
@@ -52,13 +57,21 @@ export function outcomeWithin<T>(promise: Promise<T>, ms: number): Promise<Outco
 }
 
 /** Expects the promise to reject with a CommunicationError whose code is one of `codes`, within `ms`. */
-export async function expectRejection(promise: Promise<unknown>, codes: ErrorCode | ErrorCode[], what: string, ms = 5_000): Promise<CommunicationError> {
+export async function expectRejection(
+  promise: Promise<unknown>,
+  codes: ErrorCode | ErrorCode[],
+  what: string,
+  ms = 5_000,
+): Promise<CommunicationError> {
   const wanted = Array.isArray(codes) ? codes : [codes];
   const outcome = await outcomeWithin(promise, ms);
-  if (outcome.state === 'pending') fail(`${what}: expected a rejection with ${wanted.join(' or ')}, but it was still pending after ${ms} ms`);
-  if (outcome.state === 'resolved') fail(`${what}: expected a rejection with ${wanted.join(' or ')}, but it resolved with ${show(outcome.value)}`);
+  if (outcome.state === 'pending')
+    fail(`${what}: expected a rejection with ${wanted.join(' or ')}, but it was still pending after ${ms} ms`);
+  if (outcome.state === 'resolved')
+    fail(`${what}: expected a rejection with ${wanted.join(' or ')}, but it resolved with ${show(outcome.value)}`);
   const error = outcome.error;
-  if (!(error instanceof CommunicationError)) fail(`${what}: expected a CommunicationError with ${wanted.join(' or ')}, got ${show(error)}`);
+  if (!(error instanceof CommunicationError))
+    fail(`${what}: expected a CommunicationError with ${wanted.join(' or ')}, got ${show(error)}`);
   if (!wanted.includes(error.code)) fail(`${what}: expected code ${wanted.join(' or ')}, got ${error.code} (${error.message})`);
   if (!error.message.trim()) fail(`${what}: the ${error.code} error has no message; users need one that says what to do`);
   return error;
@@ -69,7 +82,10 @@ export function checkNearLimit(elapsedMs: number, limitMs: number, what: string,
   // Timers fire on a millisecond clock cached per loop turn, so they can look up to ~1 ms early.
   const earliest = limitMs - 15;
   check(elapsedMs >= earliest, `${what} after ${elapsedMs.toFixed(0)} ms, before its ${limitMs} ms limit`);
-  check(elapsedMs <= limitMs + slackMs, `${what} after ${elapsedMs.toFixed(0)} ms, far past its ${limitMs} ms limit (allowed up to ${limitMs + slackMs} ms)`);
+  check(
+    elapsedMs <= limitMs + slackMs,
+    `${what} after ${elapsedMs.toFixed(0)} ms, far past its ${limitMs} ms limit (allowed up to ${limitMs + slackMs} ms)`,
+  );
 }
 
 /** Resolves on the next turn of the event loop (after pending I/O callbacks). */

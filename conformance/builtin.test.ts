@@ -11,7 +11,9 @@ const kernel = await createKernel();
 const installed = kernel.transports().map((name) => ({
   name,
   // TLS runs need both the capability and a TLS scheme the kit knows how to listen on.
-  tls: kernel.transport(name).capabilities.tls === true && defaultAddress(registeredTransports().find((t) => t.meta.name === name)!.meta.schemes, true) !== undefined,
+  tls:
+    kernel.transport(name).capabilities.tls === true &&
+    defaultAddress(registeredTransports().find((t) => t.meta.name === name)!.meta.schemes, true) !== undefined,
 }));
 await kernel.close();
 
@@ -20,7 +22,15 @@ if (installed.some((t) => t.tls)) {
   const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
     keyType: 'ec',
     algorithm: 'sha256',
-    extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }] }],
+    extensions: [
+      {
+        name: 'subjectAltName',
+        altNames: [
+          { type: 2, value: 'localhost' },
+          { type: 7, ip: '127.0.0.1' },
+        ],
+      },
+    ],
   });
   tls = { listen: { cert: pems.cert, key: pems.private }, connect: { ca: pems.cert } };
 }

@@ -4,18 +4,22 @@ export function pattern(length: number, seed: number): Uint8Array {
   let x = (seed * 2654435761 + 0x9e3779b9) >>> 0 || 1;
   let i = 0;
   for (; i + 4 <= length; i += 4) {
-    x ^= x << 13; x >>>= 0;
+    x ^= x << 13;
+    x >>>= 0;
     x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
+    x ^= x << 5;
+    x >>>= 0;
     out[i] = x & 0xff;
     out[i + 1] = (x >>> 8) & 0xff;
     out[i + 2] = (x >>> 16) & 0xff;
     out[i + 3] = x >>> 24;
   }
   for (; i < length; i++) {
-    x ^= x << 13; x >>>= 0;
+    x ^= x << 13;
+    x >>>= 0;
     x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
+    x ^= x << 5;
+    x >>>= 0;
     out[i] = x & 0xff;
   }
   return out;
@@ -42,7 +46,12 @@ export function allByteValues(repeat = 1): Uint8Array {
 
 /** `undefined` when equal, else where and how they differ. */
 export function describeDifference(actual: Uint8Array, expected: Uint8Array): string | undefined {
-  if (Buffer.from(actual.buffer, actual.byteOffset, actual.byteLength).equals(Buffer.from(expected.buffer, expected.byteOffset, expected.byteLength))) return undefined;
+  if (
+    Buffer.from(actual.buffer, actual.byteOffset, actual.byteLength).equals(
+      Buffer.from(expected.buffer, expected.byteOffset, expected.byteLength),
+    )
+  )
+    return undefined;
   const shorter = Math.min(actual.byteLength, expected.byteLength);
   for (let i = 0; i < shorter; i++) {
     if (actual[i] !== expected[i]) {

@@ -13,9 +13,14 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['dist/bin/spear-comm.js', 'conformance', ...args], { cwd: root, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      ['dist/bin/spear-comm.js', 'conformance', ...args],
+      { cwd: root, maxBuffer: 16 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -38,12 +43,25 @@ describe('spear-comm conformance (CLI)', () => {
 
   it('writes a JUnit report with the failures of a broken transport to --out, and exits 1', async () => {
     const out = join(work, 'report.xml');
-    const { code, stdout } = await cli('dist/conformance/mutants/cross-talk.js', '--only', 'isolation', '--reporter', 'junit', '--out', out, '--wait-ms', '2000', '--bail');
+    const { code, stdout } = await cli(
+      'dist/conformance/mutants/cross-talk.js',
+      '--only',
+      'isolation',
+      '--reporter',
+      'junit',
+      '--out',
+      out,
+      '--wait-ms',
+      '2000',
+      '--bail',
+    );
     expect(code).toBe(1);
     const xml = readFileSync(out, 'utf8');
     expect(xml).toMatch(/^<\?xml version="1.0"/);
     expect(xml).toContain('<testsuite name="mutant-cross-talk"');
-    expect(xml).toMatch(/<testcase classname="conformance\.mutant-cross-talk\.isolation" name="two connections to one listener[^"]*" time="[\d.]+">\s*<failure message="[^"]+"/);
+    expect(xml).toMatch(
+      /<testcase classname="conformance\.mutant-cross-talk\.isolation" name="two connections to one listener[^"]*" time="[\d.]+">\s*<failure message="[^"]+"/,
+    );
     expect(stdout).toContain('failed');
     expect(stdout).toContain(out);
   }, 60_000);
@@ -51,7 +69,9 @@ describe('spear-comm conformance (CLI)', () => {
   it('ends even when a broken transport leaves timers running, naming where they were created', async () => {
     const { code, stdout } = await cli('dist/conformance/mutants/leak-timer.js', '--only', 'lifecycle', '--bail', '--wait-ms', '1500');
     expect(code).toBe(1);
-    expect(stdout).toMatch(/\[leak\] still active 1500 ms after everything was closed: \d+ × Timeout created at .*dist\/conformance\/mutants\/leak-timer\.js:\d+:\d+/);
+    expect(stdout).toMatch(
+      /\[leak\] still active 1500 ms after everything was closed: \d+ × Timeout created at .*dist\/conformance\/mutants\/leak-timer\.js:\d+:\d+/,
+    );
   }, 60_000);
 
   it('prints a readable report by default, grouped by category, ending with the verdict', async () => {
@@ -76,7 +96,10 @@ describe('spear-comm conformance (CLI)', () => {
     const { runConformanceCommand } = await import('../bin/conformance-command.js');
     const cases: Array<[string[], string]> = [
       [[], 'give at least one module'],
-      [[control, '--only', 'framing,speed'], 'unknown category speed; choose from framing, timeout, isolation, request-response, lifecycle, bad-input, backpressure'],
+      [
+        [control, '--only', 'framing,speed'],
+        'unknown category speed; choose from framing, timeout, isolation, request-response, lifecycle, bad-input, backpressure',
+      ],
       [['dist/core/index.js'], 'registered no transport'],
       [[control, '--reporter', 'xml'], '--reporter must be one of pretty, json, junit'],
       [['./no/such/module.js'], 'could not load module "./no/such/module.js"'],

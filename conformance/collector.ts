@@ -39,12 +39,21 @@ export class FrameCollector implements FrameSink {
 
   /** Waits until `count` frames have arrived in total. Fails early if the connection closes first. */
   waitFrames(count: number, ms: number, what = `${count} frame(s) on ${this.label}`): Promise<Uint8Array[]> {
-    return this.until(() => this.frames.length >= count, ms, () => `${what}: only ${this.frames.length} of ${count} arrived within ${ms} ms`).then(() => this.frames);
+    return this.until(
+      () => this.frames.length >= count,
+      ms,
+      () => `${what}: only ${this.frames.length} of ${count} arrived within ${ms} ms`,
+    ).then(() => this.frames);
   }
 
   /** Waits for `onClose`, and returns the error it was given (if any). */
   waitClose(ms: number, what = `${this.label} to report its close`): Promise<Error | undefined> {
-    return this.until(() => this.closed !== undefined, ms, () => `${what} did not happen within ${ms} ms`, false).then(() => this.closed!.error);
+    return this.until(
+      () => this.closed !== undefined,
+      ms,
+      () => `${what} did not happen within ${ms} ms`,
+      false,
+    ).then(() => this.closed!.error);
   }
 
   /**
@@ -55,12 +64,14 @@ export class FrameCollector implements FrameSink {
   until(ready: () => boolean, ms: number, timeoutMessage: () => string, failOnClose = true): Promise<void> {
     const closedEarly = () =>
       failOnClose && this.closed
-        ? new ConformanceFailure(`${this.label}: the connection closed${this.closed.error ? ` with ${show(this.closed.error)}` : ''} after ${this.frames.length} frame(s), before the case got what it was waiting for`)
+        ? new ConformanceFailure(
+            `${this.label}: the connection closed${this.closed.error ? ` with ${show(this.closed.error)}` : ''} after ${this.frames.length} frame(s), before the case got what it was waiting for`,
+          )
         : undefined;
     try {
       if (ready()) return Promise.resolve();
     } catch (err) {
-      return Promise.reject(err as Error);
+      return Promise.reject(err);
     }
     const early = closedEarly();
     if (early) return Promise.reject(early);

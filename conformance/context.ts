@@ -1,14 +1,21 @@
 import { setMaxListeners } from 'node:events';
 import {
-  createKernel, DEFAULT_MAX_FRAME_SIZE, generateSecret,
-  type CommunicationChannel, type ConnectOptions, type FrameConnection, type FrameListener, type Kernel, type Listener,
-  type ListenOptions, type Transport,
+  createKernel,
+  DEFAULT_MAX_FRAME_SIZE,
+  generateSecret,
+  type CommunicationChannel,
+  type ConnectOptions,
+  type FrameConnection,
+  type FrameListener,
+  type Kernel,
+  type Listener,
+  type ListenOptions,
+  type Transport,
 } from 'spear-comm';
 import { ConformanceFailure, show, within } from './assert.js';
 import { Arrivals } from './arrivals.js';
 import { FrameCollector, type RawEnd } from './collector.js';
 import type { CaseFailure, Capabilities, ResolvedTarget } from './types.js';
-
 
 export interface RawListener {
   readonly url: string;
@@ -42,7 +49,10 @@ export class CaseContext {
   private readonly kernels: Kernel[] = [];
   private counter = 0;
 
-  private constructor(readonly kernel: Kernel, readonly target: ResolvedTarget) {
+  private constructor(
+    readonly kernel: Kernel,
+    readonly target: ResolvedTarget,
+  ) {
     // Every connection a case opens may listen on this signal (20 at once in bad-input).
     setMaxListeners(0, this.controller.signal);
   }
@@ -198,9 +208,15 @@ export class CaseContext {
   }
 
   /** A raw listener and one connection to it, both ends started. */
-  async rawPair(options: { serverMaxFrameSize?: number; clientMaxFrameSize?: number } = {}): Promise<{ listener: RawListener; client: RawEnd; server: RawEnd }> {
-    const listener = await this.rawListen({ ...(options.serverMaxFrameSize !== undefined ? { maxFrameSize: options.serverMaxFrameSize } : {}) });
-    const client = await this.rawConnect(listener.url, { ...(options.clientMaxFrameSize !== undefined ? { maxFrameSize: options.clientMaxFrameSize } : {}) });
+  async rawPair(
+    options: { serverMaxFrameSize?: number; clientMaxFrameSize?: number } = {},
+  ): Promise<{ listener: RawListener; client: RawEnd; server: RawEnd }> {
+    const listener = await this.rawListen({
+      ...(options.serverMaxFrameSize !== undefined ? { maxFrameSize: options.serverMaxFrameSize } : {}),
+    });
+    const client = await this.rawConnect(listener.url, {
+      ...(options.clientMaxFrameSize !== undefined ? { maxFrameSize: options.clientMaxFrameSize } : {}),
+    });
     const server = await listener.accepted();
     return { listener, client, server };
   }
@@ -223,7 +239,11 @@ export class CaseContext {
       try {
         await within(Promise.resolve().then(run), this.closeMs, what);
       } catch (err) {
-        failures.push({ phase: 'teardown', message: err instanceof ConformanceFailure ? err.message : `${what} failed: ${show(err)}`, ...(err instanceof Error && err.stack ? { stack: err.stack } : {}) });
+        failures.push({
+          phase: 'teardown',
+          message: err instanceof ConformanceFailure ? err.message : `${what} failed: ${show(err)}`,
+          ...(err instanceof Error && err.stack ? { stack: err.stack } : {}),
+        });
       }
     };
     this.controller.abort();
@@ -234,7 +254,8 @@ export class CaseContext {
     for (const kernel of this.kernels) await bounded('kernel.close() of the second kernel', () => kernel.close());
     await bounded('kernel.close() (closing every listener and channel of the case)', () => this.kernel.close());
     for (const collector of this.collectors) {
-      for (const violation of collector.violations) failures.push({ phase: 'teardown', message: `FrameSink contract broken: ${violation}` });
+      for (const violation of collector.violations)
+        failures.push({ phase: 'teardown', message: `FrameSink contract broken: ${violation}` });
     }
     return failures;
   }

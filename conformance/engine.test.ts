@@ -7,22 +7,31 @@ const control = { transport: 'mutant-control', address: () => 'mutant-control://
 
 describe('the conformance engine', () => {
   it('reports cases the capability manifest rules out as unsupported, with the reason, and runs the rest', async () => {
-    const report = await runSuite({ ...control, capabilities: { ordered: false, maxFrameSize: 60_000 } }, { only: ['framing', 'isolation', 'request-response'] });
+    const report = await runSuite(
+      { ...control, capabilities: { ordered: false, maxFrameSize: 60_000 } },
+      { only: ['framing', 'isolation', 'request-response'] },
+    );
     const unsupported = report.results.filter((r) => r.status === 'unsupported');
-    expect(unsupported.map((r) => r.reason)).toEqual(expect.arrayContaining([
-      'the transport does not promise ordered delivery (capabilities.ordered is false)',
-      'needs frames of 1048583 bytes; capabilities.maxFrameSize is 60000',
-    ]));
-    expect(unsupported.map((r) => r.name)).toEqual(expect.arrayContaining([
-      '10,000 small frames sent at once arrive complete and in order, both ways at the same time',
-      'answers go to request(), other messages to receive(), even when they interleave',
-    ]));
+    expect(unsupported.map((r) => r.reason)).toEqual(
+      expect.arrayContaining([
+        'the transport does not promise ordered delivery (capabilities.ordered is false)',
+        'needs frames of 1048583 bytes; capabilities.maxFrameSize is 60000',
+      ]),
+    );
+    expect(unsupported.map((r) => r.name)).toEqual(
+      expect.arrayContaining([
+        '10,000 small frames sent at once arrive complete and in order, both ways at the same time',
+        'answers go to request(), other messages to receive(), even when they interleave',
+      ]),
+    );
     // Without the order promise, frames are compared as a multiset, and the rest still passes.
     expect(report.results.filter((r) => r.status === 'failed')).toEqual([]);
     expect(report.summary.passed).toBeGreaterThan(10);
     expect(report.summary.unsupported).toBe(unsupported.length);
     const junit = formatReport({ ...(await runSuites([])), suites: [report], summary: report.summary }, 'junit');
-    expect(junit).toContain('<skipped message="unsupported: the transport does not promise ordered delivery (capabilities.ordered is false)"/>');
+    expect(junit).toContain(
+      '<skipped message="unsupported: the transport does not promise ordered delivery (capabilities.ordered is false)"/>',
+    );
   }, 60_000);
 
   it('fails a case that leaves a timer running, in the leak phase, naming what is left', async () => {
@@ -38,7 +47,14 @@ describe('the conformance engine', () => {
     clearInterval(leaked);
     const [result] = report.results;
     expect(result!.status).toBe('failed');
-    expect(result!.failures).toEqual([expect.objectContaining({ phase: 'leak', message: expect.stringMatching(/^still active 2000 ms after everything was closed: 1 × Timeout created at .*conformance\/engine\.test\.ts:\d+:\d+\)? \(timers/) })]);
+    expect(result!.failures).toEqual([
+      expect.objectContaining({
+        phase: 'leak',
+        message: expect.stringMatching(
+          /^still active 2000 ms after everything was closed: 1 × Timeout created at .*conformance\/engine\.test\.ts:\d+:\d+\)? \(timers/,
+        ),
+      }),
+    ]);
   });
 
   it('fails a case that hangs at its time limit, still tears it down, and records unhandled rejections', async () => {
@@ -54,10 +70,12 @@ describe('the conformance engine', () => {
     };
     const report = await runSuite(control, { cases: [hangs] });
     const messages = report.results[0]!.failures!.map((f) => `${f.phase}: ${f.message}`);
-    expect(messages).toEqual(expect.arrayContaining([
-      'run: the case did not finish within its 300 ms time limit',
-      'run: unhandled promise rejection: CommunicationError(ChannelClosed): nobody handled me',
-    ]));
+    expect(messages).toEqual(
+      expect.arrayContaining([
+        'run: the case did not finish within its 300 ms time limit',
+        'run: unhandled promise rejection: CommunicationError(ChannelClosed): nobody handled me',
+      ]),
+    );
     // The channel pair it opened was closed by teardown: nothing leaked.
     expect(messages.some((m) => m.startsWith('leak'))).toBe(false);
   });
@@ -85,6 +103,8 @@ describe('the conformance engine', () => {
   it('reports a transport that is not registered as a suite that could not run', async () => {
     const report = await runSuites([{ transport: 'no-such-transport' }]);
     expect(report.ok).toBe(false);
-    expect(report.suites[0]!.error).toMatch(/^No transport named "no-such-transport" is registered \(registered: .*mutant-control.*\); pass the module that registers it in `plugins`$/);
+    expect(report.suites[0]!.error).toMatch(
+      /^No transport named "no-such-transport" is registered \(registered: .*mutant-control.*\); pass the module that registers it in `plugins`$/,
+    );
   });
 });

@@ -1,10 +1,21 @@
-import { createKernel, invoke, registeredTransports, type Transport } from 'spear-comm';
+import { createKernel, invoke, registeredTransports } from 'spear-comm';
 import { ConformanceFailure, show, within } from './assert.js';
 import { defaultAddress } from './addresses.js';
 import { ALL_CASES } from './cases/index.js';
 import { CaseContext } from './context.js';
 import { describeResources, startTracking, stopTracking, waitForRelease } from './leaks.js';
-import { CATEGORIES, type CaseFailure, type CaseResult, type Category, type ConformanceCase, type ConformanceReport, type ConformanceTarget, type ResolvedTarget, type SuiteReport, type SuiteSummary } from './types.js';
+import {
+  CATEGORIES,
+  type CaseFailure,
+  type CaseResult,
+  type Category,
+  type ConformanceReport,
+  type ConformanceTarget,
+  type ResolvedTarget,
+  type SuiteReport,
+  type SuiteSummary,
+} from './types.js';
+import type { ConformanceCase } from './case.js';
 import { KIT_VERSION } from './version.js';
 
 const DEFAULT_CASE_TIMEOUT_MS = 20_000;
@@ -33,9 +44,14 @@ export async function resolveTarget(target: ConformanceTarget): Promise<Resolved
   // Building (and closing) a kernel loads the built-ins and the target's plugin modules.
   const kernel = await createKernel({ plugins });
   try {
-    const entry = registeredTransports().find((e) => (typeof target.transport === 'string' ? e.meta.name === target.transport : e.plugin === target.transport));
+    const entry = registeredTransports().find((e) =>
+      typeof target.transport === 'string' ? e.meta.name === target.transport : e.plugin === target.transport,
+    );
     if (!entry) {
-      const names = registeredTransports().map((e) => e.meta.name).join(', ') || '(none)';
+      const names =
+        registeredTransports()
+          .map((e) => e.meta.name)
+          .join(', ') || '(none)';
       throw new ConformanceFailure(
         typeof target.transport === 'string'
           ? `No transport named "${target.transport}" is registered (registered: ${names}); pass the module that registers it in \`plugins\``
@@ -43,7 +59,7 @@ export async function resolveTarget(target: ConformanceTarget): Promise<Resolved
       );
     }
     const name = entry.meta.name;
-    const declared = (kernel.transport(name) as Transport).capabilities;
+    const declared = kernel.transport(name).capabilities;
     const tls = target.tls !== undefined;
     const address = target.address ?? defaultAddress(entry.meta.schemes, tls);
     if (!address) {
@@ -73,7 +89,9 @@ export async function resolveTarget(target: ConformanceTarget): Promise<Resolved
 /** The cases a run selects, in category order. */
 export function selectCases(target: ResolvedTarget, options: RunOptions = {}): ConformanceCase[] {
   const categories = new Set(target.only.filter((c) => !options.only || options.only.includes(c)));
-  const cases = (options.cases ?? ALL_CASES).filter((c) => categories.has(c.category) && (!options.names || options.names.some((n) => c.name.includes(n))));
+  const cases = (options.cases ?? ALL_CASES).filter(
+    (c) => categories.has(c.category) && (!options.names || options.names.some((n) => c.name.includes(n))),
+  );
   return CATEGORIES.flatMap((category) => cases.filter((c) => c.category === category));
 }
 
@@ -94,7 +112,11 @@ export async function runCase(kase: ConformanceCase, target: ResolvedTarget): Pr
   const started = performance.now();
   const failures: CaseFailure[] = [];
   const record = (phase: CaseFailure['phase'], err: unknown, prefix = '') =>
-    failures.push({ phase, message: prefix + (err instanceof ConformanceFailure ? err.message : show(err)), ...(err instanceof Error && err.stack && !(err instanceof ConformanceFailure) ? { stack: err.stack } : {}) });
+    failures.push({
+      phase,
+      message: prefix + (err instanceof ConformanceFailure ? err.message : show(err)),
+      ...(err instanceof Error && err.stack && !(err instanceof ConformanceFailure) ? { stack: err.stack } : {}),
+    });
   const onRejection = (err: unknown) => record('run', err, 'unhandled promise rejection: ');
   const onException = (err: unknown) => record('run', err, 'uncaught exception: ');
   process.on('unhandledRejection', onRejection);
@@ -124,7 +146,9 @@ export async function runCase(kase: ConformanceCase, target: ResolvedTarget): Pr
 
   const durationMs = performance.now() - started;
   const notes = ctx?.notes.length ? { notes: [...ctx.notes] } : {};
-  return failures.length > 0 ? { ...base, status: 'failed', durationMs, failures, ...notes } : { ...base, status: 'passed', durationMs, ...notes };
+  return failures.length > 0
+    ? { ...base, status: 'failed', durationMs, failures, ...notes }
+    : { ...base, status: 'passed', durationMs, ...notes };
 }
 
 /**
@@ -159,8 +183,14 @@ export async function runSuite(target: ConformanceTarget | ResolvedTarget, optio
   } catch (err) {
     const name = typeof target.transport === 'string' ? target.transport : target.transport.name;
     return {
-      transport: name, schemes: [], capabilities: { maxFrameSize: 0, ordered: false, reliable: false, localOnly: false }, address: '',
-      durationMs: performance.now() - started, error: err instanceof Error ? err.message : String(err), results: [], summary: { passed: 0, failed: 1, unsupported: 0 },
+      transport: name,
+      schemes: [],
+      capabilities: { maxFrameSize: 0, ordered: false, reliable: false, localOnly: false },
+      address: '',
+      durationMs: performance.now() - started,
+      error: err instanceof Error ? err.message : String(err),
+      results: [],
+      summary: { passed: 0, failed: 1, unsupported: 0 },
     };
   }
   const cases = selectCases(resolved, options);
@@ -174,13 +204,21 @@ export async function runSuite(target: ConformanceTarget | ResolvedTarget, optio
     if (options.bail && result.status === 'failed') break;
   }
   return {
-    transport: resolved.transport, schemes: resolved.schemes, capabilities: resolved.capabilities, address: resolved.address(),
-    durationMs: performance.now() - started, results, summary: summarize(results),
+    transport: resolved.transport,
+    schemes: resolved.schemes,
+    capabilities: resolved.capabilities,
+    address: resolved.address(),
+    durationMs: performance.now() - started,
+    results,
+    summary: summarize(results),
   };
 }
 
 /** Runs several targets one after another and combines their reports. */
-export async function runSuites(targets: ReadonlyArray<ConformanceTarget | ResolvedTarget>, options: RunOptions = {}): Promise<ConformanceReport> {
+export async function runSuites(
+  targets: ReadonlyArray<ConformanceTarget | ResolvedTarget>,
+  options: RunOptions = {},
+): Promise<ConformanceReport> {
   const startedAt = new Date();
   const started = performance.now();
   const suites: SuiteReport[] = [];
@@ -191,9 +229,23 @@ export async function runSuites(targets: ReadonlyArray<ConformanceTarget | Resol
     summary.failed += s.summary.failed;
     summary.unsupported += s.summary.unsupported;
   }
-  return { tool: 'spear-comm conformance', version: KIT_VERSION, startedAt: startedAt.toISOString(), durationMs: performance.now() - started, suites, summary, ok: summary.failed === 0 && suites.length > 0 };
+  return {
+    tool: 'spear-comm conformance',
+    version: KIT_VERSION,
+    startedAt: startedAt.toISOString(),
+    durationMs: performance.now() - started,
+    suites,
+    summary,
+    ok: summary.failed === 0 && suites.length > 0,
+  };
 }
 
 function isResolved(target: ConformanceTarget | ResolvedTarget): target is ResolvedTarget {
-  return typeof target.transport === 'string' && 'schemes' in target && Array.isArray(target.schemes) && typeof target.address === 'function' && 'caseTimeoutMs' in target;
+  return (
+    typeof target.transport === 'string' &&
+    'schemes' in target &&
+    Array.isArray(target.schemes) &&
+    typeof target.address === 'function' &&
+    'caseTimeoutMs' in target
+  );
 }

@@ -15,6 +15,16 @@ export type { PrettyOptions } from './report/pretty.js';
 export type { ReporterName } from './report/index.js';
 export { CATEGORIES } from './types.js';
 export type {
-  Capabilities, CaseFailure, CaseResult, CaseStatus, Category, ConformanceCase, ConformanceHints, ConformanceReport, ConformanceTarget,
-  ResolvedTarget, SuiteReport, SuiteSummary,
+  Capabilities,
+  CaseFailure,
+  CaseResult,
+  CaseStatus,
+  Category,
+  ConformanceHints,
+  ConformanceReport,
+  ConformanceTarget,
+  ResolvedTarget,
+  SuiteReport,
+  SuiteSummary,
 } from './types.js';
+export type { ConformanceCase } from './case.js';

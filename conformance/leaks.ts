@@ -6,7 +6,19 @@ import { fileURLToPath } from 'node:url';
  * The resources that keep a process alive, as async_hooks names them: timers, sockets, servers,
  * pipes, child processes, signal and file watchers. (Promises, ticks and requests end by themselves.)
  */
-const TRACKED = new Set(['Timeout', 'TCPWRAP', 'TCPSERVERWRAP', 'PIPEWRAP', 'PIPESERVERWRAP', 'PROCESSWRAP', 'UDPWRAP', 'TTYWRAP', 'SIGNALWRAP', 'FSEVENTWRAP', 'STATWATCHER']);
+const TRACKED = new Set([
+  'Timeout',
+  'TCPWRAP',
+  'TCPSERVERWRAP',
+  'PIPEWRAP',
+  'PIPESERVERWRAP',
+  'PROCESSWRAP',
+  'UDPWRAP',
+  'TTYWRAP',
+  'SIGNALWRAP',
+  'FSEVENTWRAP',
+  'STATWATCHER',
+]);
 
 interface Tracked {
   type: string;
@@ -29,17 +41,22 @@ function captureOrigin(): { stack?: string } {
 
 /** The first stack frame outside node itself, with paths relative to the working directory. */
 function creationSite(origin: { stack?: string }): string {
-  const frames = (origin.stack ?? '').split('\n').slice(1).map((l) => l.trim().replace(/^at /, ''));
+  const frames = (origin.stack ?? '')
+    .split('\n')
+    .slice(1)
+    .map((l) => l.trim().replace(/^at /, ''));
   const own = frames.find((f) => !f.includes('node:') && !f.includes(thisFile) && !/\(?internal\//.test(f));
   if (!own) return 'unknown place (no frame outside node)';
-  return own.replace(/file:\/\/(\/[^:)]+)/, (_, path: string) => relative(process.cwd(), path)).replace(/\((\/[^:)]+)/, (_, path: string) => `(${relative(process.cwd(), path)}`);
+  return own
+    .replace(/file:\/\/(\/[^:)]+)/, (_, path: string) => relative(process.cwd(), path))
+    .replace(/\((\/[^:)]+)/, (_, path: string) => `(${relative(process.cwd(), path)}`);
 }
 
 // Two hooks: resources are recorded only while a case runs and tears down, but their end is
 // watched until the check is over (the checker's own polling timers must not count).
 const creations = createHook({
   init(asyncId, type, _trigger, resource) {
-    if (TRACKED.has(type)) live.set(asyncId, { type, resource: resource as Tracked['resource'], origin: captureOrigin() });
+    if (TRACKED.has(type)) live.set(asyncId, { type, resource: resource, origin: captureOrigin() });
   },
 });
 const endings = createHook({

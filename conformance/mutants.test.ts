@@ -7,7 +7,12 @@ import { MUTANTS } from './mutants/index.js';
 const SMOKE = 'an unknown function fails with RemoteError';
 
 function explain(report: SuiteReport): string {
-  return report.error ?? report.results.map((r) => `${r.status} ${r.category} / ${r.name}${r.failures ? `\n    ${r.failures.map((f) => f.message).join('\n    ')}` : ''}`).join('\n');
+  return (
+    report.error ??
+    report.results
+      .map((r) => `${r.status} ${r.category} / ${r.name}${r.failures ? `\n    ${r.failures.map((f) => f.message).join('\n    ')}` : ''}`)
+      .join('\n')
+  );
 }
 
 // In-process transports answer in microseconds: short waits keep a broken one from taking long to fail.
@@ -21,7 +26,11 @@ describe('the conformance kit catches every deliberately broken transport', () =
       expect(failed.length, `no ${mutant.category} case failed:\n${explain(report)}`).toBeGreaterThan(0);
       if (mutant.subtle) {
         const smoke = await runSuite(target(mutant.transport), { only: ['request-response'], names: [SMOKE] });
-        expect(smoke.summary, `the mutant should work for an ordinary call:\n${explain(smoke)}`).toEqual({ passed: 1, failed: 0, unsupported: 0 });
+        expect(smoke.summary, `the mutant should work for an ordinary call:\n${explain(smoke)}`).toEqual({
+          passed: 1,
+          failed: 0,
+          unsupported: 0,
+        });
       }
     }, 120_000);
   }

@@ -39,9 +39,17 @@ beforeAll(async () => {
 
 describe('the stdio example transport (a separate package)', () => {
   it('passes the whole conformance kit through `spear-comm conformance`', async () => {
-    const { code, stdout, stderr } = await run(['dist/bin/spear-comm.js', 'conformance', 'examples/stdio-transport/dist/index.js', '--reporter', 'json']);
+    const { code, stdout, stderr } = await run([
+      'dist/bin/spear-comm.js',
+      'conformance',
+      'examples/stdio-transport/dist/index.js',
+      '--reporter',
+      'json',
+    ]);
     const report = JSON.parse(stdout) as ConformanceReport;
-    const failed = report.suites.flatMap((s) => s.results.filter((r) => r.status === 'failed').map((r) => `${r.name}: ${r.failures?.map((f) => f.message).join('; ')}`));
+    const failed = report.suites.flatMap((s) =>
+      s.results.filter((r) => r.status === 'failed').map((r) => `${r.name}: ${r.failures?.map((f) => f.message).join('; ')}`),
+    );
     expect(failed, stderr).toEqual([]);
     expect(code).toBe(0);
     expect(report.suites.map((s) => s.transport)).toEqual(['stdio']);
@@ -50,7 +58,7 @@ describe('the stdio example transport (a separate package)', () => {
     expect(report.suites[0]!.results.filter((r) => r.status === 'unsupported').map((r) => r.category)).toEqual(['bad-input']);
   }, 120_000);
 
-  it('lets a host call functions in a worker process over the worker\'s stdin/stdout', async () => {
+  it("lets a host call functions in a worker process over the worker's stdin/stdout", async () => {
     const { code, stdout, stderr } = await run(['dist/host.js'], example);
     expect(code, stderr).toBe(0);
     expect(stdout).toMatch(/^worker \(pid \d+\) answered: HELLO OVER STDIO\n$/);

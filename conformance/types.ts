@@ -1,5 +1,4 @@
 import type { PluginClass, TlsOptions, Transport, TransportCapabilities } from 'spear-comm';
-import type { CaseContext } from './context.js';
 
 /** The kit's test categories, in the order they run and are reported. */
 export const CATEGORIES = ['framing', 'timeout', 'isolation', 'request-response', 'lifecycle', 'bad-input', 'backpressure'] as const;
@@ -43,17 +42,6 @@ export type ConformanceHints = Record<string, Omit<ConformanceTarget, 'transport
 
 /** The capability manifest the suite selected its cases from (the plugin's, with the target's overrides). */
 export type Capabilities = TransportCapabilities;
-
-/** One test of the kit: plain data plus a function, so vitest and the CLI run the very same cases. */
-export interface ConformanceCase {
-  category: Category;
-  name: string;
-  /** Why this case does not apply to a transport with these capabilities; `undefined` when it does. */
-  requires?(caps: Capabilities, target: ResolvedTarget): string | undefined;
-  /** Overrides the target's case timeout (for cases that wait on purpose). */
-  timeoutMs?: number;
-  run(ctx: CaseContext): Promise<void>;
-}
 
 export interface ResolvedTarget {
   transport: string;

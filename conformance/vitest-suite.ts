@@ -1,7 +1,8 @@
 import { beforeAll, describe, it } from 'vitest';
 import { runCase, unsupportedReason, warmUp } from './engine.js';
 import { describeFailures } from './report/pretty.js';
-import { CATEGORIES, type ConformanceCase, type ResolvedTarget } from './types.js';
+import type { ConformanceCase } from './case.js';
+import { CATEGORIES, type ResolvedTarget } from './types.js';
 
 /** Teardown closes with bounds of its own and the leak check waits up to a few seconds; vitest's limit must cover them. */
 const TEARDOWN_BUDGET_MS = 30_000;
@@ -25,18 +26,27 @@ export function registerSuite(target: ResolvedTarget, cases: readonly Conformanc
           const timeout = (kase.timeoutMs ?? target.caseTimeoutMs) + TEARDOWN_BUDGET_MS;
           const known = knownFailures[kase.name];
           if (known !== undefined) {
-            it(`${kase.name} — known failure: ${known}`, async (t) => {
-              const result = await runCase(kase, target);
-              if (result.status !== 'failed') throw new Error(`This case was declared a known failure ("${known}") but it passes now: remove it from knownFailures`);
-              await t.annotate(`known failure: ${describeFailures(result)}`, 'known-failure');
-            }, timeout);
+            it(
+              `${kase.name} — known failure: ${known}`,
+              async (t) => {
+                const result = await runCase(kase, target);
+                if (result.status !== 'failed')
+                  throw new Error(`This case was declared a known failure ("${known}") but it passes now: remove it from knownFailures`);
+                await t.annotate(`known failure: ${describeFailures(result)}`, 'known-failure');
+              },
+              timeout,
+            );
             continue;
           }
-          it(kase.name, async (t) => {
-            const result = await runCase(kase, target);
-            for (const note of result.notes ?? []) await t.annotate(note, 'notice');
-            if (result.status === 'failed') throw new Error(describeFailures(result));
-          }, timeout);
+          it(
+            kase.name,
+            async (t) => {
+              const result = await runCase(kase, target);
+              for (const note of result.notes ?? []) await t.annotate(note, 'notice');
+              if (result.status === 'failed') throw new Error(describeFailures(result));
+            },
+            timeout,
+          );
         }
       });
     }

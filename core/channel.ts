@@ -154,7 +154,11 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
     try {
       message = this.codecImpl.decode(frame);
     } catch (err) {
-      const error = toCommunicationError(err, ErrorCode.DecodeFailed, `Could not decode a ${frame.byteLength}-byte frame with codec "${this.codec}"`);
+      const error = toCommunicationError(
+        err,
+        ErrorCode.DecodeFailed,
+        `Could not decode a ${frame.byteLength}-byte frame with codec "${this.codec}"`,
+      );
       this.fail(error);
       return;
     }
@@ -191,7 +195,9 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
       this.requestHandler(message);
       return;
     } else if (message.type === 'HealthCheck') {
-      this.send({ type: 'HealthCheck', requestId: message.requestId, timestamp: Date.now(), metadata: {}, status: 'SERVING' }).catch(() => {});
+      this.send({ type: 'HealthCheck', requestId: message.requestId, timestamp: Date.now(), metadata: {}, status: 'SERVING' }).catch(
+        () => {},
+      );
       return;
     } else if (message.type === 'Heartbeat') {
       return; // lastActivityAt, updated for every frame, is all a heartbeat is for
@@ -264,7 +270,12 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
     if (this.closed) return Promise.reject(this.closedError());
     const requestId = message.requestId || this.idPrefix + (this.nextId++).toString(36);
     if (this.pending.has(requestId)) {
-      return Promise.reject(new CommunicationError(ErrorCode.ChannelCreationFailed, `A request with requestId "${requestId}" is already in flight on this channel; request ids must be unique per channel`));
+      return Promise.reject(
+        new CommunicationError(
+          ErrorCode.ChannelCreationFailed,
+          `A request with requestId "${requestId}" is already in flight on this channel; request ids must be unique per channel`,
+        ),
+      );
     }
     const outgoing = requestId === message.requestId ? message : { ...message, requestId };
     const timeoutMs = options.timeoutMs ?? this.defaultTimeoutMs;
@@ -278,7 +289,12 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
           this.settle(pending);
           this.forget(requestId);
           this.counters.timeouts++;
-          reject(new CommunicationError(ErrorCode.Timeout, `No answer to ${describeRequest(outgoing)} from ${this.describePeer()} within ${timeoutMs} ms; raise timeoutMs if the work takes longer`));
+          reject(
+            new CommunicationError(
+              ErrorCode.Timeout,
+              `No answer to ${describeRequest(outgoing)} from ${this.describePeer()} within ${timeoutMs} ms; raise timeoutMs if the work takes longer`,
+            ),
+          );
         }, timeoutMs),
       };
       const signal = options.signal;
@@ -360,7 +376,10 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
     if (this.closed) return;
     this.closed = true;
     this.closeReason = reason;
-    const pendingError = reason.code === ErrorCode.ChannelClosed ? reason : new CommunicationError(ErrorCode.ChannelClosed, `Channel to ${this.describePeer()} closed: ${reason.message}`, { cause: reason });
+    const pendingError =
+      reason.code === ErrorCode.ChannelClosed
+        ? reason
+        : new CommunicationError(ErrorCode.ChannelClosed, `Channel to ${this.describePeer()} closed: ${reason.message}`, { cause: reason });
     for (const pending of this.pending.values()) {
       this.settle(pending);
       pending.reject(pendingError);
@@ -378,8 +397,13 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
 
   private closedError(): CommunicationError {
     const reason = this.closeReason;
-    if (reason && reason.code === ErrorCode.ChannelClosed) return new CommunicationError(ErrorCode.ChannelClosed, reason.message, { cause: reason });
-    return new CommunicationError(ErrorCode.ChannelClosed, `Channel to ${this.describePeer()} is closed${reason ? ` (${reason.message})` : ''}`, { cause: reason });
+    if (reason && reason.code === ErrorCode.ChannelClosed)
+      return new CommunicationError(ErrorCode.ChannelClosed, reason.message, { cause: reason });
+    return new CommunicationError(
+      ErrorCode.ChannelClosed,
+      `Channel to ${this.describePeer()} is closed${reason ? ` (${reason.message})` : ''}`,
+      { cause: reason },
+    );
   }
 
   private forget(requestId: string): void {
@@ -405,7 +429,12 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
     if (timeoutMs !== undefined) {
       timer = setTimeout(() => {
         this.counters.timeouts++;
-        cancel(new CommunicationError(ErrorCode.Timeout, `${what} on the channel to ${this.describePeer()} got no message within ${timeoutMs} ms`));
+        cancel(
+          new CommunicationError(
+            ErrorCode.Timeout,
+            `${what} on the channel to ${this.describePeer()} got no message within ${timeoutMs} ms`,
+          ),
+        );
       }, timeoutMs);
     }
     const onAbort = () => cancel(abortError(signal!, `${what} was aborted`));
@@ -445,6 +474,9 @@ function describeRequest(message: RuntimeMessage): string {
 function abortError(signal: AbortSignal, what: string): CommunicationError {
   const reason: unknown = signal.reason;
   if (reason instanceof CommunicationError) return reason;
-  if (reason instanceof Error && reason.name === 'TimeoutError') return new CommunicationError(ErrorCode.Timeout, `${what}: ${reason.message}`, { cause: reason });
-  return new CommunicationError(ErrorCode.ChannelClosed, `${what}${reason instanceof Error ? `: ${reason.message}` : ''}`, { cause: reason });
+  if (reason instanceof Error && reason.name === 'TimeoutError')
+    return new CommunicationError(ErrorCode.Timeout, `${what}: ${reason.message}`, { cause: reason });
+  return new CommunicationError(ErrorCode.ChannelClosed, `${what}${reason instanceof Error ? `: ${reason.message}` : ''}`, {
+    cause: reason,
+  });
 }

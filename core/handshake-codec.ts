@@ -11,7 +11,10 @@ export function encodeHandshake(message: AuthRequest | AuthResponse): Uint8Array
   return Buffer.from(JSON.stringify(message), 'utf8');
 }
 
-export function decodeHandshake<T extends 'AuthRequest' | 'AuthResponse'>(frame: Uint8Array, expected: T): Extract<AuthRequest | AuthResponse, { type: T }> {
+export function decodeHandshake<T extends 'AuthRequest' | 'AuthResponse'>(
+  frame: Uint8Array,
+  expected: T,
+): Extract<AuthRequest | AuthResponse, { type: T }> {
   let value: unknown;
   try {
     value = JSON.parse(utf8.decode(frame));

@@ -5,17 +5,41 @@ export { CommunicationError, ErrorCode, toCommunicationError } from './errors.js
 export type { CommunicationErrorOptions } from './errors.js';
 export { Messages, MESSAGE_TYPES, RUNTIME_TYPES, isResponse } from './messages.js';
 export type {
-  Ack, AuthRequest, AuthResponse, ExecutionError, ExecutionRequest, ExecutionResponse, HealthCheck, Heartbeat,
-  MessageType, Metadata, RuntimeInstanceId, RuntimeMessage, RuntimeType,
+  Ack,
+  AuthRequest,
+  AuthResponse,
+  ExecutionError,
+  ExecutionRequest,
+  ExecutionResponse,
+  HealthCheck,
+  Heartbeat,
+  MessageType,
+  Metadata,
+  RuntimeInstanceId,
+  RuntimeMessage,
+  RuntimeType,
 } from './messages.js';
 export { validateMessage } from './validate-message.js';
 export type { ValidateOptions } from './validate-message.js';
 export { DEFAULT_MAX_FRAME_SIZE } from './transport.js';
 export type {
-  FrameConnection, FrameListener, FrameSink, TlsOptions, TransportCapabilities, TransportConnectOptions, TransportListenOptions,
+  FrameConnection,
+  FrameListener,
+  FrameSink,
+  TlsOptions,
+  TransportCapabilities,
+  TransportConnectOptions,
+  TransportListenOptions,
 } from './transport.js';
 export {
-  Codec, Transport, registerCodec, registerTransport, registeredCodecs, registeredTransports, unregisterCodec, unregisterTransport,
+  Codec,
+  Transport,
+  registerCodec,
+  registerTransport,
+  registeredCodecs,
+  registeredTransports,
+  unregisterCodec,
+  unregisterTransport,
 } from './registry.js';
 export type { CodecEntry, CodecMeta, PluginClass, TransportEntry, TransportMeta } from './registry.js';
 export { KERNEL, LOGGER } from './tokens.js';
@@ -42,4 +66,3 @@ export type { FieldWriters } from './message-fields.js';
 export { DEFAULT_FRAME_TIMEOUT_MS } from './kernel.js';
 export { PEER_TEXT_LIMIT, clipPeerText, quotePeerText } from './peer-text.js';
 export { HANDSHAKE_MAX_FRAME_SIZE } from './session.js';
-

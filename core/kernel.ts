@@ -115,7 +115,11 @@ export class Kernel {
     this.container.registerInstance(LOGGER, this.logger);
     this.container.registerInstance(KERNEL, this);
     const wanted = options.transports ? new Set(options.transports) : undefined;
-    this.transportEntries = new Map(registeredTransports().filter((t) => !wanted || wanted.has(t.meta.name)).map((t) => [t.meta.name, t]));
+    this.transportEntries = new Map(
+      registeredTransports()
+        .filter((t) => !wanted || wanted.has(t.meta.name))
+        .map((t) => [t.meta.name, t]),
+    );
     for (const { meta } of this.transportEntries.values()) for (const scheme of meta.schemes) this.schemeToTransport.set(scheme, meta.name);
     this.codecEntries = new Map(registeredCodecs().map((c) => [c.meta.name, c]));
   }
@@ -149,7 +153,11 @@ export class Kernel {
     let instance = this.transportInstances.get(name);
     if (instance) return instance;
     const entry = this.transportEntries.get(name);
-    if (!entry) throw new CommunicationError(ErrorCode.UnsupportedTransport, `No transport named "${name}" is installed; installed: ${this.transports().join(', ') || '(none)'}`);
+    if (!entry)
+      throw new CommunicationError(
+        ErrorCode.UnsupportedTransport,
+        `No transport named "${name}" is installed; installed: ${this.transports().join(', ') || '(none)'}`,
+      );
     instance = this.container.resolve(entry.plugin);
     this.transportInstances.set(name, instance);
     return instance;
@@ -161,7 +169,9 @@ export class Kernel {
     const scheme = parsed.protocol.slice(0, -1);
     const name = this.schemeToTransport.get(scheme);
     if (!name) {
-      const known = [...this.transportEntries.values()].map((t) => `${t.meta.name} (${t.meta.schemes.map((s) => `${s}://`).join(', ')})`).join('; ');
+      const known = [...this.transportEntries.values()]
+        .map((t) => `${t.meta.name} (${t.meta.schemes.map((s) => `${s}://`).join(', ')})`)
+        .join('; ');
       throw new CommunicationError(
         ErrorCode.UnsupportedTransport,
         `No transport handles "${scheme}://" URLs; installed: ${known || '(none)'}. Load the plugin with createKernel({ plugins: ['<module>'] })`,
@@ -174,7 +184,11 @@ export class Kernel {
     let instance = this.codecInstances.get(name);
     if (instance) return instance;
     const entry = this.codecEntries.get(name);
-    if (!entry) throw new CommunicationError(ErrorCode.ChannelCreationFailed, `No codec named "${name}" is installed; installed: ${this.codecs().join(', ') || '(none)'}`);
+    if (!entry)
+      throw new CommunicationError(
+        ErrorCode.ChannelCreationFailed,
+        `No codec named "${name}" is installed; installed: ${this.codecs().join(', ') || '(none)'}`,
+      );
     instance = this.container.resolve(entry.plugin);
     this.codecInstances.set(name, instance);
     return instance;
@@ -209,13 +223,23 @@ export class Kernel {
             }
             if (options.maxConnections !== undefined && owner.connectionCount >= options.maxConnections) {
               connection.close().catch(() => {});
-              owner.report('rejected', new CommunicationError(ErrorCode.ConnectionRefused, `Connection limit of ${options.maxConnections} reached on ${owner.url}`), connection.remoteAddress);
+              owner.report(
+                'rejected',
+                new CommunicationError(
+                  ErrorCode.ConnectionRefused,
+                  `Connection limit of ${options.maxConnections} reached on ${owner.url}`,
+                ),
+                connection.remoteAddress,
+              );
               return;
             }
             owner.connectionCount++;
             owner.report('connection', connection.remoteAddress);
             acceptSession(connection, {
-              transport: transportName, codecs, authTimeoutMs, maxFrameSize,
+              transport: transportName,
+              codecs,
+              authTimeoutMs,
+              maxFrameSize,
               ...(options.secret !== undefined ? { secret: options.secret } : {}),
               ...(options.validateToken ? { validateToken: options.validateToken } : {}),
               ...(options.receiveQueueLimit !== undefined ? { receiveQueueLimit: options.receiveQueueLimit } : {}),
@@ -289,7 +313,10 @@ export class Kernel {
       this.assertOpen();
     }
     const channel = await openSession(connection, {
-      transport: transportName, codec, instanceId, token: options.token ?? '',
+      transport: transportName,
+      codec,
+      instanceId,
+      token: options.token ?? '',
       timeoutMs: Math.max(1, deadline - Date.now()),
       ...(options.clientVersion ? { clientVersion: options.clientVersion } : {}),
       ...(options.extraParams ? { extraParams: options.extraParams } : {}),
@@ -314,7 +341,7 @@ export class Kernel {
       await Promise.all(this.owned.splice(0).map((resource) => resource.close()));
       await Promise.all([...this.channels].map((c) => c.close()));
       await Promise.all([...this.listeners].map((l) => l.close()));
-      await Promise.all([...this.transportInstances.values()].map((t) => t.dispose?.()));
+      await Promise.all([...this.transportInstances.values()].map(async (t) => t.dispose?.()));
       this.container.clearInstances();
     })();
     return this.closing;
@@ -330,7 +357,10 @@ function parseUrl(url: string | URL): URL {
   try {
     return new URL(url);
   } catch {
-    throw new CommunicationError(ErrorCode.UnsupportedTransport, `"${url}" is not a valid URL; expected e.g. tcp://127.0.0.1:7000 or unix:///run/spear/a.sock`);
+    throw new CommunicationError(
+      ErrorCode.UnsupportedTransport,
+      `"${url}" is not a valid URL; expected e.g. tcp://127.0.0.1:7000 or unix:///run/spear/a.sock`,
+    );
   }
 }
 
@@ -346,13 +376,15 @@ function toImportable(module: string): string {
 export async function createKernel(options: KernelOptions = {}): Promise<Kernel> {
   const unavailable: UnavailablePlugin[] = [];
   if (options.builtins !== false) {
-    await Promise.all(BUILTIN_PLUGINS.map(async (module) => {
-      try {
-        await import(module);
-      } catch (err) {
-        unavailable.push({ module, reason: err instanceof Error ? err.message : String(err) });
-      }
-    }));
+    await Promise.all(
+      BUILTIN_PLUGINS.map(async (module) => {
+        try {
+          await import(module);
+        } catch (err) {
+          unavailable.push({ module, reason: err instanceof Error ? err.message : String(err) });
+        }
+      }),
+    );
   }
   for (const module of options.plugins ?? []) {
     try {

@@ -69,14 +69,7 @@ export interface AuthResponse extends Envelope {
   errorMessage?: string;
 }
 
-export type RuntimeMessage =
-  | ExecutionRequest
-  | ExecutionResponse
-  | HealthCheck
-  | Ack
-  | Heartbeat
-  | AuthRequest
-  | AuthResponse;
+export type RuntimeMessage = ExecutionRequest | ExecutionResponse | HealthCheck | Ack | Heartbeat | AuthRequest | AuthResponse;
 
 export type MessageType = RuntimeMessage['type'];
 

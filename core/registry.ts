@@ -19,8 +19,14 @@ export interface CodecMeta {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type PluginClass<T> = new (...args: any[]) => T;
 
-export interface TransportEntry { meta: TransportMeta; plugin: PluginClass<TransportContract> }
-export interface CodecEntry { meta: CodecMeta; plugin: PluginClass<CodecContract> }
+export interface TransportEntry {
+  meta: TransportMeta;
+  plugin: PluginClass<TransportContract>;
+}
+export interface CodecEntry {
+  meta: CodecMeta;
+  plugin: PluginClass<CodecContract>;
+}
 
 interface Registry {
   transports: Map<string, TransportEntry>;
@@ -38,7 +44,9 @@ const SCHEME = /^[a-z][a-z0-9+.-]*$/;
 
 function checkName(kind: string, name: string): void {
   if (!NAME.test(name)) {
-    throw new TypeError(`${kind} name ${JSON.stringify(name)} is invalid: use lowercase letters, digits, '.', '_' or '-', starting with a letter`);
+    throw new TypeError(
+      `${kind} name ${JSON.stringify(name)} is invalid: use lowercase letters, digits, '.', '_' or '-', starting with a letter`,
+    );
   }
 }
 
@@ -47,10 +55,14 @@ export function registerTransport(plugin: PluginClass<TransportContract>, meta: 
   checkName('Transport', meta.name);
   if (meta.schemes.length === 0) throw new TypeError(`Transport "${meta.name}" must declare at least one URL scheme`);
   for (const scheme of meta.schemes) {
-    if (!SCHEME.test(scheme)) throw new TypeError(`Transport "${meta.name}": scheme ${JSON.stringify(scheme)} is invalid (write it without ':', lowercase)`);
+    if (!SCHEME.test(scheme))
+      throw new TypeError(`Transport "${meta.name}": scheme ${JSON.stringify(scheme)} is invalid (write it without ':', lowercase)`);
     for (const other of registry.transports.values()) {
       if (other.meta.name !== meta.name && other.meta.schemes.includes(scheme)) {
-        throw new CommunicationError(ErrorCode.ChannelCreationFailed, `Transport "${meta.name}" claims scheme "${scheme}:", which transport "${other.meta.name}" already serves; pick another scheme or unregister "${other.meta.name}" first`);
+        throw new CommunicationError(
+          ErrorCode.ChannelCreationFailed,
+          `Transport "${meta.name}" claims scheme "${scheme}:", which transport "${other.meta.name}" already serves; pick another scheme or unregister "${other.meta.name}" first`,
+        );
       }
     }
   }

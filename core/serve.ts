@@ -32,7 +32,8 @@ export const ExecutionErrorCode = {
 export function serve(channel: CommunicationChannel, handlers: Handlers): () => void {
   const running = new Set<RunningCall>();
   const stopOnClose = channel.on('close', () => {
-    for (const call of running) call.abort(new CommunicationError(ErrorCode.ChannelClosed, 'The channel closed while the handler was running'));
+    for (const call of running)
+      call.abort(new CommunicationError(ErrorCode.ChannelClosed, 'The channel closed while the handler was running'));
   });
 
   channel.setRequestHandler((request) => {
@@ -78,12 +79,22 @@ class RunningCall implements HandlerContext {
   }
 }
 
-async function answer(channel: CommunicationChannel, handlers: Handlers, request: ExecutionRequest, running: Set<RunningCall>): Promise<void> {
+async function answer(
+  channel: CommunicationChannel,
+  handlers: Handlers,
+  request: ExecutionRequest,
+  running: Set<RunningCall>,
+): Promise<void> {
   const started = performance.now();
   const respond = (fields: Pick<ExecutionResponse, 'success' | 'output' | 'error'>) => {
     const response: ExecutionResponse = {
-      type: 'ExecutionResponse', requestId: request.requestId, timestamp: Date.now(), metadata: {},
-      success: fields.success, output: fields.output, durationMs: performance.now() - started,
+      type: 'ExecutionResponse',
+      requestId: request.requestId,
+      timestamp: Date.now(),
+      metadata: {},
+      success: fields.success,
+      output: fields.output,
+      durationMs: performance.now() - started,
     };
     // Added only when there is one: a spread plus `delete` left every response in V8's slow dictionary mode.
     if (fields.error !== undefined) response.error = fields.error;
@@ -93,18 +104,37 @@ async function answer(channel: CommunicationChannel, handlers: Handlers, request
   const handler = Object.hasOwn(handlers, request.functionName) ? handlers[request.functionName] : undefined;
   if (typeof handler !== 'function') {
     const known = Object.keys(handlers).join(', ') || '(none)';
-    return respond({ success: false, output: new Uint8Array(0), error: { code: ExecutionErrorCode.UnknownFunction, message: `No function ${quotePeerText(request.functionName)} is served here; served functions: ${known}` } });
+    return respond({
+      success: false,
+      output: new Uint8Array(0),
+      error: {
+        code: ExecutionErrorCode.UnknownFunction,
+        message: `No function ${quotePeerText(request.functionName)} is served here; served functions: ${known}`,
+      },
+    });
   }
   const call = new RunningCall(request.requestId, request.functionName, request.metadata, channel.instanceId, request.timeoutMs);
   running.add(call);
   try {
     const output = await handler(request.input, call);
     if (!(output instanceof Uint8Array)) {
-      return await respond({ success: false, output: new Uint8Array(0), error: { code: ExecutionErrorCode.InvalidOutput, message: `Function "${request.functionName}" returned ${output === null ? 'null' : typeof output}; handlers must return a Uint8Array` } });
+      return await respond({
+        success: false,
+        output: new Uint8Array(0),
+        error: {
+          code: ExecutionErrorCode.InvalidOutput,
+          message: `Function "${request.functionName}" returned ${output === null ? 'null' : typeof output}; handlers must return a Uint8Array`,
+        },
+      });
     }
     await respond({ success: true, output });
   } catch (err) {
-    const code = err instanceof CommunicationError ? err.code : typeof (err as { code?: unknown })?.code === 'string' ? (err as { code: string }).code : ExecutionErrorCode.HandlerError;
+    const code =
+      err instanceof CommunicationError
+        ? err.code
+        : typeof (err as { code?: unknown })?.code === 'string'
+          ? (err as { code: string }).code
+          : ExecutionErrorCode.HandlerError;
     const message = err instanceof Error ? err.message : String(err);
     await respond({ success: false, output: new Uint8Array(0), error: { code, message } });
   } finally {
@@ -120,16 +150,33 @@ export interface InvokeOptions {
 }
 
 /** Calls a function the other side serves and returns its output; a remote failure throws `RemoteError`. */
-export async function invoke(channel: CommunicationChannel, functionName: string, input: Uint8Array, options: InvokeOptions = {}): Promise<Uint8Array> {
+export async function invoke(
+  channel: CommunicationChannel,
+  functionName: string,
+  input: Uint8Array,
+  options: InvokeOptions = {},
+): Promise<Uint8Array> {
   const timeoutMs = options.timeoutMs ?? 30_000;
-  const request: ExecutionRequest = { type: 'ExecutionRequest', requestId: '', timestamp: Date.now(), metadata: options.metadata ?? {}, functionName, input, timeoutMs };
+  const request: ExecutionRequest = {
+    type: 'ExecutionRequest',
+    requestId: '',
+    timestamp: Date.now(),
+    metadata: options.metadata ?? {},
+    functionName,
+    input,
+    timeoutMs,
+  };
   const response = await channel.request(request, { timeoutMs, ...(options.signal ? { signal: options.signal } : {}) });
   if (response.type !== 'ExecutionResponse') {
     throw new CommunicationError(ErrorCode.DecodeFailed, `Expected an ExecutionResponse to "${functionName}", got ${response.type}`);
   }
   if (!response.success) {
     const remote = response.error ?? { code: 'Unknown', message: 'no error detail was sent' };
-    throw new CommunicationError(ErrorCode.RemoteError, `Function "${functionName}" on instance "${channel.instanceId.instanceId}" failed: [${remote.code}] ${remote.message}`, { remoteCode: remote.code });
+    throw new CommunicationError(
+      ErrorCode.RemoteError,
+      `Function "${functionName}" on instance "${channel.instanceId.instanceId}" failed: [${remote.code}] ${remote.message}`,
+      { remoteCode: remote.code },
+    );
   }
   return response.output;
 }

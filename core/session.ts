@@ -45,7 +45,9 @@ class HandshakeSink implements FrameSink {
       return first(frame);
     }
     if (this.held.length >= this.limit) {
-      this.onClose(new CommunicationError(ErrorCode.DecodeFailed, `Peer sent more than ${this.limit} frames before the handshake completed`));
+      this.onClose(
+        new CommunicationError(ErrorCode.DecodeFailed, `Peer sent more than ${this.limit} frames before the handshake completed`),
+      );
       return;
     }
     this.held.push(frame);
@@ -95,7 +97,13 @@ export function openSession(connection: FrameConnection, options: ClientSessionO
       reject(error);
     };
     const timer = setTimeout(
-      () => failWith(new CommunicationError(ErrorCode.Timeout, `No AuthResponse from ${where} within ${options.timeoutMs} ms; is a spear-comm listener there?`)),
+      () =>
+        failWith(
+          new CommunicationError(
+            ErrorCode.Timeout,
+            `No AuthResponse from ${where} within ${options.timeoutMs} ms; is a spear-comm listener there?`,
+          ),
+        ),
       options.timeoutMs,
     );
     sink.awaitFirst(
@@ -108,7 +116,12 @@ export function openSession(connection: FrameConnection, options: ClientSessionO
           return failWith(toCommunicationError(err, ErrorCode.DecodeFailed, `Bad handshake answer from ${where}`));
         }
         if (!response.success) {
-          return failWith(new CommunicationError(ErrorCode.AuthFailed, `${where} refused the session for instance "${request.instanceId}": ${response.errorMessage ? clipPeerText(response.errorMessage) : 'no reason given'}`));
+          return failWith(
+            new CommunicationError(
+              ErrorCode.AuthFailed,
+              `${where} refused the session for instance "${request.instanceId}": ${response.errorMessage ? clipPeerText(response.errorMessage) : 'no reason given'}`,
+            ),
+          );
         }
         const limit = Number(response.metadata[MAX_FRAME_SIZE_METADATA]);
         const channel = new SessionChannel({
@@ -124,15 +137,25 @@ export function openSession(connection: FrameConnection, options: ClientSessionO
         sink.attach(channel);
         resolve(channel);
       },
-      (error) => failWith(new CommunicationError(
-        error && CommunicationError.is(error) && error.code === ErrorCode.FrameTooLarge ? ErrorCode.FrameTooLarge : ErrorCode.ChannelCreationFailed,
-        `${where} closed the connection during the handshake${error ? `: ${error.message}` : ' (wrong address, or the listener refused the connection)'}`,
-        { cause: error },
-      )),
+      (error) =>
+        failWith(
+          new CommunicationError(
+            error && CommunicationError.is(error) && error.code === ErrorCode.FrameTooLarge
+              ? ErrorCode.FrameTooLarge
+              : ErrorCode.ChannelCreationFailed,
+            `${where} closed the connection during the handshake${error ? `: ${error.message}` : ' (wrong address, or the listener refused the connection)'}`,
+            { cause: error },
+          ),
+        ),
     );
     connection.start(sink);
     connection.send(encodeHandshake(request)).catch((err: unknown) =>
-      failWith(new CommunicationError(ErrorCode.ChannelCreationFailed, `Could not send the AuthRequest to ${where}: ${(err as Error).message}`, { cause: err })));
+      failWith(
+        new CommunicationError(ErrorCode.ChannelCreationFailed, `Could not send the AuthRequest to ${where}: ${(err as Error).message}`, {
+          cause: err,
+        }),
+      ),
+    );
   });
 }
 
@@ -167,15 +190,29 @@ export function acceptSession(connection: FrameConnection, options: ServerSessio
       clearTimeout(timer);
       const closeNow = () => connection.close().catch(() => {});
       if (answer) {
-        const refusal = encodeHandshake({ type: 'AuthResponse', requestId: answer.requestId, timestamp: Date.now(), metadata: {}, success: false, sessionId: '', errorMessage: error.message });
-        connection.send(refusal).then(closeNow, closeNow);
+        const refusal = encodeHandshake({
+          type: 'AuthResponse',
+          requestId: answer.requestId,
+          timestamp: Date.now(),
+          metadata: {},
+          success: false,
+          sessionId: '',
+          errorMessage: error.message,
+        });
+        void connection.send(refusal).then(closeNow, closeNow);
       } else {
-        closeNow();
+        void closeNow();
       }
       reject(error);
     };
     const timer = setTimeout(
-      () => failWith(new CommunicationError(ErrorCode.AuthFailed, `${where} did not complete the handshake within ${options.authTimeoutMs} ms; connection closed`)),
+      () =>
+        failWith(
+          new CommunicationError(
+            ErrorCode.AuthFailed,
+            `${where} did not complete the handshake within ${options.authTimeoutMs} ms; connection closed`,
+          ),
+        ),
       options.authTimeoutMs,
     );
     sink.awaitFirst(
@@ -189,12 +226,22 @@ export function acceptSession(connection: FrameConnection, options: ServerSessio
         const answer = { requestId: request.requestId };
         const codec = options.codecs.get(request.codec);
         if (!codec) {
-          return failWith(new CommunicationError(ErrorCode.AuthFailed, `codec ${quotePeerText(request.codec)} is not accepted here; use one of: ${[...options.codecs.keys()].join(', ')}`), answer);
+          return failWith(
+            new CommunicationError(
+              ErrorCode.AuthFailed,
+              `codec ${quotePeerText(request.codec)} is not accepted here; use one of: ${[...options.codecs.keys()].join(', ')}`,
+            ),
+            answer,
+          );
         }
         checkToken(request, options).then(
           (ok) => {
             if (settled) return;
-            if (!ok) return failWith(new CommunicationError(ErrorCode.AuthFailed, `invalid token for instance ${quotePeerText(request.instanceId)}`), answer);
+            if (!ok)
+              return failWith(
+                new CommunicationError(ErrorCode.AuthFailed, `invalid token for instance ${quotePeerText(request.instanceId)}`),
+                answer,
+              );
             settled = true;
             clearTimeout(timer);
             connection.setMaxFrameSize?.(options.maxFrameSize);
@@ -209,23 +256,35 @@ export function acceptSession(connection: FrameConnection, options: ServerSessio
               ...(options.requestTimeoutMs !== undefined ? { defaultTimeoutMs: options.requestTimeoutMs } : {}),
             });
             const accepted = encodeHandshake({
-              type: 'AuthResponse', requestId: request.requestId, timestamp: Date.now(),
-              metadata: { [MAX_FRAME_SIZE_METADATA]: String(options.maxFrameSize) }, success: true, sessionId,
+              type: 'AuthResponse',
+              requestId: request.requestId,
+              timestamp: Date.now(),
+              metadata: { [MAX_FRAME_SIZE_METADATA]: String(options.maxFrameSize) },
+              success: true,
+              sessionId,
             });
             connection.send(accepted).catch(() => {});
             sink.attach(channel);
             resolve(channel);
           },
-          (err: unknown) => failWith(toCommunicationError(err, ErrorCode.AuthFailed, `Token check for instance ${quotePeerText(request.instanceId)} failed`), answer),
+          (err: unknown) =>
+            failWith(
+              toCommunicationError(err, ErrorCode.AuthFailed, `Token check for instance ${quotePeerText(request.instanceId)} failed`),
+              answer,
+            ),
         );
       },
-      (error) => failWith(new CommunicationError(
-        error && CommunicationError.is(error) ? error.code : ErrorCode.ChannelClosed,
-        `${where} closed the connection before completing the handshake${error ? `: ${error.message}` : ''}`,
-        { cause: error },
-      )),
+      (error) =>
+        failWith(
+          new CommunicationError(
+            error && CommunicationError.is(error) ? error.code : ErrorCode.ChannelClosed,
+            `${where} closed the connection before completing the handshake${error ? `: ${error.message}` : ''}`,
+            { cause: error },
+          ),
+        ),
     );
-    if (options.maxFrameSize > HANDSHAKE_MAX_FRAME_SIZE) connection.setMaxFrameSize?.(HANDSHAKE_MAX_FRAME_SIZE, 'for a peer that has not authenticated');
+    if (options.maxFrameSize > HANDSHAKE_MAX_FRAME_SIZE)
+      connection.setMaxFrameSize?.(HANDSHAKE_MAX_FRAME_SIZE, 'for a peer that has not authenticated');
     connection.start(sink);
   });
 }

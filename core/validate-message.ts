@@ -51,7 +51,8 @@ function bool(o: Obj, field: string): boolean {
 function stringMap(o: Obj, field: string): Record<string, string> {
   const v = o[field];
   if (v === undefined || v === null) return {};
-  if (typeof v !== 'object' || Array.isArray(v) || v instanceof Uint8Array) fail(`field "${field}" must be a map of strings, got ${describe(v)}`);
+  if (typeof v !== 'object' || Array.isArray(v) || v instanceof Uint8Array)
+    fail(`field "${field}" must be a map of strings, got ${describe(v)}`);
   const out: Record<string, string> = {};
   for (const [k, val] of Object.entries(v as Obj)) {
     if (typeof val !== 'string') fail(`${quotePeerText(`${field}.${k}`)} must be a string, got ${describe(val)}`);
@@ -77,9 +78,21 @@ export function validateMessage(value: unknown, options: ValidateOptions = {}): 
   const base = { requestId: str(o, 'requestId'), timestamp: num(o, 'timestamp'), metadata: stringMap(o, 'metadata') };
   switch (type as MessageType) {
     case 'ExecutionRequest':
-      return { type: 'ExecutionRequest', ...base, functionName: str(o, 'functionName'), input: bytes(o['input'], 'input'), timeoutMs: num(o, 'timeoutMs', { min: 0 }) };
+      return {
+        type: 'ExecutionRequest',
+        ...base,
+        functionName: str(o, 'functionName'),
+        input: bytes(o['input'], 'input'),
+        timeoutMs: num(o, 'timeoutMs', { min: 0 }),
+      };
     case 'ExecutionResponse': {
-      const msg: RuntimeMessage = { type: 'ExecutionResponse', ...base, success: bool(o, 'success'), output: bytes(o['output'], 'output'), durationMs: num(o, 'durationMs', { min: 0 }) };
+      const msg: RuntimeMessage = {
+        type: 'ExecutionResponse',
+        ...base,
+        success: bool(o, 'success'),
+        output: bytes(o['output'], 'output'),
+        durationMs: num(o, 'durationMs', { min: 0 }),
+      };
       const err = o['error'];
       if (err !== undefined && err !== null) {
         if (typeof err !== 'object' || Array.isArray(err)) fail(`field "error" must be an object, got ${describe(err)}`);
@@ -97,12 +110,17 @@ export function validateMessage(value: unknown, options: ValidateOptions = {}): 
       return { type: 'Heartbeat', ...base, sequence: num(o, 'sequence', { integer: true, min: 0 }) };
     case 'AuthRequest': {
       const clientType = str(o, 'clientType');
-      if (!RUNTIME_TYPES.includes(clientType as never)) fail(`"clientType" must be one of ${RUNTIME_TYPES.join(', ')}, got ${quotePeerText(clientType)}`);
+      if (!RUNTIME_TYPES.includes(clientType as never))
+        fail(`"clientType" must be one of ${RUNTIME_TYPES.join(', ')}, got ${quotePeerText(clientType)}`);
       return {
-        type: 'AuthRequest', ...base,
-        instanceId: str(o, 'instanceId'), token: str(o, 'token'), clientVersion: str(o, 'clientVersion'),
+        type: 'AuthRequest',
+        ...base,
+        instanceId: str(o, 'instanceId'),
+        token: str(o, 'token'),
+        clientVersion: str(o, 'clientVersion'),
         clientType: clientType as RuntimeType,
-        codec: str(o, 'codec'), extraParams: stringMap(o, 'extraParams'),
+        codec: str(o, 'codec'),
+        extraParams: stringMap(o, 'extraParams'),
       };
     }
     case 'AuthResponse': {

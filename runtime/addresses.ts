@@ -14,7 +14,10 @@ const READABLE_PREFIX = 40;
 /** Rejects what can never be an instance id. Any other string is allowed: it only ever becomes a hash and a filtered prefix. */
 export function checkInstanceId(instanceId: unknown): asserts instanceId is string {
   if (typeof instanceId !== 'string' || instanceId.length === 0) {
-    throw new CommunicationError(ErrorCode.ChannelCreationFailed, `An instance id must be a non-empty string, got ${JSON.stringify(instanceId)}`);
+    throw new CommunicationError(
+      ErrorCode.ChannelCreationFailed,
+      `An instance id must be a non-empty string, got ${JSON.stringify(instanceId)}`,
+    );
   }
 }
 
@@ -28,7 +31,10 @@ export function instanceFileStem(instanceId: string): string {
   checkInstanceId(instanceId);
   // UTF-16 code units, not UTF-8: UTF-8 would turn every lone surrogate into U+FFFD and make such ids collide.
   const hash = createHash('sha256').update(Buffer.from(instanceId, 'utf16le')).digest('hex').slice(0, 16);
-  const readable = instanceId.replace(/[^A-Za-z0-9_-]+/g, '_').slice(0, READABLE_PREFIX).replace(/^-/, '_');
+  const readable = instanceId
+    .replace(/[^A-Za-z0-9_-]+/g, '_')
+    .slice(0, READABLE_PREFIX)
+    .replace(/^-/, '_');
   return `${readable}-${hash}`;
 }
 

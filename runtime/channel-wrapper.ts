@@ -1,4 +1,12 @@
-import { type ChannelEvents, type ChannelStats, type CommunicationChannel, type RequestHandler, type RuntimeInstanceId, type RuntimeMessage, type WaitOptions } from 'spear-comm';
+import {
+  type ChannelEvents,
+  type ChannelStats,
+  type CommunicationChannel,
+  type RequestHandler,
+  type RuntimeInstanceId,
+  type RuntimeMessage,
+  type WaitOptions,
+} from 'spear-comm';
 
 /** Forwards everything to another channel; resilience layers extend it and override what they change. */
 export class ChannelWrapper implements CommunicationChannel {

@@ -1,4 +1,17 @@
-import { CommunicationError, Emitter, ErrorCode, LatencyRecorder, receiveUntilClosed, type ChannelEvents, type ChannelStats, type CommunicationChannel, type RequestHandler, type RuntimeInstanceId, type RuntimeMessage, type WaitOptions } from 'spear-comm';
+import {
+  CommunicationError,
+  Emitter,
+  ErrorCode,
+  LatencyRecorder,
+  receiveUntilClosed,
+  type ChannelEvents,
+  type ChannelStats,
+  type CommunicationChannel,
+  type RequestHandler,
+  type RuntimeInstanceId,
+  type RuntimeMessage,
+  type WaitOptions,
+} from 'spear-comm';
 import { HeartbeatMonitor, type HeartbeatOptions } from './resilience/heartbeat.js';
 
 export interface DurableChannelEvents extends ChannelEvents {
@@ -50,7 +63,15 @@ export abstract class DurableChannel extends Emitter<DurableChannelEvents> imple
   private lastSessionId = '';
   private lastRemote = '';
   private lastActivityAt = Date.now();
-  private readonly retired: Record<Counter, number> = { messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, errors: 0, timeouts: 0, lateResponses: 0 };
+  private readonly retired: Record<Counter, number> = {
+    messagesIn: 0,
+    messagesOut: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    errors: 0,
+    timeouts: 0,
+    lateResponses: 0,
+  };
   private readonly latency = new LatencyRecorder();
   private answered = 0;
   private refused = 0;
@@ -118,12 +139,19 @@ export abstract class DurableChannel extends Emitter<DurableChannelEvents> imple
         const reason: unknown = signal?.reason;
         if (reason instanceof CommunicationError) return reject(reason);
         const code = reason instanceof Error && reason.name === 'TimeoutError' ? ErrorCode.Timeout : ErrorCode.ChannelClosed;
-        reject(new CommunicationError(code, `Waiting for instance "${this.instanceId.instanceId}" to connect was aborted`, { cause: reason }));
+        reject(
+          new CommunicationError(code, `Waiting for instance "${this.instanceId.instanceId}" to connect was aborted`, { cause: reason }),
+        );
       };
       if (options.timeoutMs !== undefined) {
         timer = setTimeout(() => {
           cleanup();
-          reject(new CommunicationError(ErrorCode.Timeout, `Instance "${this.instanceId.instanceId}" did not connect within ${options.timeoutMs} ms${this.lastDisconnect ? ` (last disconnect: ${this.lastDisconnect.message})` : ''}`));
+          reject(
+            new CommunicationError(
+              ErrorCode.Timeout,
+              `Instance "${this.instanceId.instanceId}" did not connect within ${options.timeoutMs} ms${this.lastDisconnect ? ` (last disconnect: ${this.lastDisconnect.message})` : ''}`,
+            ),
+          );
         }, options.timeoutMs);
       }
       if (signal) {
@@ -163,12 +191,19 @@ export abstract class DurableChannel extends Emitter<DurableChannelEvents> imple
     for (;;) {
       if (this.closing) throw this.closedError();
       const remaining = deadline === undefined ? undefined : Math.max(0, deadline - Date.now());
-      const wait: WaitOptions = { ...(remaining !== undefined ? { timeoutMs: remaining } : {}), ...(options.signal ? { signal: options.signal } : {}) };
+      const wait: WaitOptions = {
+        ...(remaining !== undefined ? { timeoutMs: remaining } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+      };
       const attached = this.attached;
       if (!attached) {
         await this.whenConnected(wait).catch((err: unknown) => {
           if (CommunicationError.is(err, ErrorCode.Timeout) && options.timeoutMs !== undefined) {
-            throw new CommunicationError(ErrorCode.Timeout, `receive() on the channel of instance "${this.instanceId.instanceId}" got no message within ${options.timeoutMs} ms`, { cause: err });
+            throw new CommunicationError(
+              ErrorCode.Timeout,
+              `receive() on the channel of instance "${this.instanceId.instanceId}" got no message within ${options.timeoutMs} ms`,
+              { cause: err },
+            );
           }
           throw err;
         });
@@ -231,7 +266,13 @@ export abstract class DurableChannel extends Emitter<DurableChannelEvents> imple
       return;
     }
     if (this.attached) {
-      this.endSession(this.attached, new CommunicationError(ErrorCode.ChannelClosed, `Session ${this.attached.session.sessionId} of instance "${this.instanceId.instanceId}" was replaced by a newer session`));
+      this.endSession(
+        this.attached,
+        new CommunicationError(
+          ErrorCode.ChannelClosed,
+          `Session ${this.attached.session.sessionId} of instance "${this.instanceId.instanceId}" was replaced by a newer session`,
+        ),
+      );
     }
     if (!session.isConnected()) return;
     const attached: Attached = { session, detach: [] };
@@ -274,7 +315,11 @@ export abstract class DurableChannel extends Emitter<DurableChannelEvents> imple
 
   protected closedError(): CommunicationError {
     const reason = this.finalReason;
-    return new CommunicationError(ErrorCode.ChannelClosed, reason ? reason.message : `The channel of instance "${this.instanceId.instanceId}" was closed locally`, { cause: reason });
+    return new CommunicationError(
+      ErrorCode.ChannelClosed,
+      reason ? reason.message : `The channel of instance "${this.instanceId.instanceId}" was closed locally`,
+      { cause: reason },
+    );
   }
 
   // ---- Internals ----
@@ -291,7 +336,10 @@ export abstract class DurableChannel extends Emitter<DurableChannelEvents> imple
     for (const key of COUNTERS) this.retired[key] += last[key];
     this.lastActivityAt = last.lastActivityAt;
     if (this.attached === attached) this.attached = undefined;
-    const reason = attached.endReason ?? error ?? new CommunicationError(ErrorCode.ChannelClosed, `The session of instance "${this.instanceId.instanceId}" was closed`);
+    const reason =
+      attached.endReason ??
+      error ??
+      new CommunicationError(ErrorCode.ChannelClosed, `The session of instance "${this.instanceId.instanceId}" was closed`);
     this.lastDisconnect = reason;
     if (this.closing) return;
     this.emit('disconnected', reason);
@@ -312,7 +360,14 @@ export abstract class DurableChannel extends Emitter<DurableChannelEvents> imple
         await attached?.session.close();
         await this.releaseResources();
       } catch (err) {
-        this.emit('error', new CommunicationError(ErrorCode.ChannelClosed, `Releasing the channel of instance "${this.instanceId.instanceId}" failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err }));
+        this.emit(
+          'error',
+          new CommunicationError(
+            ErrorCode.ChannelClosed,
+            `Releasing the channel of instance "${this.instanceId.instanceId}" failed: ${err instanceof Error ? err.message : String(err)}`,
+            { cause: err },
+          ),
+        );
       } finally {
         done();
       }
@@ -324,7 +379,10 @@ export abstract class DurableChannel extends Emitter<DurableChannelEvents> imple
     if (this.closing) return this.closedError();
     this.refused++;
     const last = this.lastDisconnect ? `; it disconnected: ${this.lastDisconnect.message}` : ' yet';
-    return new CommunicationError(ErrorCode.ChannelClosed, `Instance "${this.instanceId.instanceId}" is not connected${last}. Wait with whenConnected() or retry later`);
+    return new CommunicationError(
+      ErrorCode.ChannelClosed,
+      `Instance "${this.instanceId.instanceId}" is not connected${last}. Wait with whenConnected() or retry later`,
+    );
   }
 
   /** A request that failed because we ended its session says why the session ended. */

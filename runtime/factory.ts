@@ -3,7 +3,21 @@ import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
-import { CommunicationError, ErrorCode, RUNTIME_TYPES, generateSecret, secretsEqual, serve, type Handlers, type Kernel, type ListenOptions, type Listener, type RuntimeInstanceId, type RuntimeType, type TlsOptions } from 'spear-comm';
+import {
+  CommunicationError,
+  ErrorCode,
+  RUNTIME_TYPES,
+  generateSecret,
+  secretsEqual,
+  serve,
+  type Handlers,
+  type Kernel,
+  type ListenOptions,
+  type Listener,
+  type RuntimeInstanceId,
+  type RuntimeType,
+  type TlsOptions,
+} from 'spear-comm';
 import { checkInstanceId, instanceAddress } from './addresses.js';
 import { InstanceChannel, type FallbackRecord } from './instance-channel.js';
 import { ConnectionMonitor } from './monitoring.js';
@@ -70,7 +84,10 @@ export class CommunicationFactory {
   private removeOnExit: (() => void) | undefined;
   private closing: Promise<void> | undefined;
 
-  constructor(private readonly kernel: Kernel, options: FactoryOptions = {}) {
+  constructor(
+    private readonly kernel: Kernel,
+    options: FactoryOptions = {},
+  ) {
     this.monitor = options.monitor ?? new ConnectionMonitor();
     this.host = options.host ?? '127.0.0.1';
     if (options.socketDir !== undefined && !isAbsolute(options.socketDir)) {
@@ -84,7 +101,11 @@ export class CommunicationFactory {
   /** A copy of the strategy for `runtimeType`. */
   strategy(runtimeType: RuntimeType): CommunicationStrategy {
     const strategy = this.table.get(runtimeType);
-    if (!strategy) throw new CommunicationError(ErrorCode.UnsupportedTransport, `Unknown runtime type "${runtimeType}"; expected one of ${RUNTIME_TYPES.join(', ')}`);
+    if (!strategy)
+      throw new CommunicationError(
+        ErrorCode.UnsupportedTransport,
+        `Unknown runtime type "${runtimeType}"; expected one of ${RUNTIME_TYPES.join(', ')}`,
+      );
     return { ...strategy, fallbacks: [...strategy.fallbacks] };
   }
 
@@ -94,9 +115,11 @@ export class CommunicationFactory {
 
   /** Replaces the strategy for `strategy.runtimeType`; channels created afterwards use it. */
   setStrategy(strategy: CommunicationStrategy): void {
-    if (!RUNTIME_TYPES.includes(strategy.runtimeType)) throw new TypeError(`Unknown runtime type "${strategy.runtimeType}"; expected one of ${RUNTIME_TYPES.join(', ')}`);
-    if (typeof strategy.preferred !== 'string' || !Array.isArray(strategy.fallbacks)) throw new TypeError('A strategy needs a preferred transport and a fallbacks array');
-    this.table.set(strategy.runtimeType, { ...strategy, fallbacks: [...strategy.fallbacks] });
+    if (!RUNTIME_TYPES.includes(strategy.runtimeType))
+      throw new TypeError(`Unknown runtime type "${strategy.runtimeType}"; expected one of ${RUNTIME_TYPES.join(', ')}`);
+    if (typeof strategy.preferred !== 'string' || !Array.isArray(strategy.fallbacks))
+      throw new TypeError('A strategy needs a preferred transport and a fallbacks array');
+    this.table.set(strategy.runtimeType, { ...strategy, fallbacks: [...(strategy.fallbacks as string[])] });
   }
 
   /** A channel for a new instance of `runtimeType` with a generated id (`<type>-<uuid>`). */
@@ -117,7 +140,10 @@ export class CommunicationFactory {
     const strategy = this.strategy(instanceId.runtimeType);
     const key = instanceId.instanceId;
     if (this.reserved.has(key)) {
-      throw new CommunicationError(ErrorCode.ChannelCreationFailed, `Instance "${key}" already has a channel; instances never share one. Close it before creating another`);
+      throw new CommunicationError(
+        ErrorCode.ChannelCreationFailed,
+        `Instance "${key}" already has a channel; instances never share one. Close it before creating another`,
+      );
     }
     const codec = config.codec ?? strategy.codec ?? 'json';
     this.kernel.codec(codec);
@@ -125,9 +151,21 @@ export class CommunicationFactory {
     try {
       const secret = config.secret ?? generateSecret();
       const fallbacks: FallbackRecord[] = [];
-      const opened = await this.openListener(instanceId, config.transports ?? candidateTransports(strategy), codec, secret, config, fallbacks);
+      const opened = await this.openListener(
+        instanceId,
+        config.transports ?? candidateTransports(strategy),
+        codec,
+        secret,
+        config,
+        fallbacks,
+      );
       const channel = new InstanceChannel({
-        instanceId, listener: opened.listener, transport: opened.transport, codec, secret, fallbacks,
+        instanceId,
+        listener: opened.listener,
+        transport: opened.transport,
+        codec,
+        secret,
+        fallbacks,
         ...(opened.port !== undefined ? { port: opened.port } : {}),
         heartbeat: config.heartbeat ?? false,
         onClosed: () => {
@@ -141,7 +179,10 @@ export class CommunicationFactory {
       this.live.set(key, channel);
       if (this.closing) {
         await channel.close();
-        throw new CommunicationError(ErrorCode.ChannelCreationFailed, `The factory closed while the channel of instance "${key}" was being created`);
+        throw new CommunicationError(
+          ErrorCode.ChannelCreationFailed,
+          `The factory closed while the channel of instance "${key}" was being created`,
+        );
       }
       return channel;
     } catch (err) {
@@ -192,12 +233,18 @@ export class CommunicationFactory {
   }
 
   private async openListener(
-    instanceId: RuntimeInstanceId, candidates: string[], codec: string, secret: string, config: ChannelConfig, fallbacks: FallbackRecord[],
+    instanceId: RuntimeInstanceId,
+    candidates: string[],
+    codec: string,
+    secret: string,
+    config: ChannelConfig,
+    fallbacks: FallbackRecord[],
   ): Promise<{ listener: Listener; transport: string; port?: number }> {
     const listenOptions: ListenOptions = {
       codec,
       // Only this instance, with its own secret: another instance's secret, or this secret under another id, is refused.
-      validateToken: (token, request) => request.instanceId === instanceId.instanceId && request.clientType === instanceId.runtimeType && secretsEqual(token, secret),
+      validateToken: (token, request) =>
+        request.instanceId === instanceId.instanceId && request.clientType === instanceId.runtimeType && secretsEqual(token, secret),
       maxConnections: config.maxConnections ?? 2,
       ...(config.authTimeoutMs !== undefined ? { authTimeoutMs: config.authTimeoutMs } : {}),
       ...(config.maxFrameSize !== undefined ? { maxFrameSize: config.maxFrameSize } : {}),
@@ -215,7 +262,10 @@ export class CommunicationFactory {
     for (const candidate of candidates) {
       const scheme = this.schemeFor(candidate);
       if (!scheme) {
-        fallbacks.push({ transport: candidate, reason: `transport "${candidate}" is not installed (installed: ${this.kernel.transports().join(', ') || 'none'})` });
+        fallbacks.push({
+          transport: candidate,
+          reason: `transport "${candidate}" is not installed (installed: ${this.kernel.transports().join(', ') || 'none'})`,
+        });
         continue;
       }
       try {
@@ -244,6 +294,7 @@ export class CommunicationFactory {
   }
 
   private assertOpen(): void {
-    if (this.closing || this.kernel.isClosed()) throw new CommunicationError(ErrorCode.ChannelCreationFailed, 'This factory (or its kernel) is closed');
+    if (this.closing || this.kernel.isClosed())
+      throw new CommunicationError(ErrorCode.ChannelCreationFailed, 'This factory (or its kernel) is closed');
   }
 }

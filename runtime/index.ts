@@ -13,8 +13,16 @@ export { SPEAR_ENV, connectFromEnv, instanceEnvironment, readInstanceEnv } from 
 export type { ConnectFromEnvOptions, InstanceSettings } from './instance-env.js';
 export { ConnectionMonitor } from './monitoring.js';
 export type {
-  AuthenticatedEvent, ConnectedEvent, ConnectionErrorEvent, DisconnectedEvent, FallbackEvent, MonitorEvent, MonitorEventType, MonitorEvents,
-  MonitorOptions, ReceivedMessageEvent,
+  AuthenticatedEvent,
+  ConnectedEvent,
+  ConnectionErrorEvent,
+  DisconnectedEvent,
+  FallbackEvent,
+  MonitorEvent,
+  MonitorEventType,
+  MonitorEvents,
+  MonitorOptions,
+  ReceivedMessageEvent,
 } from './monitoring.js';
 export { ChannelWrapper } from './channel-wrapper.js';
 export { reconnectDelay, checkReconnectPolicy } from './resilience/reconnect-policy.js';

@@ -85,7 +85,9 @@ export class InstanceChannel extends DurableChannel {
 
   /** Closes for good with `reason`: pending requests reject with it, and the instance cannot connect again. */
   fail(reason: CommunicationError): Promise<void> {
-    return this.closeWith(reason.code === ErrorCode.ChannelClosed ? reason : new CommunicationError(ErrorCode.ChannelClosed, reason.message, { cause: reason }));
+    return this.closeWith(
+      reason.code === ErrorCode.ChannelClosed ? reason : new CommunicationError(ErrorCode.ChannelClosed, reason.message, { cause: reason }),
+    );
   }
 
   override stats(): InstanceChannelStats {

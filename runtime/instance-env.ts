@@ -1,4 +1,15 @@
-import { BUILTIN_PLUGINS, CommunicationError, ErrorCode, RUNTIME_TYPES, createKernel, type Handlers, type Kernel, type KernelOptions, type RuntimeInstanceId, type RuntimeType } from 'spear-comm';
+import {
+  BUILTIN_PLUGINS,
+  CommunicationError,
+  ErrorCode,
+  RUNTIME_TYPES,
+  createKernel,
+  type Handlers,
+  type Kernel,
+  type KernelOptions,
+  type RuntimeInstanceId,
+  type RuntimeType,
+} from 'spear-comm';
 import type { HeartbeatOptions } from './resilience/heartbeat.js';
 import { ReconnectingChannel } from './resilience/reconnect.js';
 import type { ReconnectPolicy } from './resilience/reconnect-policy.js';
@@ -58,10 +69,12 @@ export function readInstanceEnv(env: Env = process.env): InstanceSettings {
   if (instanceId === '') problems.push(`${SPEAR_ENV.instanceId} is not set`);
   if (secret === '') problems.push(`${SPEAR_ENV.secret} is not set`);
   const runtimeType = (value(SPEAR_ENV.runtimeType) || 'process') as RuntimeType;
-  if (!RUNTIME_TYPES.includes(runtimeType)) problems.push(`${SPEAR_ENV.runtimeType} is "${runtimeType}"; expected one of ${RUNTIME_TYPES.join(', ')}`);
+  if (!RUNTIME_TYPES.includes(runtimeType))
+    problems.push(`${SPEAR_ENV.runtimeType} is "${runtimeType}"; expected one of ${RUNTIME_TYPES.join(', ')}`);
   const portText = value(SPEAR_ENV.port);
   const port = portText === '' ? undefined : Number(portText);
-  if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) problems.push(`${SPEAR_ENV.port} is "${portText}", not a port number`);
+  if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536))
+    problems.push(`${SPEAR_ENV.port} is "${portText}", not a port number`);
   let address = value(SPEAR_ENV.address);
   let transport = value(SPEAR_ENV.communicationType);
   if (address === '') {
@@ -71,7 +84,10 @@ export function readInstanceEnv(env: Env = process.env): InstanceSettings {
     transport = address.split(':', 1)[0] ?? '';
   }
   if (problems.length > 0) {
-    throw new CommunicationError(ErrorCode.ChannelCreationFailed, `This process was not started as a spear-comm instance: ${problems.join('; ')}`);
+    throw new CommunicationError(
+      ErrorCode.ChannelCreationFailed,
+      `This process was not started as a spear-comm instance: ${problems.join('; ')}`,
+    );
   }
   return {
     transport,

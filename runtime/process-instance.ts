@@ -119,10 +119,16 @@ export class ProcessInstance extends Emitter<ProcessInstanceEvents> {
     clearTimeout(timer);
     if (outcome === 'connected') return;
     if (outcome === 'timeout') {
-      throw new CommunicationError(ErrorCode.Timeout, `Instance "${this.id.instanceId}" did not connect within ${timeoutMs} ms${this.context()}`);
+      throw new CommunicationError(
+        ErrorCode.Timeout,
+        `Instance "${this.id.instanceId}" did not connect within ${timeoutMs} ms${this.context()}`,
+      );
     }
     if (outcome === 'exited' || !this.isRunning()) {
-      throw new CommunicationError(ErrorCode.ChannelCreationFailed, `Instance "${this.id.instanceId}" ${this.describeExit()} before it connected${this.context()}`);
+      throw new CommunicationError(
+        ErrorCode.ChannelCreationFailed,
+        `Instance "${this.id.instanceId}" ${this.describeExit()} before it connected${this.context()}`,
+      );
     }
     throw outcome;
   }

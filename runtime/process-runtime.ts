@@ -64,7 +64,10 @@ export class ProcessRuntime extends Emitter<ProcessRuntimeEvents> {
     const runtimeType = options.runtimeType ?? 'process';
     const instanceId = options.instanceId ?? `${runtimeType}-${++this.sequence}-${randomBytes(3).toString('hex')}`;
     if (instanceId.includes('\0')) {
-      throw new CommunicationError(ErrorCode.ChannelCreationFailed, `Instance id ${JSON.stringify(instanceId)} contains NUL, which cannot be passed to a process in its environment; choose another id`);
+      throw new CommunicationError(
+        ErrorCode.ChannelCreationFailed,
+        `Instance id ${JSON.stringify(instanceId)} contains NUL, which cannot be passed to a process in its environment; choose another id`,
+      );
     }
     const channel = await this.factory.createChannelForInstance({ runtimeType, instanceId }, options.channel);
     const command = options.command ?? process.execPath;
@@ -79,13 +82,20 @@ export class ProcessRuntime extends Emitter<ProcessRuntimeEvents> {
       instance = new ProcessInstance(child, channel, { stopGraceMs: options.stopGraceMs ?? 5_000, command });
     } catch (err) {
       await channel.close();
-      throw new CommunicationError(ErrorCode.ChannelCreationFailed, `Could not start instance "${instanceId}" (${command}): ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      throw new CommunicationError(
+        ErrorCode.ChannelCreationFailed,
+        `Could not start instance "${instanceId}" (${command}): ${err instanceof Error ? err.message : String(err)}`,
+        { cause: err },
+      );
     }
     this.track(instance);
     if (this.closing) {
       // close() began while this instance was being set up and did not see it.
       await instance.stop({ graceMs: 0 });
-      throw new CommunicationError(ErrorCode.ChannelCreationFailed, `Instance "${instanceId}" was stopped because the ProcessRuntime closed while it started`);
+      throw new CommunicationError(
+        ErrorCode.ChannelCreationFailed,
+        `Instance "${instanceId}" was stopped because the ProcessRuntime closed while it started`,
+      );
     }
     try {
       await instance.started(options.startTimeoutMs ?? 10_000);
@@ -118,7 +128,11 @@ export class ProcessRuntime extends Emitter<ProcessRuntimeEvents> {
       this.running.delete(instance);
       if (this.running.size === 0) process.off('exit', this.killOnExit);
       if (!info.expected) {
-        this.kernel?.logger.warn('instance exited unexpectedly', { instanceId: instance.id.instanceId, code: info.code, signal: info.signal });
+        this.kernel?.logger.warn('instance exited unexpectedly', {
+          instanceId: instance.id.instanceId,
+          code: info.code,
+          signal: info.signal,
+        });
       }
       this.emit('exit', instance, info);
     });

@@ -1,7 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  CommunicationError, createKernel, invoke, Messages, serve,
-  type CommunicationChannel, type FrameConnection, type Kernel, type RuntimeMessage,
+  CommunicationError,
+  createKernel,
+  invoke,
+  Messages,
+  serve,
+  type CommunicationChannel,
+  type FrameConnection,
+  type Kernel,
+  type RuntimeMessage,
 } from 'spear-comm';
 import { failOnUnhandledRejections, until } from './support.js';
 
@@ -22,7 +29,11 @@ async function pair(options: Parameters<Kernel['listen']>[1] = {}, connect: Para
   return { listener, client, server: await serverSide };
 }
 
-const code = (p: Promise<unknown>) => p.then(() => 'resolved', (e: unknown) => (e instanceof CommunicationError ? e.code : String(e)));
+const code = (p: Promise<unknown>) =>
+  p.then(
+    () => 'resolved',
+    (e: unknown) => (e instanceof CommunicationError ? e.code : String(e)),
+  );
 
 describe('channel: receive, iteration, flow control', () => {
   it('delivers unsolicited messages to receive() and async iteration, in order', async () => {
@@ -118,7 +129,14 @@ describe('channel: receive, iteration, flow control', () => {
   it('drops a response that arrives after its request timed out, counting it', async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    const { client } = await pair({ handlers: { late: async () => { await gate; return Buffer.from('late'); } } });
+    const { client } = await pair({
+      handlers: {
+        late: async () => {
+          await gate;
+          return Buffer.from('late');
+        },
+      },
+    });
     expect(await code(invoke(client, 'late', new Uint8Array(), { timeoutMs: 20 }))).toBe('Timeout');
     release();
     await until(() => client.stats().lateResponses === 1, 'late response to arrive');
@@ -151,8 +169,12 @@ describe('serve and invoke', () => {
   it('reports a throwing handler and an unknown function as RemoteError with the remote code', async () => {
     const { client } = await pair({
       handlers: {
-        boom: () => { throw new Error('disk on fire'); },
-        coded: () => { throw Object.assign(new Error('quota'), { code: 'QuotaExceeded' }); },
+        boom: () => {
+          throw new Error('disk on fire');
+        },
+        coded: () => {
+          throw Object.assign(new Error('quota'), { code: 'QuotaExceeded' });
+        },
         wrongType: () => 'not bytes' as unknown as Uint8Array,
       },
     });
@@ -171,8 +193,14 @@ describe('serve and invoke', () => {
   });
 
   it('lets both sides serve and invoke on one channel at once', async () => {
-    const { client, server } = await pair({ handlers: { side: () => Buffer.from('server') } }, { handlers: { side: () => Buffer.from('client') } });
-    const [fromServer, fromClient] = await Promise.all([invoke(client, 'side', new Uint8Array()), invoke(server, 'side', new Uint8Array())]);
+    const { client, server } = await pair(
+      { handlers: { side: () => Buffer.from('server') } },
+      { handlers: { side: () => Buffer.from('client') } },
+    );
+    const [fromServer, fromClient] = await Promise.all([
+      invoke(client, 'side', new Uint8Array()),
+      invoke(server, 'side', new Uint8Array()),
+    ]);
     expect(Buffer.from(fromServer).toString()).toBe('server');
     expect(Buffer.from(fromClient).toString()).toBe('client');
   });
@@ -180,15 +208,29 @@ describe('serve and invoke', () => {
   it('passes context to handlers and aborts their signal when the channel closes', async () => {
     let seen: { functionName: string; metadata: Record<string, string>; timeoutMs: number; instance: string } | undefined;
     let aborted = false;
-    const { client } = await pair({
-      handlers: {
-        ctx: (_input, ctx) => {
-          seen = { functionName: ctx.functionName, metadata: ctx.metadata, timeoutMs: ctx.timeoutMs, instance: ctx.instanceId.instanceId };
-          return new Uint8Array();
+    const { client } = await pair(
+      {
+        handlers: {
+          ctx: (_input, ctx) => {
+            seen = {
+              functionName: ctx.functionName,
+              metadata: ctx.metadata,
+              timeoutMs: ctx.timeoutMs,
+              instance: ctx.instanceId.instanceId,
+            };
+            return new Uint8Array();
+          },
+          wait: (_input, ctx) =>
+            new Promise<Uint8Array>((_, reject) =>
+              ctx.signal.addEventListener('abort', () => {
+                aborted = true;
+                reject(ctx.signal.reason as unknown);
+              }),
+            ),
         },
-        wait: (_input, ctx) => new Promise<Uint8Array>((_, reject) => ctx.signal.addEventListener('abort', () => { aborted = true; reject(ctx.signal.reason); })),
       },
-    }, { instanceId: 'inst-7' });
+      { instanceId: 'inst-7' },
+    );
     await invoke(client, 'ctx', new Uint8Array(), { metadata: { trace: 't-1' }, timeoutMs: 1234 });
     expect(seen).toEqual({ functionName: 'ctx', metadata: { trace: 't-1' }, timeoutMs: 1234, instance: 'inst-7' });
     const pending = code(invoke(client, 'wait', new Uint8Array()));
@@ -226,7 +268,8 @@ describe('listener: limits and bad input', () => {
     listener.on('rejected', (e) => rejected.push(e.code));
     const memory = k.transport('memory');
     const opts = { maxFrameSize: 1 << 20, timeoutMs: 1000 };
-    const closed = (conn: FrameConnection) => new Promise<Error | undefined>((resolve) => conn.start({ onFrame: () => {}, onClose: resolve }));
+    const closed = (conn: FrameConnection) =>
+      new Promise<Error | undefined>((resolve) => conn.start({ onFrame: () => {}, onClose: resolve }));
 
     const garbage = await memory.connect(new URL(listener.url), opts);
     const garbageClosed = closed(garbage);
@@ -248,7 +291,7 @@ describe('listener: limits and bad input', () => {
     server.on('error', (e) => errors.push(e.code));
     const closedWith = new Promise<CommunicationError | undefined>((r) => server.on('close', r));
     // Reach under the channel: a frame that is not JSON, after a valid handshake.
-    (client as unknown as { connection: FrameConnection }).connection.send(Buffer.from('{not json'));
+    void (client as unknown as { connection: FrameConnection }).connection.send(Buffer.from('{not json'));
     expect((await closedWith)?.code).toBe('DecodeFailed');
     expect(errors).toEqual(['DecodeFailed']);
     await until(() => !client.isConnected(), 'client to see the close');

@@ -32,15 +32,20 @@ function runDemo(args: string[], onStderr?: (text: string, child: ReturnType<typ
   dirs.push(tmp);
   const marker = `SPEAR_DEMO_TEST_MARKER=${randomUUID()}`;
   const [name, value] = marker.split('=') as [string, string];
-  const child = spawn(process.execPath, [CLI, 'demo', ...args], { env: { ...process.env, TMPDIR: tmp, [name]: value }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'demo', ...args], {
+    env: { ...process.env, TMPDIR: tmp, [name]: value },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
-  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => {
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
     onStderr?.(stderr, child);
   });
-  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
+  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+    child.on('exit', (code) => resolve({ code, stdout, stderr })),
+  );
   return { done, tmp, marker };
 }
 
@@ -53,7 +58,10 @@ it('spawns instances over unix, tcp, grpc and memory, prints a table, and leaves
   expect(stderr).toMatch(/guessed secret was refused \(AuthFailed\)/);
   expect(stderr).toMatch(/30\/150 requests|150\/150 requests/);
   expect(code, stderr).toBe(0);
-  const rows = stdout.split('\n').filter((line) => /^(proc|k8s|wasm)-/.test(line)).map((line) => line.split(/\s+/));
+  const rows = stdout
+    .split('\n')
+    .filter((line) => /^(proc|k8s|wasm)-/.test(line))
+    .map((line) => line.split(/\s+/));
   expect(rows.map((r) => [r[0], r[1], r[2], r[4], r[5]])).toEqual([
     ['proc-unix-1', 'process', 'unix', '30', '0'],
     ['proc-unix-2', 'process', 'unix', '30', '0'],

@@ -10,7 +10,10 @@ const text = (s: string) => Buffer.from(s, 'utf8');
 const str = (b: Uint8Array) => Buffer.from(b).toString('utf8');
 
 async function rejection(promise: Promise<unknown>): Promise<CommunicationError> {
-  const err = await promise.then(() => undefined, (e: unknown) => e);
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(CommunicationError);
   return err as CommunicationError;
 }
@@ -18,7 +21,11 @@ async function rejection(promise: Promise<unknown>): Promise<CommunicationError>
 describe('kernel over the public API', () => {
   it('listens with a secret, authenticates a client with the right token, and invokes a served function', async () => {
     const k = await kernel();
-    const listener = await k.listen('memory://x', { codec: 'json', secret: 'right-secret', handlers: { upper: (input) => text(str(input).toUpperCase()) } });
+    const listener = await k.listen('memory://x', {
+      codec: 'json',
+      secret: 'right-secret',
+      handlers: { upper: (input) => text(str(input).toUpperCase()) },
+    });
     expect(listener.url).toBe('memory://x');
     const channel = await k.connect(listener.url, { token: 'right-secret', codec: 'json', instanceId: 'worker-1' });
     expect(str(await invoke(channel, 'upper', text('hello')))).toBe('HELLO');

@@ -1,7 +1,18 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  createKernel, inject, invoke, KERNEL, registeredTransports, Transport, unregisterTransport,
-  type FrameConnection, type FrameListener, type Kernel, type TransportCapabilities, type TransportConnectOptions, type TransportListenOptions,
+  createKernel,
+  inject,
+  invoke,
+  KERNEL,
+  registeredTransports,
+  Transport,
+  unregisterTransport,
+  type FrameConnection,
+  type FrameListener,
+  type Kernel,
+  type TransportCapabilities,
+  type TransportConnectOptions,
+  type TransportListenOptions,
 } from 'spear-comm';
 
 // A third-party transport, defined the way a user would: a class with the decorator. It gets
@@ -65,12 +76,22 @@ describe('plugin registry and decorators', () => {
   });
 
   it('refuses a second transport claiming a scheme another one serves, and invalid names', () => {
-    expect(() => Transport({ name: 'impostor', schemes: ['memory'] })(class { capabilities = {} as TransportCapabilities; connect = TunnelTransport.prototype.connect; listen = TunnelTransport.prototype.listen })).toThrow(/already serves/);
+    expect(() =>
+      Transport({ name: 'impostor', schemes: ['memory'] })(
+        class {
+          capabilities = {} as TransportCapabilities;
+          connect = TunnelTransport.prototype.connect;
+          listen = TunnelTransport.prototype.listen;
+        },
+      ),
+    ).toThrow(/already serves/);
     expect(() => Transport({ name: 'Bad Name', schemes: ['x'] })(TunnelTransport)).toThrow(/invalid/);
     expect(() => Transport({ name: 'noscheme', schemes: [] })(TunnelTransport)).toThrow(/at least one/);
   });
 
   it('loads plugin modules given by path and reports a module that cannot be loaded', async () => {
-    await expect(createKernel({ builtins: false, plugins: ['./no/such/plugin.js'] })).rejects.toMatchObject({ code: 'UnsupportedTransport' });
+    await expect(createKernel({ builtins: false, plugins: ['./no/such/plugin.js'] })).rejects.toMatchObject({
+      code: 'UnsupportedTransport',
+    });
   });
 });

@@ -48,7 +48,8 @@ describe('a handler signal read late', () => {
     kernels.push(kernel);
     const listener = await kernel.listen('memory://spread-signal', {
       handlers: {
-        copy: (_input, { signal, functionName }) => Buffer.from(String(signal instanceof AbortSignal && !signal.aborted && functionName === 'copy')),
+        copy: (_input, { signal, functionName }) =>
+          Buffer.from(String(signal instanceof AbortSignal && !signal.aborted && functionName === 'copy')),
       },
     });
     const client = await kernel.connect(listener.url);

@@ -50,7 +50,8 @@ describe.each(transports)('$name transport', ({ name, url }) => {
     const { listener, next } = await frameListener();
     const socket = await rawConnect(listener.url);
     const split = wireFrame(patterned(3000));
-    for (const piece of [split.subarray(0, 2), split.subarray(2, 5), split.subarray(5, 2000), split.subarray(2000)]) await write(socket, piece);
+    for (const piece of [split.subarray(0, 2), split.subarray(2, 5), split.subarray(5, 2000), split.subarray(2000)])
+      await write(socket, piece);
     await write(socket, Buffer.concat([wireFrame(Uint8Array.of(1)), wireFrame(new Uint8Array(0)), wireFrame(Uint8Array.of(2, 3))]));
     const server = await next(0);
     await waitFor(() => server.frames.length === 4, 'four frames');
@@ -70,7 +71,10 @@ describe.each(transports)('$name transport', ({ name, url }) => {
     const peerClosed = once(tooBig, 'close');
     await write(tooBig, encodeFrameHeader(max + 1)); // the header alone: the body never comes
     const second = await next(1);
-    expect(await second.closed).toMatchObject({ code: ErrorCode.FrameTooLarge, message: expect.stringContaining(`${max + 1} bytes, over the limit of ${max}`) });
+    expect(await second.closed).toMatchObject({
+      code: ErrorCode.FrameTooLarge,
+      message: expect.stringContaining(`${max + 1} bytes, over the limit of ${max}`),
+    });
     await peerClosed;
     expect(second.frames).toHaveLength(0);
   });
@@ -80,7 +84,10 @@ describe.each(transports)('$name transport', ({ name, url }) => {
     const socket = await rawConnect(listener.url);
     socket.end(wireFrame(patterned(100)).subarray(0, 14));
     const server = await next(0);
-    expect(await server.closed).toMatchObject({ code: ErrorCode.ChannelClosed, message: expect.stringContaining('middle of a frame (14 bytes received of 104)') });
+    expect(await server.closed).toMatchObject({
+      code: ErrorCode.ChannelClosed,
+      message: expect.stringContaining('middle of a frame (14 bytes received of 104)'),
+    });
   });
 
   it('carries a 16 MiB frame intact between small ones', async () => {
@@ -106,7 +113,16 @@ describe.each(transports)('$name transport', ({ name, url }) => {
     const server = await serverChannel;
     // Sent all at once: the receiver's queue fills, pauses the connection and resumes it as it drains.
     const sends = Array.from({ length: 10_000 }, (_, i) =>
-      client.send({ type: 'ExecutionRequest', requestId: String(i), timestamp: 0, metadata: {}, functionName: 'f', input: new Uint8Array(0), timeoutMs: 0 }));
+      client.send({
+        type: 'ExecutionRequest',
+        requestId: String(i),
+        timestamp: 0,
+        metadata: {},
+        functionName: 'f',
+        input: new Uint8Array(0),
+        timeoutMs: 0,
+      }),
+    );
     const received: RuntimeMessage[] = [];
     for (let i = 0; i < 10_000; i++) received.push(await server.receive({ timeoutMs: 10_000 }));
     await Promise.all(sends);
@@ -137,6 +153,9 @@ describe.each(transports)('$name transport', ({ name, url }) => {
     await listener.close();
     expect(await seen.closed).toBeUndefined();
     const where = listener.url.replace(/^unix:\/\//, '');
-    await expect(bed.kernel.connect(listener.url, { timeoutMs: 5_000 })).rejects.toMatchObject({ code: ErrorCode.ConnectionRefused, message: expect.stringContaining(where) });
+    await expect(bed.kernel.connect(listener.url, { timeoutMs: 5_000 })).rejects.toMatchObject({
+      code: ErrorCode.ConnectionRefused,
+      message: expect.stringContaining(where),
+    });
   });
 });

@@ -67,10 +67,12 @@ describe.each(Object.keys(urls))('%s between two processes', (transport) => {
 
   it('rejects pending requests with ChannelClosed as soon as the peer process vanishes', async () => {
     const { channel, child, listener } = await childOver(transport, 'json');
-    const pending = Array.from({ length: 5 }, () => invoke(channel, 'hang', new Uint8Array(0), { timeoutMs: 15_000 }).then(
-      () => 'answered',
-      (error: unknown) => error,
-    ));
+    const pending = Array.from({ length: 5 }, () =>
+      invoke(channel, 'hang', new Uint8Array(0), { timeoutMs: 15_000 }).then(
+        () => 'answered',
+        (error: unknown) => error,
+      ),
+    );
     // Frames arrive in order: once this answer is back, the child holds all five requests.
     expect(await invoke(channel, 'echo', Uint8Array.of(1))).toEqual(Uint8Array.of(1));
     child.kill('SIGKILL');

@@ -101,7 +101,10 @@ export class RawStreamPeer implements Peer {
   private readonly writer: FrameWriter;
   private failure: Error | undefined;
 
-  private constructor(private readonly socket: net.Socket, batched: boolean) {
+  private constructor(
+    private readonly socket: net.Socket,
+    batched: boolean,
+  ) {
     this.writer = new FrameWriter(socket, batched);
     const parser = new FrameParser((frame) => this.waiting.settle(frame.length), MAX_FRAME);
     socket.on('data', (chunk: Buffer) => {
@@ -115,7 +118,11 @@ export class RawStreamPeer implements Peer {
     socket.on('close', () => this.fail(new Error('raw connection closed by the server')));
   }
 
-  static async connect(where: { host: string; port: number } | { path: string }, mode: RawStreamMode, batched: boolean): Promise<RawStreamPeer> {
+  static async connect(
+    where: { host: string; port: number } | { path: string },
+    mode: RawStreamMode,
+    batched: boolean,
+  ): Promise<RawStreamPeer> {
     const socket = await new Promise<net.Socket>((resolve, reject) => {
       const s = net.connect('path' in where ? { path: where.path } : { host: where.host, port: where.port }, () => {
         s.off('error', reject);

@@ -31,14 +31,19 @@ export function barChart(title: string, unit: string, cases: readonly CaseResult
       `<text x="${(LABEL_WIDTH + length + 6).toFixed(1)}" y="${y + 14}">${escapeHtml(`${formatRate(c.rate)}${ratio}`)}</text>`,
     ].join('');
   });
-  return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${escapeHtml(title)}">` +
-    `<text x="0" y="16" class="chart-title">${escapeHtml(title)}</text>${bars.join('')}</svg>`;
+  return (
+    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${escapeHtml(title)}">` +
+    `<text x="0" y="16" class="chart-title">${escapeHtml(title)}</text>${bars.join('')}</svg>`
+  );
 }
 
 function htmlTable(table: Table): string {
   const head = table.columns.map((c, i) => `<th${table.numeric.includes(i) ? ' class="num"' : ''}>${escapeHtml(c)}</th>`).join('');
   const body = table.rows
-    .map((row) => `<tr>${row.map((cell, i) => `<td${table.numeric.includes(i) ? ' class="num"' : ''}>${escapeHtml(cell)}</td>`).join('')}</tr>`)
+    .map(
+      (row) =>
+        `<tr>${row.map((cell, i) => `<td${table.numeric.includes(i) ? ' class="num"' : ''}>${escapeHtml(cell)}</td>`).join('')}</tr>`,
+    )
     .join('\n');
   return `<h2>${escapeHtml(table.title)}</h2>\n<p>${escapeHtml(table.caption)}</p>\n<table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
 }
@@ -49,7 +54,9 @@ export function renderHtml(report: BenchReport): string {
     const sizes = [...new Set(report.results.filter((r) => r.mode === mode).map((r) => r.size))].sort((a, b) => a - b);
     for (const size of sizes) {
       const cases = report.results.filter((r) => r.mode === mode && r.size === size);
-      charts.push(`<figure>${barChart(`${MODE_TITLES[mode]} · ${formatSize(size)} (${MODE_UNITS[mode]})`, MODE_UNITS[mode], cases)}</figure>`);
+      charts.push(
+        `<figure>${barChart(`${MODE_TITLES[mode]} · ${formatSize(size)} (${MODE_UNITS[mode]})`, MODE_UNITS[mode], cases)}</figure>`,
+      );
     }
   }
   const notes = report.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('\n');

@@ -17,12 +17,7 @@ export function markdownTable(table: Table): string {
 
 /** The report as markdown: machine and settings, then one table per mode, then notes. */
 export function renderMarkdown(report: BenchReport): string {
-  const parts = [
-    '# spear-comm benchmark',
-    '',
-    `**Machine:** ${machineLine(report)}  `,
-    `**Run:** ${settingsLine(report)}`,
-  ];
+  const parts = ['# spear-comm benchmark', '', `**Machine:** ${machineLine(report)}  `, `**Run:** ${settingsLine(report)}`];
   for (const table of reportTables(report)) {
     parts.push('', `## ${table.title}`, '', table.caption, '', markdownTable(table));
   }

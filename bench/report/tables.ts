@@ -69,13 +69,16 @@ function modeTable(results: readonly CaseResult[], mode: Mode): Table | undefine
 function latencyTable(results: readonly CaseResult[]): Table | undefined {
   const sizes = sizesOf(results, 'rr1');
   if (sizes.length === 0) return undefined;
-  const rows = rowsOf(results, 'rr1').filter((row) => row.some((r) => r.p50Us !== undefined)).map((row) => {
-    const first = row[0]!;
-    return [first.name, baselineLabel(first), ...sizes.map((size) => latencyCell(row.find((r) => r.size === size)))];
-  });
+  const rows = rowsOf(results, 'rr1')
+    .filter((row) => row.some((r) => r.p50Us !== undefined))
+    .map((row) => {
+      const first = row[0]!;
+      return [first.name, baselineLabel(first), ...sizes.map((size) => latencyCell(row.find((r) => r.size === size)))];
+    });
   return {
     title: 'Latency, 1 in flight',
-    caption: 'p50 / p99 of single round trips in µs (HDR histogram), median over rounds; (n×) is p99 over the baseline\'s p99 in the same round.',
+    caption:
+      "p50 / p99 of single round trips in µs (HDR histogram), median over rounds; (n×) is p99 over the baseline's p99 in the same round.",
     columns: ['case', 'compared with', ...sizes.map(formatSize)],
     numeric: sizes.map((_, i) => i + 2),
     rows,
@@ -95,8 +98,9 @@ function cpuTable(results: readonly CaseResult[], mode: Mode): Table | undefined
   if (sizes.length === 0 || rows.length === 0) return undefined;
   return {
     title: `CPU per ${CPU_UNIT[mode]}: ${MODE_TITLES[mode].toLowerCase()}`,
-    caption: 'µs of CPU time per unit, client and server process together (in-process cases: the one process), median over rounds; ' +
-      '(n×) is the ratio to the baseline\'s CPU time in the same round. Waiting costs no CPU, so these figures suffer less from other load on the machine than rates do.',
+    caption:
+      'µs of CPU time per unit, client and server process together (in-process cases: the one process), median over rounds; ' +
+      "(n×) is the ratio to the baseline's CPU time in the same round. Waiting costs no CPU, so these figures suffer less from other load on the machine than rates do.",
     columns: ['case', 'compared with', ...sizes.map(formatSize)],
     numeric: sizes.map((_, i) => i + 2),
     rows: rows.map((row) => [row[0]!.name, baselineLabel(row[0]!), ...sizes.map((size) => cpuCell(row.find((r) => r.size === size)))]),
@@ -129,9 +133,11 @@ export function machineLine(report: BenchReport): string {
 export function settingsLine(report: BenchReport): string {
   const s = report.settings;
   const commit = report.machine.gitCommit ? ` at ${report.machine.gitCommit}` : '';
-  return `spear-comm ${report.machine.spearCommVersion}${commit}; started ${report.startedAt}, took ${Math.round(report.durationSeconds)} s; ` +
+  return (
+    `spear-comm ${report.machine.spearCommVersion}${commit}; started ${report.startedAt}, took ${Math.round(report.durationSeconds)} s; ` +
     `${s.rounds} round${s.rounds > 1 ? 's' : ''} × ${s.caseSeconds} s per case (benny, min ${s.minSamples} samples)${s.quick ? ', --quick' : ''}; ` +
-    `load average ${m1(report.machine.loadAverageStart)} → ${m1(report.machine.loadAverageEnd)}`;
+    `load average ${m1(report.machine.loadAverageStart)} → ${m1(report.machine.loadAverageEnd)}`
+  );
 }
 
 function m1(n: number): string {

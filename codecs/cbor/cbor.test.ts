@@ -11,9 +11,12 @@ import { readStrictCbor } from '../test-support/strict-cbor.js';
 const cbor = new CborCodec();
 
 describe('cbor codec writes plain RFC 8949 that any CBOR library reads', () => {
-  it.each(GOLDEN_MESSAGES)('$name: the golden vector decodes with an independent strict reader to the message fields', ({ name, message }) => {
-    expect(comparable(readStrictCbor(readFixture(name, 'cbor')) as RuntimeMessage)).toStrictEqual(comparable(message));
-  });
+  it.each(GOLDEN_MESSAGES)(
+    '$name: the golden vector decodes with an independent strict reader to the message fields',
+    ({ name, message }) => {
+      expect(comparable(readStrictCbor(readFixture(name, 'cbor')) as RuntimeMessage)).toStrictEqual(comparable(message));
+    },
+  );
 
   it('every encoded message passes the strict reader (no tags, text keys, shortest lengths and integers, float64)', () => {
     fc.assert(
@@ -33,12 +36,15 @@ describe('cbor codec writes plain RFC 8949 that any CBOR library reads', () => {
   });
 
   it('writes integral numbers as integers in the shortest form, and fractions as float64', () => {
-    const beat = (timestamp: number, sequence: number) => toHex(cbor.encode({ type: 'Heartbeat', requestId: '', timestamp, metadata: {}, sequence }));
+    const beat = (timestamp: number, sequence: number) =>
+      toHex(cbor.encode({ type: 'Heartbeat', requestId: '', timestamp, metadata: {}, sequence }));
     // …"timestamp" then the number, …"sequence" then the number
     expect(beat(0, 23)).toMatch(/74696d657374616d7000.*73657175656e636517$/);
     expect(beat(24, 255)).toMatch(/74696d657374616d701818.*73657175656e636518ff$/);
     expect(beat(65_535, 65_536)).toMatch(/74696d657374616d7019ffff.*73657175656e63651a00010000$/);
-    expect(beat(1_767_225_600_000, Number.MAX_SAFE_INTEGER)).toMatch(/74696d657374616d701b0000019b76daa800.*73657175656e63651b001fffffffffffff$/);
+    expect(beat(1_767_225_600_000, Number.MAX_SAFE_INTEGER)).toMatch(
+      /74696d657374616d701b0000019b76daa800.*73657175656e63651b001fffffffffffff$/,
+    );
     expect(beat(-1, 0)).toMatch(/74696d657374616d7020/);
     expect(beat(-1_767_225_600_000, 0)).toMatch(/74696d657374616d703b0000019b76daa7ff/);
     expect(beat(1.5, 0)).toMatch(/74696d657374616d70fb3ff8000000000000/);

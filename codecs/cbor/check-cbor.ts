@@ -75,7 +75,12 @@ export function checkCbor(src: Uint8Array): boolean {
     let arg = info;
     if (info >= 24) {
       if (info === 31) {
-        fail(major === 7 ? 'break code 0xff outside an indefinite-length item' : `indefinite-length ${MAJOR_NAMES[major]}; spear-comm uses definite lengths only`, start);
+        fail(
+          major === 7
+            ? 'break code 0xff outside an indefinite-length item'
+            : `indefinite-length ${MAJOR_NAMES[major]}; spear-comm uses definite lengths only`,
+          start,
+        );
       }
       if (info > 27) fail(`reserved additional information ${info} in the initial byte 0x${initial.toString(16)}`, start);
       const size = 1 << (info - 24);
@@ -109,6 +114,7 @@ export function checkCbor(src: Uint8Array): boolean {
       }
       case 6:
         fail(`tag ${arg}; spear-comm messages use no CBOR tags`, start);
+      // falls through (fail() throws)
       case 7:
         if (info < 20 || info === 24) fail(`simple value ${arg}; only false, true, null, undefined and floats are used`, start);
         break;

@@ -1,5 +1,15 @@
 import { Encoder, type Options } from 'cbor-x';
-import { Codec, CommunicationError, ErrorCode, messageFields, validateMessage, wellFormed, wellFormedMap, type FieldWriters, type RuntimeMessage } from 'spear-comm';
+import {
+  Codec,
+  CommunicationError,
+  ErrorCode,
+  messageFields,
+  validateMessage,
+  wellFormed,
+  wellFormedMap,
+  type FieldWriters,
+  type RuntimeMessage,
+} from 'spear-comm';
 import { checkCbor } from './check-cbor.js';
 
 // Plain RFC 8949: maps with text keys, byte strings, integers, float64 — no record extension,
@@ -42,7 +52,8 @@ const CBOR_FIELDS: FieldWriters = {
 
 function bytesOf(value: Uint8Array, field: string): Uint8Array {
   // Anything else would go out as some other CBOR type and fail on the receiving side instead of here.
-  if (!(value instanceof Uint8Array)) throw new CommunicationError(ErrorCode.DecodeFailed, `cbor codec: field "${field}" must be a Uint8Array to be encoded`);
+  if (!(value instanceof Uint8Array))
+    throw new CommunicationError(ErrorCode.DecodeFailed, `cbor codec: field "${field}" must be a Uint8Array to be encoded`);
   return value;
 }
 
@@ -59,7 +70,10 @@ function mapsToObjects(value: unknown): unknown {
 
 const bytesField = (value: unknown, field: string): Uint8Array => {
   if (value instanceof Uint8Array) return value;
-  throw new CommunicationError(ErrorCode.DecodeFailed, `Malformed RuntimeMessage: field "${field}" must be a CBOR byte string (major type 2), got ${value === null ? 'null' : typeof value}`);
+  throw new CommunicationError(
+    ErrorCode.DecodeFailed,
+    `Malformed RuntimeMessage: field "${field}" must be a CBOR byte string (major type 2), got ${value === null ? 'null' : typeof value}`,
+  );
 };
 
 /** CBOR (RFC 8949): the fields of a RuntimeMessage as a map with text keys in the json codec's order, bytes as byte strings. */
@@ -82,7 +96,11 @@ export class CborCodec implements Codec {
       value = hasProtoKey ? mapsToObjects(cborWithMaps.decode(input)) : cbor.decode(input);
     } catch (err) {
       // checkCbor has accepted the input, so this is not expected; still never let it escape as anything but DecodeFailed.
-      throw new CommunicationError(ErrorCode.DecodeFailed, `cbor codec: frame of ${bytes.byteLength} bytes could not be decoded (${(err as Error).message})`, { cause: err });
+      throw new CommunicationError(
+        ErrorCode.DecodeFailed,
+        `cbor codec: frame of ${bytes.byteLength} bytes could not be decoded (${(err as Error).message})`,
+        { cause: err },
+      );
     }
     return validateMessage(value, { bytes: bytesField });
   }

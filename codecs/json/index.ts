@@ -9,7 +9,10 @@ function toBase64(bytes: Uint8Array): string {
 
 function fromBase64(value: unknown, field: string): Uint8Array {
   if (typeof value !== 'string' || value.length % 4 !== 0 || !BASE64.test(value)) {
-    throw new CommunicationError(ErrorCode.DecodeFailed, `Malformed RuntimeMessage: field "${field}" must be a standard base64 string (RFC 4648, padded)`);
+    throw new CommunicationError(
+      ErrorCode.DecodeFailed,
+      `Malformed RuntimeMessage: field "${field}" must be a standard base64 string (RFC 4648, padded)`,
+    );
   }
   const buf = Buffer.from(value, 'base64');
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
@@ -39,7 +42,10 @@ export class JsonCodec implements Codec {
     try {
       value = JSON.parse(utf8.decode(bytes));
     } catch (err) {
-      throw new CommunicationError(ErrorCode.DecodeFailed, `json codec: frame of ${bytes.byteLength} bytes is not UTF-8 JSON (${(err as Error).message})`);
+      throw new CommunicationError(
+        ErrorCode.DecodeFailed,
+        `json codec: frame of ${bytes.byteLength} bytes is not UTF-8 JSON (${(err as Error).message})`,
+      );
     }
     return validateMessage(value, { bytes: fromBase64 });
   }

@@ -1,5 +1,14 @@
 import protobuf from 'protobufjs';
-import { Codec, CommunicationError, ErrorCode, validateMessage, wellFormed, wellFormedMap, type MessageType, type RuntimeMessage } from 'spear-comm';
+import {
+  Codec,
+  CommunicationError,
+  ErrorCode,
+  validateMessage,
+  wellFormed,
+  wellFormedMap,
+  type MessageType,
+  type RuntimeMessage,
+} from 'spear-comm';
 import { packageFile } from './package-file.js';
 
 /** The schema, as shipped in the package: one source of truth, for this codec and for other languages. */
@@ -46,7 +55,8 @@ function bytesOf(value: Uint8Array, field: string): Uint8Array {
 }
 
 function sequenceOf(value: number): number {
-  if (!Number.isSafeInteger(value) || value < 0) fail(`Heartbeat.sequence must be an integer from 0 to 2^53-1 to be encoded as uint64, got ${value}`);
+  if (!Number.isSafeInteger(value) || value < 0)
+    fail(`Heartbeat.sequence must be an integer from 0 to 2^53-1 to be encoded as uint64, got ${value}`);
   return value;
 }
 
@@ -75,8 +85,12 @@ function kindOf(m: RuntimeMessage): Record<string, unknown> {
       return { sequence: sequenceOf(m.sequence) };
     case 'AuthRequest':
       return {
-        instanceId: wellFormed(m.instanceId), token: wellFormed(m.token), clientVersion: wellFormed(m.clientVersion),
-        clientType: m.clientType, codec: wellFormed(m.codec), extraParams: wellFormedMap(m.extraParams),
+        instanceId: wellFormed(m.instanceId),
+        token: wellFormed(m.token),
+        clientVersion: wellFormed(m.clientVersion),
+        clientType: m.clientType,
+        codec: wellFormed(m.codec),
+        extraParams: wellFormedMap(m.extraParams),
       };
     case 'AuthResponse': {
       const body: Record<string, unknown> = { success: m.success, sessionId: wellFormed(m.sessionId) };
@@ -114,7 +128,12 @@ function fromProto(decoded: Decoded): Record<string, unknown> {
     fail(`no message kind is set; a RuntimeMessage needs exactly one of its oneof kind fields (${KIND_FIELDS})`);
   }
   const body = decoded[member as string] as Decoded;
-  const out: Record<string, unknown> = { type, requestId: decoded['requestId'], timestamp: decoded['timestamp'], metadata: decoded['metadata'] };
+  const out: Record<string, unknown> = {
+    type,
+    requestId: decoded['requestId'],
+    timestamp: decoded['timestamp'],
+    metadata: decoded['metadata'],
+  };
   switch (type) {
     case 'ExecutionRequest':
       out['functionName'] = body['functionName'];
@@ -167,9 +186,13 @@ export class ProtobufCodec implements Codec {
     let decoded: Decoded;
     try {
       // A plain Uint8Array view makes protobufjs return bytes fields as Uint8Array, not Buffer.
-      decoded = RuntimeMessageType.decode(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)) as unknown as Decoded;
+      decoded = RuntimeMessageType.decode(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     } catch (err) {
-      throw new CommunicationError(ErrorCode.DecodeFailed, `protobuf codec: frame of ${bytes.byteLength} bytes is not a spear.v1.RuntimeMessage (${(err as Error).message})`, { cause: err });
+      throw new CommunicationError(
+        ErrorCode.DecodeFailed,
+        `protobuf codec: frame of ${bytes.byteLength} bytes is not a spear.v1.RuntimeMessage (${(err as Error).message})`,
+        { cause: err },
+      );
     }
     return validateMessage(fromProto(decoded), { bytes: plainBytes });
   }

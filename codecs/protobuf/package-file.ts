@@ -15,7 +15,9 @@ export function packageFile(relativePath: string, fromUrl: string): string {
     const manifest = join(dir, 'package.json');
     if (existsSync(manifest) && readName(manifest) === PACKAGE_NAME) return join(dir, relativePath);
     if (dirname(dir) === dir) {
-      throw new Error(`Cannot find the ${PACKAGE_NAME} package folder (a package.json named "${PACKAGE_NAME}") above ${start}, so ${relativePath} cannot be loaded`);
+      throw new Error(
+        `Cannot find the ${PACKAGE_NAME} package folder (a package.json named "${PACKAGE_NAME}") above ${start}, so ${relativePath} cannot be loaded`,
+      );
     }
   }
 }

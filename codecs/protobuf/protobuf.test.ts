@@ -25,9 +25,12 @@ describe('protobuf codec schema', () => {
     expect(manifest.exports['./proto/*']).toBe('./proto/*');
   });
 
-  it.each(GOLDEN_MESSAGES)('$name: the golden vector decodes with a reader written from the docs’ field table alone', ({ name, message }) => {
-    expect(comparable(decodeByTheDocs(readFixture(name, 'protobuf')))).toStrictEqual(comparable(message));
-  });
+  it.each(GOLDEN_MESSAGES)(
+    '$name: the golden vector decodes with a reader written from the docs’ field table alone',
+    ({ name, message }) => {
+      expect(comparable(decodeByTheDocs(readFixture(name, 'protobuf')))).toStrictEqual(comparable(message));
+    },
+  );
 
   it('every encoded message decodes the same with the docs’ field table', () => {
     fc.assert(
@@ -45,7 +48,9 @@ describe('protobuf codec schema', () => {
 
   it('refuses to encode what uint64 cannot hold, instead of sending something else', () => {
     for (const sequence of [-1, 1.5, 2 ** 53]) {
-      expect(() => protobuf.encode({ type: 'Heartbeat', requestId: '', timestamp: 0, metadata: {}, sequence })).toThrow(/Heartbeat.sequence must be an integer from 0 to 2\^53-1/);
+      expect(() => protobuf.encode({ type: 'Heartbeat', requestId: '', timestamp: 0, metadata: {}, sequence })).toThrow(
+        /Heartbeat.sequence must be an integer from 0 to 2\^53-1/,
+      );
     }
   });
 });
@@ -54,10 +59,13 @@ describe('the built package', () => {
   it('encodes every golden vector identically from dist/, run from another directory', async () => {
     const script = fileURLToPath(new URL('../test-support/transcode-from-dist.mjs', import.meta.url));
     expect(existsSync(`${root}dist/codecs/protobuf/index.js`), 'run `npm run build` first').toBe(true);
-    const { stdout } = await promisify(execFile)(process.execPath, [script, FIXTURES_DIR, ...GOLDEN_MESSAGES.map((g) => g.name)], { cwd: tmpdir() });
+    const { stdout } = await promisify(execFile)(process.execPath, [script, FIXTURES_DIR, ...GOLDEN_MESSAGES.map((g) => g.name)], {
+      cwd: tmpdir(),
+    });
     const produced = JSON.parse(stdout) as Record<string, string>;
     const expected: Record<string, string> = {};
-    for (const { name } of GOLDEN_MESSAGES) for (const codec of CODECS) expected[`${name}.${codec.name}`] = toHex(readFixture(name, codec.name));
+    for (const { name } of GOLDEN_MESSAGES)
+      for (const codec of CODECS) expected[`${name}.${codec.name}`] = toHex(readFixture(name, codec.name));
     expect(produced).toEqual(expected);
   });
 });

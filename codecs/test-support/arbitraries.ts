@@ -11,11 +11,19 @@ const text = fc.oneof(
 /** Now and then a long string (up to ~20 k characters), made cheaply from a repeated piece. */
 const anyString = fc.oneof(
   { weight: 20, arbitrary: text },
-  { weight: 1, arbitrary: fc.tuple(text, fc.integer({ min: 1_000, max: 20_000 })).map(([piece, n]) => (piece || 'ü😀').repeat(Math.ceil(n / Math.max(1, piece.length)))) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(text, fc.integer({ min: 1_000, max: 20_000 }))
+      .map(([piece, n]) => (piece || 'ü😀').repeat(Math.ceil(n / Math.max(1, piece.length)))),
+  },
 );
 
 /** Keys that trip up careless object handling, among ordinary ones. */
-const key = fc.oneof({ weight: 10, arbitrary: text }, { weight: 1, arbitrary: fc.constantFrom('__proto__', 'constructor', 'toString', 'hasOwnProperty', '', '0', '-1') });
+const key = fc.oneof(
+  { weight: 10, arbitrary: text },
+  { weight: 1, arbitrary: fc.constantFrom('__proto__', 'constructor', 'toString', 'hasOwnProperty', '', '0', '-1') },
+);
 
 /** Builds the map with own properties (a plain assignment to "__proto__" would not create the key). */
 function toMap(entries: Array<[string, string]>): Record<string, string> {
@@ -28,7 +36,13 @@ const stringMap = fc.oneof(
   { weight: 6, arbitrary: fc.array(fc.tuple(key, text), { maxLength: 8 }).map(toMap) },
   { weight: 3, arbitrary: fc.constant({}) },
   // Large metadata: hundreds to a few thousand entries.
-  { weight: 1, arbitrary: fc.integer({ min: 200, max: 2_000 }).chain((n) => fc.tuple(fc.constant(n), text)).map(([n, prefix]) => toMap(Array.from({ length: n }, (_, i) => [`${prefix}${i}`, `${i}-${prefix}`]))) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .integer({ min: 200, max: 2_000 })
+      .chain((n) => fc.tuple(fc.constant(n), text))
+      .map(([n, prefix]) => toMap(Array.from({ length: n }, (_, i) => [`${prefix}${i}`, `${i}-${prefix}`]))),
+  },
 );
 
 function pattern(length: number, seed: number): Uint8Array {
@@ -54,20 +68,39 @@ const nonNegative = fc.oneof(fc.maxSafeNat(), fc.nat(), fc.double({ min: 0, noNa
 const envelope = { requestId: anyString, timestamp: finite, metadata: stringMap };
 
 const KINDS: { [K in MessageType]: fc.Arbitrary<Extract<RuntimeMessage, { type: K }>> } = {
-  ExecutionRequest: fc.record({ type: fc.constant('ExecutionRequest'), ...envelope, functionName: anyString, input: bytes, timeoutMs: nonNegative }),
+  ExecutionRequest: fc.record({
+    type: fc.constant('ExecutionRequest'),
+    ...envelope,
+    functionName: anyString,
+    input: bytes,
+    timeoutMs: nonNegative,
+  }),
   ExecutionResponse: fc.record(
     {
-      type: fc.constant('ExecutionResponse'), ...envelope, success: fc.boolean(), output: bytes,
-      error: fc.record({ code: anyString, message: anyString }), durationMs: nonNegative,
+      type: fc.constant('ExecutionResponse'),
+      ...envelope,
+      success: fc.boolean(),
+      output: bytes,
+      error: fc.record({ code: anyString, message: anyString }),
+      durationMs: nonNegative,
     },
     { requiredKeys: ['type', 'requestId', 'timestamp', 'metadata', 'success', 'output', 'durationMs'] },
   ),
-  HealthCheck: fc.record({ type: fc.constant('HealthCheck'), ...envelope, status: anyString }, { requiredKeys: ['type', 'requestId', 'timestamp', 'metadata'] }),
+  HealthCheck: fc.record(
+    { type: fc.constant('HealthCheck'), ...envelope, status: anyString },
+    { requiredKeys: ['type', 'requestId', 'timestamp', 'metadata'] },
+  ),
   Ack: fc.record({ type: fc.constant('Ack'), ...envelope }),
   Heartbeat: fc.record({ type: fc.constant('Heartbeat'), ...envelope, sequence: fc.oneof(fc.nat(), fc.maxSafeNat()) }),
   AuthRequest: fc.record({
-    type: fc.constant('AuthRequest'), ...envelope, instanceId: anyString, token: anyString, clientVersion: anyString,
-    clientType: fc.constantFrom(...RUNTIME_TYPES), codec: anyString, extraParams: stringMap,
+    type: fc.constant('AuthRequest'),
+    ...envelope,
+    instanceId: anyString,
+    token: anyString,
+    clientVersion: anyString,
+    clientType: fc.constantFrom(...RUNTIME_TYPES),
+    codec: anyString,
+    extraParams: stringMap,
   }),
   AuthResponse: fc.record(
     { type: fc.constant('AuthResponse'), ...envelope, success: fc.boolean(), sessionId: anyString, errorMessage: anyString },
@@ -80,4 +113,6 @@ export function messageOf<K extends MessageType>(type: K): fc.Arbitrary<Extract<
   return KINDS[type];
 }
 
-export const anyMessage: fc.Arbitrary<RuntimeMessage> = fc.oneof(...MESSAGE_TYPES.map((type) => KINDS[type] as fc.Arbitrary<RuntimeMessage>));
+export const anyMessage: fc.Arbitrary<RuntimeMessage> = fc.oneof(
+  ...MESSAGE_TYPES.map((type) => KINDS[type] as fc.Arbitrary<RuntimeMessage>),
+);

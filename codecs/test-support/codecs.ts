@@ -44,7 +44,8 @@ export function comparable(message: RuntimeMessage): unknown {
 
 function normalise(value: unknown): unknown {
   if (typeof value === 'number') return Object.is(value, -0) ? 0 : value;
-  if (value instanceof Uint8Array) return { [Object.getPrototypeOf(value) === Uint8Array.prototype ? 'Uint8Array' : value.constructor.name]: toHex(value) };
+  if (value instanceof Uint8Array)
+    return { [Object.getPrototypeOf(value) === Uint8Array.prototype ? 'Uint8Array' : value.constructor.name]: toHex(value) };
   if (typeof value !== 'object' || value === null) return value;
   const out: Record<string, unknown> = {};
   for (const [key, entry] of Object.entries(value)) {

@@ -40,26 +40,44 @@ type FieldType = 'string' | 'bytes' | 'double' | 'bool' | 'uint64' | 'map' | 'er
 /** The tables of docs/wire-format.md: kind by oneof field number, then each kind's fields. */
 const KINDS: Record<number, { type: RuntimeMessage['type']; fields: Record<number, [string, FieldType]> }> = {
   10: { type: 'ExecutionRequest', fields: { 1: ['functionName', 'string'], 2: ['input', 'bytes'], 3: ['timeoutMs', 'double'] } },
-  11: { type: 'ExecutionResponse', fields: { 1: ['success', 'bool'], 2: ['output', 'bytes'], 3: ['error', 'error'], 4: ['durationMs', 'double'] } },
+  11: {
+    type: 'ExecutionResponse',
+    fields: { 1: ['success', 'bool'], 2: ['output', 'bytes'], 3: ['error', 'error'], 4: ['durationMs', 'double'] },
+  },
   12: { type: 'HealthCheck', fields: { 1: ['status', 'string'] } },
   13: { type: 'Ack', fields: {} },
   14: { type: 'Heartbeat', fields: { 1: ['sequence', 'uint64'] } },
   15: {
     type: 'AuthRequest',
-    fields: { 1: ['instanceId', 'string'], 2: ['token', 'string'], 3: ['clientVersion', 'string'], 4: ['clientType', 'string'], 5: ['codec', 'string'], 6: ['extraParams', 'map'] },
+    fields: {
+      1: ['instanceId', 'string'],
+      2: ['token', 'string'],
+      3: ['clientVersion', 'string'],
+      4: ['clientType', 'string'],
+      5: ['codec', 'string'],
+      6: ['extraParams', 'map'],
+    },
   },
   16: { type: 'AuthResponse', fields: { 1: ['success', 'bool'], 2: ['sessionId', 'string'], 3: ['errorMessage', 'string'] } },
 };
 /** Fields with explicit presence: absent on the wire means absent in the message, not the default. */
 const OPTIONAL = new Set(['status', 'errorMessage', 'error']);
-const DEFAULTS: Record<FieldType, () => unknown> = { string: () => '', bytes: () => new Uint8Array(0), double: () => 0, bool: () => false, uint64: () => 0, map: () => ({}), error: () => undefined };
+const DEFAULTS: Record<FieldType, () => unknown> = {
+  string: () => '',
+  bytes: () => new Uint8Array(0),
+  double: () => 0,
+  bool: () => false,
+  uint64: () => 0,
+  map: () => ({}),
+  error: () => undefined,
+};
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 function value(w: Wire, type: FieldType): unknown {
   switch (type) {
     case 'string':
-      return utf8.decode(w.bytes!);
+      return utf8.decode(w.bytes);
     case 'bytes':
       return new Uint8Array(w.bytes!);
     case 'double':
@@ -71,7 +89,11 @@ function value(w: Wire, type: FieldType): unknown {
     case 'map':
     case 'error': {
       const inner = readFields(w.bytes!);
-      const pick = (n: number) => inner.filter((f) => f.field === n).map((f) => utf8.decode(f.bytes!)).at(-1) ?? '';
+      const pick = (n: number) =>
+        inner
+          .filter((f) => f.field === n)
+          .map((f) => utf8.decode(f.bytes))
+          .at(-1) ?? '';
       return type === 'map' ? [pick(1), pick(2)] : { code: pick(1), message: pick(2) };
     }
   }

@@ -11,7 +11,9 @@ export interface RawClient {
 }
 
 export async function connectRaw(kernel: Kernel, url: string): Promise<RawClient> {
-  const connection: FrameConnection = await kernel.transport(kernel.transportNameFor(url)).connect(new URL(url), { maxFrameSize: 16 << 20, timeoutMs: 5_000 });
+  const connection: FrameConnection = await kernel
+    .transport(kernel.transportNameFor(url))
+    .connect(new URL(url), { maxFrameSize: 16 << 20, timeoutMs: 5_000 });
   const frames: Uint8Array[] = [];
   const waiting: Array<{ resolve(frame: Uint8Array): void; reject(error: Error): void }> = [];
   let ended = false;
@@ -25,7 +27,8 @@ export async function connectRaw(kernel: Kernel, url: string): Promise<RawClient
     },
     onClose(error) {
       ended = true;
-      for (const waiter of waiting.splice(0)) waiter.reject(new Error(`connection closed before a frame arrived${error ? `: ${error.message}` : ''}`));
+      for (const waiter of waiting.splice(0))
+        waiter.reject(new Error(`connection closed before a frame arrived${error ? `: ${error.message}` : ''}`));
       onClosed(error);
     },
   });
@@ -46,10 +49,20 @@ const utf8 = new TextEncoder();
 
 /** The handshake's first frame, as JSON text, the way a client in any language writes it. */
 export function authRequestFrame(codec: string, token = ''): Uint8Array {
-  return utf8.encode(JSON.stringify({
-    type: 'AuthRequest', requestId: 'auth-1', timestamp: 1_767_225_600_000, metadata: {},
-    instanceId: 'raw-client', token, clientVersion: '0.0.1', clientType: 'process', codec, extraParams: {},
-  }));
+  return utf8.encode(
+    JSON.stringify({
+      type: 'AuthRequest',
+      requestId: 'auth-1',
+      timestamp: 1_767_225_600_000,
+      metadata: {},
+      instanceId: 'raw-client',
+      token,
+      clientVersion: '0.0.1',
+      clientType: 'process',
+      codec,
+      extraParams: {},
+    }),
+  );
 }
 
 export function parseJsonFrame(frame: Uint8Array): Record<string, unknown> {

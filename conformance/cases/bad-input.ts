@@ -1,18 +1,27 @@
 import {
-  CommunicationError, decodeHandshake, encodeHandshake, ErrorCode, invoke, Messages,
-  type CommunicationChannel, type Listener,
+  type CommunicationError,
+  decodeHandshake,
+  encodeHandshake,
+  ErrorCode,
+  invoke,
+  Messages,
+  type CommunicationChannel,
+  type Listener,
 } from 'spear-comm';
 import { check, checkNearLimit, expectRejection, fail, show, within } from '../assert.js';
 import { pattern } from '../bytes.js';
 import type { RawEnd } from '../collector.js';
 import type { CaseContext } from '../context.js';
-import type { ConformanceCase } from '../types.js';
+import type { ConformanceCase } from '../case.js';
 import { sendAll } from './frames.js';
 
 const AUTH_TIMEOUT_MS = 200;
 
 /** A listener serving `ping`, recording the connections it turned away. */
-async function guardedListener(ctx: CaseContext, options: { authTimeoutMs?: number; maxFrameSize?: number } = {}): Promise<{ listener: Listener; rejected: CommunicationError[] }> {
+async function guardedListener(
+  ctx: CaseContext,
+  options: { authTimeoutMs?: number; maxFrameSize?: number } = {},
+): Promise<{ listener: Listener; rejected: CommunicationError[] }> {
   const rejected: CommunicationError[] = [];
   const listener = await ctx.listen({ handlers: { ping: (input) => input }, ...options });
   listener.on('rejected', (error) => rejected.push(error));
@@ -22,11 +31,14 @@ async function guardedListener(ctx: CaseContext, options: { authTimeoutMs?: numb
 /** A well-behaved client must still be served. */
 async function stillServes(ctx: CaseContext, url: string, what: string, client?: CommunicationChannel): Promise<void> {
   try {
-    const channel = client ?? (await within(ctx.connect(url, { timeoutMs: ctx.waitMs }), ctx.waitMs + 500, `a good client to connect ${what}`));
+    const channel =
+      client ?? (await within(ctx.connect(url, { timeoutMs: ctx.waitMs }), ctx.waitMs + 500, `a good client to connect ${what}`));
     const echoed = await invoke(channel, 'ping', new Uint8Array([7, 7]), { timeoutMs: ctx.waitMs });
     check(echoed.length === 2 && echoed[0] === 7, 'it got a wrong answer');
   } catch (err) {
-    fail(`a good client ${what} was not served (${err instanceof Error ? err.message : String(err)}); the listener must keep serving everyone else`);
+    fail(
+      `a good client ${what} was not served (${err instanceof Error ? err.message : String(err)}); the listener must keep serving everyone else`,
+    );
   }
 }
 
@@ -37,10 +49,22 @@ async function closedByServer(end: RawEnd, what: string, ms: number): Promise<vo
 
 const GARBAGE: Array<{ what: string; frame: () => Uint8Array; codes: string[] }> = [
   { what: 'bytes that are not UTF-8', frame: () => new Uint8Array([0xff, 0xfe, 0x00, 0xc3, 0x28]), codes: [ErrorCode.DecodeFailed] },
-  { what: 'text that is not JSON', frame: () => new Uint8Array(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n')), codes: [ErrorCode.DecodeFailed] },
+  {
+    what: 'text that is not JSON',
+    frame: () => new Uint8Array(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n')),
+    codes: [ErrorCode.DecodeFailed],
+  },
   { what: 'an empty frame', frame: () => new Uint8Array(0), codes: [ErrorCode.DecodeFailed] },
-  { what: 'a JSON message that is not an AuthRequest', frame: () => new Uint8Array(Buffer.from(JSON.stringify({ ...Messages.heartbeat({ sequence: 1 }) }))), codes: [ErrorCode.DecodeFailed] },
-  { what: 'a JSON AuthRequest with fields missing', frame: () => new Uint8Array(Buffer.from('{"type":"AuthRequest","token":"x"}')), codes: [ErrorCode.DecodeFailed] },
+  {
+    what: 'a JSON message that is not an AuthRequest',
+    frame: () => new Uint8Array(Buffer.from(JSON.stringify({ ...Messages.heartbeat({ sequence: 1 }) }))),
+    codes: [ErrorCode.DecodeFailed],
+  },
+  {
+    what: 'a JSON AuthRequest with fields missing',
+    frame: () => new Uint8Array(Buffer.from('{"type":"AuthRequest","token":"x"}')),
+    codes: [ErrorCode.DecodeFailed],
+  },
 ];
 
 export const badInputCases: ConformanceCase[] = [
@@ -64,15 +88,19 @@ export const badInputCases: ConformanceCase[] = [
   },
   {
     category: 'bad-input',
-    name: 'a first frame over the listener\'s maxFrameSize is refused before the handshake; the listener keeps serving',
-    requires: (caps) => (caps.maxFrameSize > 70_000 ? undefined : `needs frames over 64 KiB; capabilities.maxFrameSize is ${caps.maxFrameSize}`),
+    name: "a first frame over the listener's maxFrameSize is refused before the handshake; the listener keeps serving",
+    requires: (caps) =>
+      caps.maxFrameSize > 70_000 ? undefined : `needs frames over 64 KiB; capabilities.maxFrameSize is ${caps.maxFrameSize}`,
     async run(ctx) {
       const { listener, rejected } = await guardedListener(ctx, { maxFrameSize: 65_536 });
       const bad = await ctx.rawConnect(listener.url, { label: 'client sending an oversized first frame' });
       await bad.connection.send(pattern(70_000, 1)).catch(() => {});
       await closedByServer(bad, 'a 70,000-byte frame to a 64 KiB listener', ctx.waitMs);
       await stillServes(ctx, listener.url, 'after an oversized frame');
-      check(rejected.some((e) => e.code === ErrorCode.FrameTooLarge), `the listener reported ${rejected.map((e) => e.code).join(', ') || 'nothing'}; expected a FrameTooLarge rejection`);
+      check(
+        rejected.some((e) => e.code === ErrorCode.FrameTooLarge),
+        `the listener reported ${rejected.map((e) => e.code).join(', ') || 'nothing'}; expected a FrameTooLarge rejection`,
+      );
     },
   },
   {
@@ -82,7 +110,14 @@ export const badInputCases: ConformanceCase[] = [
       const { listener } = await guardedListener(ctx);
       const bystander = await ctx.connect(listener.url);
       const raw = await ctx.rawConnect(listener.url, { label: 'hand-made client' });
-      const hello = Messages.authRequest({ instanceId: 'raw-client', token: ctx.secret, clientVersion: 'conformance', clientType: 'process', codec: ctx.target.codec, extraParams: {} });
+      const hello = Messages.authRequest({
+        instanceId: 'raw-client',
+        token: ctx.secret,
+        clientVersion: 'conformance',
+        clientType: 'process',
+        codec: ctx.target.codec,
+        extraParams: {},
+      });
       await raw.connection.send(encodeHandshake(hello));
       const [answer] = await raw.sink.waitFrames(1, ctx.waitMs, 'the AuthResponse to a valid hand-made AuthRequest');
       let response;
@@ -103,9 +138,16 @@ export const badInputCases: ConformanceCase[] = [
     name: 'a wrong token is refused with AuthFailed; the listener keeps serving',
     async run(ctx) {
       const { listener, rejected } = await guardedListener(ctx);
-      await expectRejection(ctx.connect(listener.url, { token: `${ctx.secret}-wrong` }), ErrorCode.AuthFailed, 'connect() with a wrong token');
+      await expectRejection(
+        ctx.connect(listener.url, { token: `${ctx.secret}-wrong` }),
+        ErrorCode.AuthFailed,
+        'connect() with a wrong token',
+      );
       await expectRejection(ctx.connect(listener.url, { token: '' }), ErrorCode.AuthFailed, 'connect() with an empty token');
-      check(rejected.filter((e) => e.code === ErrorCode.AuthFailed).length === 2, `the listener reported ${rejected.map((e) => e.code).join(', ') || 'nothing'}; expected two AuthFailed rejections`);
+      check(
+        rejected.filter((e) => e.code === ErrorCode.AuthFailed).length === 2,
+        `the listener reported ${rejected.map((e) => e.code).join(', ') || 'nothing'}; expected two AuthFailed rejections`,
+      );
       check(!rejected.some((e) => e.message.includes(ctx.secret)), 'a rejection message contains the secret');
       await stillServes(ctx, listener.url, 'after two wrong tokens');
     },
@@ -120,7 +162,10 @@ export const badInputCases: ConformanceCase[] = [
       await stillServes(ctx, listener.url, 'while a silent client is connected');
       await silent.sink.waitClose(AUTH_TIMEOUT_MS + 5_000, 'the listener to close a client that sent no handshake');
       checkNearLimit(performance.now() - started, AUTH_TIMEOUT_MS, 'the silent client was closed', 3_000);
-      check(rejected.some((e) => e.code === ErrorCode.AuthFailed), `the listener reported ${rejected.map((e) => e.code).join(', ') || 'nothing'}; expected an AuthFailed rejection for the auth timeout`);
+      check(
+        rejected.some((e) => e.code === ErrorCode.AuthFailed),
+        `the listener reported ${rejected.map((e) => e.code).join(', ') || 'nothing'}; expected an AuthFailed rejection for the auth timeout`,
+      );
       await stillServes(ctx, listener.url, 'after the auth timeout');
     },
   },
@@ -151,7 +196,12 @@ export const badInputCases: ConformanceCase[] = [
     requires: (_caps, target) => (target.tls ? undefined : 'the target has no TLS material (ConformanceTarget.tls)'),
     async run(ctx) {
       const { listener } = await guardedListener(ctx);
-      await expectRejection(ctx.connect(listener.url, { tls: { rejectUnauthorized: true }, timeoutMs: 5_000 }), [ErrorCode.ChannelCreationFailed, ErrorCode.ConnectionRefused, ErrorCode.AuthFailed], 'connect() without trusting the server certificate', 8_000);
+      await expectRejection(
+        ctx.connect(listener.url, { tls: { rejectUnauthorized: true }, timeoutMs: 5_000 }),
+        [ErrorCode.ChannelCreationFailed, ErrorCode.ConnectionRefused, ErrorCode.AuthFailed],
+        'connect() without trusting the server certificate',
+        8_000,
+      );
       await stillServes(ctx, listener.url, 'after a TLS client refused the certificate');
     },
   },

@@ -35,16 +35,20 @@ export function expectFrames(
         const index = checked - from;
         const frame = frames[checked]!;
         const problem = diagnose(frame, expected, index);
-        if (problem && options.explain?.(frame)) throw new ConformanceFailure(`${options.what}: frame #${index} of ${expected.length}: ${options.explain(frame)}`);
+        if (problem && options.explain?.(frame))
+          throw new ConformanceFailure(`${options.what}: frame #${index} of ${expected.length}: ${options.explain(frame)}`);
         if (problem) throw new ConformanceFailure(`${options.what}: frame #${index} of ${expected.length}: ${problem}`);
       }
       if (frames.length - from > expected.length) {
-        throw new ConformanceFailure(`${options.what}: ${frames.length - from} frames arrived but only ${expected.length} were sent (extra: ${show(frames[from + expected.length])})`);
+        throw new ConformanceFailure(
+          `${options.what}: ${frames.length - from} frames arrived but only ${expected.length} were sent (extra: ${show(frames[from + expected.length])})`,
+        );
       }
       return checked - from === expected.length;
     },
     ms,
-    () => `${options.what}: ${checked - from} of ${expected.length} frames arrived within ${ms} ms${checked - from < expected.length ? ` (next expected: frame #${checked - from}, ${expected[checked - from]!.byteLength} bytes)` : ''}`,
+    () =>
+      `${options.what}: ${checked - from} of ${expected.length} frames arrived within ${ms} ms${checked - from < expected.length ? ` (next expected: frame #${checked - from}, ${expected[checked - from]!.byteLength} bytes)` : ''}`,
   );
 }
 
@@ -61,33 +65,45 @@ export function diagnose(actual: Uint8Array, expected: readonly Uint8Array[], in
     }
   }
   for (let j = Math.max(0, index - 64); j < index; j++) {
-    if (equalsAt(j)) return `got frame #${j} again (${actual.byteLength} bytes) where frame #${index} belongs: a duplicate, or frames arrive out of order`;
+    if (equalsAt(j))
+      return `got frame #${j} again (${actual.byteLength} bytes) where frame #${index} belongs: a duplicate, or frames arrive out of order`;
   }
   let total = 0;
   for (let j = index; j < expected.length && total < actual.byteLength; j++) {
     total += expected[j]!.byteLength;
     if (total === actual.byteLength && j > index && describeDifference(actual, concat(expected.slice(index, j + 1))) === undefined) {
-      return `frames #${index}..#${j} (${expected.slice(index, j + 1).map((f) => f.byteLength).join(' + ')} bytes) arrived merged into one ${actual.byteLength}-byte frame: frame boundaries were lost`;
+      return `frames #${index}..#${j} (${expected
+        .slice(index, j + 1)
+        .map((f) => f.byteLength)
+        .join(' + ')} bytes) arrived merged into one ${actual.byteLength}-byte frame: frame boundaries were lost`;
     }
   }
   if (actual.byteLength < want.byteLength && describeDifference(actual, want.subarray(0, actual.byteLength)) === undefined) {
     return `got only the first ${actual.byteLength} of its ${want.byteLength} bytes: the frame was split or truncated`;
   }
   const tag = tagOf(actual);
-  const tagHint = want.byteLength >= 4 && tag !== tagOf(want) && tag >= 0 && tag < expected.length ? ` (its first 4 bytes name frame #${tag})` : '';
+  const tagHint =
+    want.byteLength >= 4 && tag !== tagOf(want) && tag >= 0 && tag < expected.length ? ` (its first 4 bytes name frame #${tag})` : '';
   return `content is wrong: ${difference}${tagHint}`;
 }
 
 function expectUnordered(receiver: RawEnd, expected: readonly Uint8Array[], from: number, what: string, ms: number): Promise<void> {
   const frames = receiver.sink.frames;
   return receiver.sink
-    .until(() => frames.length - from >= expected.length, ms, () => `${what}: ${frames.length - from} of ${expected.length} frames arrived within ${ms} ms`)
+    .until(
+      () => frames.length - from >= expected.length,
+      ms,
+      () => `${what}: ${frames.length - from} of ${expected.length} frames arrived within ${ms} ms`,
+    )
     .then(() => {
       const want = new Map<string, number>();
       for (const f of expected) want.set(key(f), (want.get(key(f)) ?? 0) + 1);
       for (const [i, f] of frames.slice(from).entries()) {
         const n = want.get(key(f));
-        if (!n) throw new ConformanceFailure(`${what}: received frame #${i} (${f.byteLength} bytes) matches none of the frames sent (corrupted, merged or duplicated)`);
+        if (!n)
+          throw new ConformanceFailure(
+            `${what}: received frame #${i} (${f.byteLength} bytes) matches none of the frames sent (corrupted, merged or duplicated)`,
+          );
         want.set(key(f), n - 1);
       }
     });

@@ -3,10 +3,12 @@ import { check, expectRejection, fail, show } from '../assert.js';
 import { allByteValues, describeDifference, pattern, tagged } from '../bytes.js';
 import type { CaseContext } from '../context.js';
 import { closed } from './channels.js';
-import type { Capabilities, ConformanceCase } from '../types.js';
+import type { Capabilities } from '../types.js';
+import type { ConformanceCase } from '../case.js';
 import { expectFrames, sendAll } from './frames.js';
 
-const ORDERED = (caps: Capabilities) => (caps.ordered ? undefined : 'the transport does not promise ordered delivery (capabilities.ordered is false)');
+const ORDERED = (caps: Capabilities) =>
+  caps.ordered ? undefined : 'the transport does not promise ordered delivery (capabilities.ordered is false)';
 const RELIABLE_AND_ORDERED = (caps: Capabilities) =>
   ORDERED(caps) ?? (caps.reliable ? undefined : 'the transport does not promise delivery of every frame (capabilities.reliable is false)');
 const atLeast = (bytes: number) => (caps: Capabilities) =>
@@ -16,7 +18,13 @@ const atLeast = (bytes: number) => (caps: Capabilities) =>
 const EDGE_SIZES = [2, 125, 126, 127, 255, 256, 257, 1023, 1024, 1025, 16383, 16384, 16385, 65535, 65536, 65537, 131072, 1_048_583];
 
 /** Sends `frames` from `from` to `to` and checks they arrive as sent. */
-async function oneWay(ctx: CaseContext, from: Parameters<typeof sendAll>[0], to: Parameters<typeof sendAll>[0], frames: Uint8Array[], what: string): Promise<void> {
+async function oneWay(
+  ctx: CaseContext,
+  from: Parameters<typeof sendAll>[0],
+  to: Parameters<typeof sendAll>[0],
+  frames: Uint8Array[],
+  what: string,
+): Promise<void> {
   const start = to.sink.frames.length;
   await Promise.all([sendAll(from, frames, what), expectFrames(ctx, to, frames, { from: start, what })]);
 }
@@ -40,7 +48,9 @@ async function checkLimit(ctx: CaseContext, limit: number, direction: 'client to
     () => {
       if (receiver.sink.frames.length > before) {
         const got = receiver.sink.frames[before]!;
-        fail(`${what}: ${got.byteLength === limit + 1 ? `the ${limit + 1}-byte frame over the limit was delivered` : `a frame sent after the ${limit + 1}-byte one was delivered, so the oversized frame was dropped silently`}; it must be refused by closing the connection with FrameTooLarge`);
+        fail(
+          `${what}: ${got.byteLength === limit + 1 ? `the ${limit + 1}-byte frame over the limit was delivered` : `a frame sent after the ${limit + 1}-byte one was delivered, so the oversized frame was dropped silently`}; it must be refused by closing the connection with FrameTooLarge`,
+        );
       }
       return receiver.sink.closed !== undefined;
     },
@@ -49,10 +59,20 @@ async function checkLimit(ctx: CaseContext, limit: number, direction: 'client to
     false,
   );
   const error = receiver.sink.closed?.error;
-  check(receiver.sink.frames.length === before, `${what}: the ${limit + 1}-byte frame over the limit was delivered to the sink; it must be refused`);
-  check(CommunicationError.is(error, ErrorCode.FrameTooLarge), `${what}: the receiving side closed with ${show(error)}; expected a CommunicationError with code FrameTooLarge`);
+  check(
+    receiver.sink.frames.length === before,
+    `${what}: the ${limit + 1}-byte frame over the limit was delivered to the sink; it must be refused`,
+  );
+  check(
+    CommunicationError.is(error, ErrorCode.FrameTooLarge),
+    `${what}: the receiving side closed with ${show(error)}; expected a CommunicationError with code FrameTooLarge`,
+  );
   const sent = await send;
-  if (sent instanceof Error) check(CommunicationError.is(sent), `${what}: send() of the oversized frame rejected with ${show(sent)}, which is not a CommunicationError`);
+  if (sent instanceof Error)
+    check(
+      CommunicationError.is(sent),
+      `${what}: send() of the oversized frame rejected with ${show(sent)}, which is not a CommunicationError`,
+    );
   // The sender must find out too: its sink reports the end of the connection.
   await sender.sink.waitClose(ctx.waitMs, `${what}: the sending side to report the close after the receiver refused the frame`);
 }
@@ -70,7 +90,11 @@ function limitCase(whose: string, direction: Parameters<typeof checkLimit>[2]): 
   };
 }
 
-async function echoPair(ctx: CaseContext, listenMax?: number, connectMax?: number): Promise<{ client: CommunicationChannel; server: CommunicationChannel }> {
+async function echoPair(
+  ctx: CaseContext,
+  listenMax?: number,
+  connectMax?: number,
+): Promise<{ client: CommunicationChannel; server: CommunicationChannel }> {
   return ctx.channelPair(
     { ...(listenMax !== undefined ? { maxFrameSize: listenMax } : {}), handlers: { echo: (input) => input } },
     connectMax !== undefined ? { maxFrameSize: connectMax } : {},
@@ -83,7 +107,14 @@ export const framingCases: ConformanceCase[] = [
     name: 'empty and 1-byte frames arrive as sent, both ways',
     async run(ctx) {
       const { client, server } = await ctx.rawPair();
-      const frames = [new Uint8Array(0), new Uint8Array([0]), new Uint8Array(0), new Uint8Array(0), new Uint8Array([0xff]), new Uint8Array(0)];
+      const frames = [
+        new Uint8Array(0),
+        new Uint8Array([0]),
+        new Uint8Array(0),
+        new Uint8Array(0),
+        new Uint8Array([0xff]),
+        new Uint8Array(0),
+      ];
       await oneWay(ctx, client, server, frames, 'client to server');
       await oneWay(ctx, server, client, frames, 'server to client');
     },
@@ -104,28 +135,45 @@ export const framingCases: ConformanceCase[] = [
   limitCase('client limit', 'server to client'),
   {
     category: 'framing',
-    name: 'channel: a message over the peer\'s maxFrameSize is refused with FrameTooLarge',
+    name: "channel: a message over the peer's maxFrameSize is refused with FrameTooLarge",
     requires: atLeast(8192),
     async run(ctx) {
       // Client to server: the handshake tells the client the listener's limit, so send() refuses locally.
       const toServer = await echoPair(ctx, 4096);
       await expectRejection(
         toServer.client.send(Messages.executionRequest({ functionName: 'echo', input: pattern(8192, 1), timeoutMs: 1000 })),
-        ErrorCode.FrameTooLarge, 'send() of a message larger than the listener\'s maxFrameSize',
+        ErrorCode.FrameTooLarge,
+        "send() of a message larger than the listener's maxFrameSize",
       );
       check(toServer.client.isConnected(), 'the channel closed after refusing an oversized send; only that message should fail');
       // Server to client: the server does not know the client's limit; the client's transport must refuse and close.
       const toClient = await echoPair(ctx, undefined, 4096);
-      const closedWith = closed(toClient.client, ctx.waitMs, 'the client channel to close after the server sent a frame over the client\'s maxFrameSize');
-      await toClient.server.send(Messages.executionRequest({ functionName: 'too-big', input: pattern(8192, 2), timeoutMs: 1000 })).catch(() => {});
-      await toClient.server.send(Messages.executionRequest({ functionName: 'after-too-big', input: new Uint8Array(1), timeoutMs: 1000 })).catch(() => {});
-      const delivered = toClient.client.receive().then((m) => m, () => undefined);
+      const closedWith = closed(
+        toClient.client,
+        ctx.waitMs,
+        "the client channel to close after the server sent a frame over the client's maxFrameSize",
+      );
+      await toClient.server
+        .send(Messages.executionRequest({ functionName: 'too-big', input: pattern(8192, 2), timeoutMs: 1000 }))
+        .catch(() => {});
+      await toClient.server
+        .send(Messages.executionRequest({ functionName: 'after-too-big', input: new Uint8Array(1), timeoutMs: 1000 }))
+        .catch(() => {});
+      const delivered = toClient.client.receive().then(
+        (m) => m,
+        () => undefined,
+      );
       const first = await Promise.race([closedWith.then((reason) => ({ reason })), delivered.then((message) => ({ message }))]);
       if ('message' in first && first.message) {
-        fail(`the client received ${first.message.type === 'ExecutionRequest' ? `"${first.message.functionName}"` : first.message.type} although the server's message was over the client's 4096-byte maxFrameSize; the transport must close the connection with FrameTooLarge instead`);
+        fail(
+          `the client received ${first.message.type === 'ExecutionRequest' ? `"${first.message.functionName}"` : first.message.type} although the server's message was over the client's 4096-byte maxFrameSize; the transport must close the connection with FrameTooLarge instead`,
+        );
       }
       const reason = 'reason' in first ? first.reason : await closedWith;
-      check(CommunicationError.is(reason, ErrorCode.FrameTooLarge), `the client channel closed with ${show(reason)}; expected code FrameTooLarge`);
+      check(
+        CommunicationError.is(reason, ErrorCode.FrameTooLarge),
+        `the client channel closed with ${show(reason)}; expected code FrameTooLarge`,
+      );
     },
   },
   {
@@ -164,7 +212,7 @@ export const framingCases: ConformanceCase[] = [
   },
   {
     category: 'framing',
-    name: 'a frame of the default listener limit (16 MiB or the transport\'s maximum) arrives intact',
+    name: "a frame of the default listener limit (16 MiB or the transport's maximum) arrives intact",
     async run(ctx) {
       const size = ctx.defaultMaxFrameSize;
       const { client, server } = await ctx.rawPair();
@@ -181,10 +229,18 @@ export const framingCases: ConformanceCase[] = [
       await client.connection.send(buffer);
       buffer.fill(0xee);
       await sendAll(client, [pattern(64, 6)]);
-      await expectFrames(ctx, server, [original, pattern(64, 6)], { what: 'a frame whose buffer the sender changed after send() resolved' });
+      await expectFrames(ctx, server, [original, pattern(64, 6)], {
+        what: 'a frame whose buffer the sender changed after send() resolved',
+      });
       // The receiver owns what it was given: later frames must not be written into it.
       const kept = server.sink.frames.map((f) => f.slice());
-      await oneWay(ctx, client, server, Array.from({ length: 50 }, (_, i) => tagged(i, 2048)), 'more frames');
+      await oneWay(
+        ctx,
+        client,
+        server,
+        Array.from({ length: 50 }, (_, i) => tagged(i, 2048)),
+        'more frames',
+      );
       kept.forEach((copy, i) => {
         const now = describeDifference(server.sink.frames[i]!, copy);
         if (now) fail(`frame #${i} changed after it was delivered (the transport reused its buffer): ${now}`);

@@ -1,4 +1,4 @@
-import type { ConformanceCase } from '../types.js';
+import type { ConformanceCase } from '../case.js';
 import { backpressureCases } from './backpressure.js';
 import { badInputCases } from './bad-input.js';
 import { framingCases } from './framing.js';

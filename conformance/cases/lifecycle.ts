@@ -1,7 +1,7 @@
 import { CommunicationError, ErrorCode, invoke, Messages } from 'spear-comm';
 import { check, checkEqual, expectRejection, show, within } from '../assert.js';
 import { tagged } from '../bytes.js';
-import type { ConformanceCase } from '../types.js';
+import type { ConformanceCase } from '../case.js';
 import { closed } from './channels.js';
 import { expectFrames, sendAll } from './frames.js';
 
@@ -24,13 +24,19 @@ export const lifecycleCases: ConformanceCase[] = [
       check(!first.client.isConnected(), 'isConnected() is still true after close() resolved');
       const reason = await closed(first.server, ctx.waitMs, 'the server-side channel to close after the client closed');
       check(!first.server.isConnected(), 'the server side still reports isConnected() after its close event');
-      check(reason === undefined || CommunicationError.is(reason, ErrorCode.ChannelClosed), `the server side closed with ${show(reason)}; an orderly close by the peer should be ChannelClosed`);
+      check(
+        reason === undefined || CommunicationError.is(reason, ErrorCode.ChannelClosed),
+        `the server side closed with ${show(reason)}; an orderly close by the peer should be ChannelClosed`,
+      );
 
       const second = await ctx.channelPair();
       await within(second.server.close(), ctx.closeMs, 'server-side channel.close()');
       const clientReason = await closed(second.client, ctx.waitMs, 'the client to close after the server closed its side');
       check(!second.client.isConnected(), 'the client still reports isConnected() after the server closed');
-      check(clientReason === undefined || CommunicationError.is(clientReason, ErrorCode.ChannelClosed), `the client closed with ${show(clientReason)}; expected ChannelClosed`);
+      check(
+        clientReason === undefined || CommunicationError.is(clientReason, ErrorCode.ChannelClosed),
+        `the client closed with ${show(clientReason)}; expected ChannelClosed`,
+      );
     },
   },
   {
@@ -42,7 +48,10 @@ export const lifecycleCases: ConformanceCase[] = [
       await within(Promise.all(closes), ctx.closeMs, 'FrameConnection.close() called twice at once');
       await within(client.connection.close(), ctx.closeMs, 'FrameConnection.close() called again after it resolved');
       const error = await server.sink.waitClose(ctx.waitMs, 'the peer to report the close');
-      check(error === undefined, `an orderly close() was reported to the peer as an error: ${show(error)}; onClose(error) is for connections that failed`);
+      check(
+        error === undefined,
+        `an orderly close() was reported to the peer as an error: ${show(error)}; onClose(error) is for connections that failed`,
+      );
       await within(server.connection.close(), ctx.closeMs, 'FrameConnection.close() on a connection the peer already closed');
       await within(Promise.all([listener.close(), listener.close()]), ctx.closeMs, 'FrameListener.close() called twice');
       await within(listener.close(), ctx.closeMs, 'FrameListener.close() called again after it resolved');
@@ -99,7 +108,11 @@ export const lifecycleCases: ConformanceCase[] = [
       await within(client.connection.close(), ctx.closeMs, 'FrameConnection.close()');
       await expectRejection(client.connection.send(new Uint8Array([1])), ErrorCode.ChannelClosed, 'FrameConnection.send() after close()');
       await server.sink.waitClose(ctx.waitMs, 'the peer to report the close');
-      await expectRejection(server.connection.send(new Uint8Array([1])), ErrorCode.ChannelClosed, 'FrameConnection.send() after the peer closed');
+      await expectRejection(
+        server.connection.send(new Uint8Array([1])),
+        ErrorCode.ChannelClosed,
+        'FrameConnection.send() after the peer closed',
+      );
 
       const pair = await ctx.channelPair();
       await within(pair.client.close(), ctx.closeMs, 'channel.close()');
@@ -122,26 +135,42 @@ export const lifecycleCases: ConformanceCase[] = [
       const { listener, client } = await ctx.channelPair({ handlers: { ping: (i) => i } });
       await within(listener.close(), ctx.closeMs, 'Listener.close() with a channel open');
       await closed(client, ctx.waitMs, 'the client to close when its listener closed');
-      await expectRejection(ctx.connect(listener.url, { timeoutMs: 5_000 }), [ErrorCode.ConnectionRefused, ErrorCode.ChannelCreationFailed, ErrorCode.ChannelClosed], `connect(${listener.url}) after the listener closed`, 8_000);
+      await expectRejection(
+        ctx.connect(listener.url, { timeoutMs: 5_000 }),
+        [ErrorCode.ConnectionRefused, ErrorCode.ChannelCreationFailed, ErrorCode.ChannelClosed],
+        `connect(${listener.url}) after the listener closed`,
+        8_000,
+      );
       // The address is free again: a new listener can take it and serve.
       const again = await ctx.listen({ address: listener.url, handlers: { ping: (i) => i } }).catch((err: unknown) => {
         throw new Error(`listening again on ${listener.url} after close failed (the address was not released): ${show(err)}`);
       });
       const fresh = await ctx.connect(again.url);
-      await within(invoke(fresh, 'ping', new Uint8Array([1]), { timeoutMs: ctx.waitMs }), ctx.waitMs, 'a call to the new listener on the released address');
+      await within(
+        invoke(fresh, 'ping', new Uint8Array([1]), { timeoutMs: ctx.waitMs }),
+        ctx.waitMs,
+        'a call to the new listener on the released address',
+      );
     },
   },
   {
     category: 'lifecycle',
-    name: 'a listener reports its real URL: the transport\'s scheme, a real port for port 0, reachable as given',
+    name: "a listener reports its real URL: the transport's scheme, a real port for port 0, reachable as given",
     async run(ctx) {
       const requested = ctx.address();
       const listener = await ctx.listen({ address: requested, handlers: { ping: (i) => i } });
       const url = new URL(listener.url);
       const scheme = url.protocol.slice(0, -1);
-      check(ctx.target.schemes.includes(scheme), `listener.url ${listener.url} has scheme "${scheme}:", which is not one of the transport's (${ctx.target.schemes.join(', ')})`);
+      check(
+        ctx.target.schemes.includes(scheme),
+        `listener.url ${listener.url} has scheme "${scheme}:", which is not one of the transport's (${ctx.target.schemes.join(', ')})`,
+      );
       const asked = new URL(requested);
-      if (asked.port === '0') check(url.port !== '' && url.port !== '0', `listening on ${requested} reported ${listener.url}; it must report the port actually bound`);
+      if (asked.port === '0')
+        check(
+          url.port !== '' && url.port !== '0',
+          `listening on ${requested} reported ${listener.url}; it must report the port actually bound`,
+        );
       const client = await ctx.connect(listener.url);
       await within(invoke(client, 'ping', new Uint8Array([1]), { timeoutMs: ctx.waitMs }), ctx.waitMs, `a call through ${listener.url}`);
     },

@@ -1,8 +1,7 @@
 import { ErrorCode, ExecutionErrorCode, invoke, Messages, type ExecutionRequest, type RuntimeMessage } from 'spear-comm';
 import { check, checkEqual, expectRejection, fail } from '../assert.js';
 import { describeDifference, pattern, tagged, tagOf } from '../bytes.js';
-import type { ConformanceCase } from '../types.js';
-
+import type { ConformanceCase } from '../case.js';
 
 const IN_FLIGHT = 1_000;
 
@@ -27,7 +26,10 @@ export const requestResponseCases: ConformanceCase[] = [
     async run(ctx) {
       const { client, server } = await ctx.channelPair();
       const calls = Array.from({ length: IN_FLIGHT }, (_, i) =>
-        client.request(Messages.executionRequest({ requestId: '', functionName: 'work', input: tagged(i, 8 + (i % 300)), timeoutMs: ctx.waitMs }), { timeoutMs: ctx.waitMs * 2 }),
+        client.request(
+          Messages.executionRequest({ requestId: '', functionName: 'work', input: tagged(i, 8 + (i % 300)), timeoutMs: ctx.waitMs }),
+          { timeoutMs: ctx.waitMs * 2 },
+        ),
       );
       // The server holds every request before answering any, then answers in a scrambled order.
       const held: ExecutionRequest[] = [];
@@ -36,20 +38,30 @@ export const requestResponseCases: ConformanceCase[] = [
         if (m.type !== 'ExecutionRequest') fail(`the server received a ${m.type} among the requests`);
         held.push(m);
       }
-      await Promise.all(scrambled(IN_FLIGHT).map((i) => {
-        const request = held[i]!;
-        return server.send(Messages.executionResponse({ requestId: request.requestId, success: true, output: answerFor(request), durationMs: 0 }));
-      }));
+      await Promise.all(
+        scrambled(IN_FLIGHT).map((i) => {
+          const request = held[i]!;
+          return server.send(
+            Messages.executionResponse({ requestId: request.requestId, success: true, output: answerFor(request), durationMs: 0 }),
+          );
+        }),
+      );
       const answers = await Promise.all(calls);
       answers.forEach((answer: RuntimeMessage, i) => {
         if (answer.type !== 'ExecutionResponse') fail(`request #${i} was answered with ${answer.type}`);
         const expected = Uint8Array.from(tagged(i, 8 + (i % 300))).reverse();
         const difference = describeDifference(answer.output, expected);
-        if (difference) fail(`request #${i} got the wrong answer (${difference}); it belongs to request #${tagOf(Uint8Array.from(answer.output).reverse())}`);
+        if (difference)
+          fail(
+            `request #${i} got the wrong answer (${difference}); it belongs to request #${tagOf(Uint8Array.from(answer.output).reverse())}`,
+          );
       });
       checkEqual(client.stats().requests, IN_FLIGHT, 'client stats().requests');
       checkEqual(client.stats().pendingRequests, 0, 'client stats().pendingRequests after every answer');
-      check(client.stats().latencyMs.count === IN_FLIGHT, `stats().latencyMs.count is ${client.stats().latencyMs.count}, expected ${IN_FLIGHT}`);
+      check(
+        client.stats().latencyMs.count === IN_FLIGHT,
+        `stats().latencyMs.count is ${client.stats().latencyMs.count}, expected ${IN_FLIGHT}`,
+      );
     },
   },
   {
@@ -67,10 +79,21 @@ export const requestResponseCases: ConformanceCase[] = [
           echo: (input) => input,
         },
       });
-      const thrown = await expectRejection(invoke(client, 'throws', new Uint8Array([1]), { timeoutMs: ctx.waitMs }), ErrorCode.RemoteError, 'invoke() of a throwing handler');
+      const thrown = await expectRejection(
+        invoke(client, 'throws', new Uint8Array([1]), { timeoutMs: ctx.waitMs }),
+        ErrorCode.RemoteError,
+        'invoke() of a throwing handler',
+      );
       checkEqual(thrown.remoteCode, 'E_FIRE', 'remoteCode of the RemoteError');
-      check(thrown.message.includes('the disk is on fire'), `the RemoteError message does not carry the handler's message: ${thrown.message}`);
-      const rejected = await expectRejection(invoke(client, 'rejects', new Uint8Array([1]), { timeoutMs: ctx.waitMs }), ErrorCode.RemoteError, 'invoke() of a rejecting handler');
+      check(
+        thrown.message.includes('the disk is on fire'),
+        `the RemoteError message does not carry the handler's message: ${thrown.message}`,
+      );
+      const rejected = await expectRejection(
+        invoke(client, 'rejects', new Uint8Array([1]), { timeoutMs: ctx.waitMs }),
+        ErrorCode.RemoteError,
+        'invoke() of a rejecting handler',
+      );
       checkEqual(rejected.remoteCode, ExecutionErrorCode.HandlerError, 'remoteCode for a handler that threw a plain Error');
       check(client.isConnected(), 'a remote handler error closed the channel');
       const echoed = await invoke(client, 'echo', pattern(1000, 1), { timeoutMs: ctx.waitMs });
@@ -82,9 +105,16 @@ export const requestResponseCases: ConformanceCase[] = [
     name: 'an unknown function fails with RemoteError UnknownFunction naming what is served',
     async run(ctx) {
       const { client } = await ctx.channelPair({ handlers: { known: (input) => input } });
-      const error = await expectRejection(invoke(client, 'no-such-function', new Uint8Array(0), { timeoutMs: ctx.waitMs }), ErrorCode.RemoteError, 'invoke() of an unknown function');
+      const error = await expectRejection(
+        invoke(client, 'no-such-function', new Uint8Array(0), { timeoutMs: ctx.waitMs }),
+        ErrorCode.RemoteError,
+        'invoke() of an unknown function',
+      );
       checkEqual(error.remoteCode, ExecutionErrorCode.UnknownFunction, 'remoteCode');
-      check(error.message.includes('no-such-function') && error.message.includes('known'), `the message should name the missing function and the served ones: ${error.message}`);
+      check(
+        error.message.includes('no-such-function') && error.message.includes('known'),
+        `the message should name the missing function and the served ones: ${error.message}`,
+      );
       check(client.isConnected(), 'calling an unknown function closed the channel');
     },
   },
@@ -113,7 +143,9 @@ export const requestResponseCases: ConformanceCase[] = [
     async run(ctx) {
       const { client, server } = await ctx.channelPair();
       const calls = Array.from({ length: 100 }, (_, i) =>
-        client.request(Messages.executionRequest({ functionName: 'f', input: tagged(i, 4), timeoutMs: ctx.waitMs }), { timeoutMs: ctx.waitMs * 2 }),
+        client.request(Messages.executionRequest({ functionName: 'f', input: tagged(i, 4), timeoutMs: ctx.waitMs }), {
+          timeoutMs: ctx.waitMs * 2,
+        }),
       );
       const pushed: Promise<void>[] = [];
       for (let i = 0; i < 100; i++) {
@@ -124,10 +156,18 @@ export const requestResponseCases: ConformanceCase[] = [
       }
       await Promise.all(pushed);
       const answers = await Promise.all(calls);
-      answers.forEach((a, i) => check(a.type === 'ExecutionResponse' && tagOf(a.output) === i, `request #${i} got ${a.type} ${a.type === 'ExecutionResponse' ? `for #${tagOf(a.output)}` : ''}`));
+      answers.forEach((a, i) =>
+        check(
+          a.type === 'ExecutionResponse' && tagOf(a.output) === i,
+          `request #${i} got ${a.type} ${a.type === 'ExecutionResponse' ? `for #${tagOf(a.output)}` : ''}`,
+        ),
+      );
       for (let i = 0; i < 100; i++) {
         const m = await client.receive({ timeoutMs: ctx.waitMs });
-        check(m.type === 'ExecutionRequest' && m.functionName === `pushed-${i}`, `receive() #${i} returned ${m.type}${m.type === 'ExecutionRequest' ? ` "${m.functionName}"` : ''}; expected "pushed-${i}"`);
+        check(
+          m.type === 'ExecutionRequest' && m.functionName === `pushed-${i}`,
+          `receive() #${i} returned ${m.type}${m.type === 'ExecutionRequest' ? ` "${m.functionName}"` : ''}; expected "pushed-${i}"`,
+        );
       }
     },
   },

@@ -1,7 +1,6 @@
 import { ErrorCode, Messages, type CommunicationChannel, type RuntimeMessage } from 'spear-comm';
 import { check, checkEqual, checkNearLimit, expectRejection, within } from '../assert.js';
-import type { ConformanceCase } from '../types.js';
-
+import type { ConformanceCase } from '../case.js';
 
 const LIMIT_MS = 150;
 
@@ -28,7 +27,12 @@ export const timeoutCases: ConformanceCase[] = [
       // No handlers on the server: the request waits in its receive queue and is never answered.
       const { client, server } = await ctx.channelPair();
       const started = performance.now();
-      await expectRejection(client.request(request('never-answered'), { timeoutMs: LIMIT_MS }), ErrorCode.Timeout, 'request() with no answer', LIMIT_MS + 5_000);
+      await expectRejection(
+        client.request(request('never-answered'), { timeoutMs: LIMIT_MS }),
+        ErrorCode.Timeout,
+        'request() with no answer',
+        LIMIT_MS + 5_000,
+      );
       checkNearLimit(performance.now() - started, LIMIT_MS, 'request() timed out');
       checkEqual(client.stats().timeouts, 1, 'client stats().timeouts after one timed-out request');
       const arrived = await server.receive({ timeoutMs: ctx.waitMs });
@@ -36,7 +40,10 @@ export const timeoutCases: ConformanceCase[] = [
       check(client.isConnected(), 'a timed-out request closed the channel; only the request should fail');
       await client.send(request('after-timeout'));
       const next = await server.receive({ timeoutMs: ctx.waitMs });
-      check(next.type === 'ExecutionRequest' && next.functionName === 'after-timeout', `the next message the server received is ${next.type}; expected the "after-timeout" request`);
+      check(
+        next.type === 'ExecutionRequest' && next.functionName === 'after-timeout',
+        `the next message the server received is ${next.type}; expected the "after-timeout" request`,
+      );
     },
   },
   {
@@ -59,21 +66,33 @@ export const timeoutCases: ConformanceCase[] = [
     async run(ctx) {
       const { client, server } = await ctx.channelPair();
       const late = request('slow');
-      await expectRejection(client.request(late, { timeoutMs: LIMIT_MS }), ErrorCode.Timeout, 'request() the server answers too late', LIMIT_MS + 5_000);
+      await expectRejection(
+        client.request(late, { timeoutMs: LIMIT_MS }),
+        ErrorCode.Timeout,
+        'request() the server answers too late',
+        LIMIT_MS + 5_000,
+      );
       const seen = await server.receive({ timeoutMs: ctx.waitMs });
       // Now answer it, too late; then push a message the client should receive normally.
       const arrivedLate = nextMessage(client, (m) => m.type === 'ExecutionResponse' && m.requestId === seen.requestId);
-      await server.send(Messages.executionResponse({ requestId: seen.requestId, success: true, output: new Uint8Array([9]), durationMs: 1 }));
+      await server.send(
+        Messages.executionResponse({ requestId: seen.requestId, success: true, output: new Uint8Array([9]), durationMs: 1 }),
+      );
       await within(arrivedLate, ctx.waitMs, 'the late answer to reach the client');
       await server.send(request('after-late-answer'));
       const next = await client.receive({ timeoutMs: ctx.waitMs });
-      check(next.type === 'ExecutionRequest' && next.functionName === 'after-late-answer', `receive() returned ${next.type} ${next.requestId}; the late answer must not be handed to receive()`);
+      check(
+        next.type === 'ExecutionRequest' && next.functionName === 'after-late-answer',
+        `receive() returned ${next.type} ${next.requestId}; the late answer must not be handed to receive()`,
+      );
       checkEqual(client.stats().lateResponses, 1, 'client stats().lateResponses');
       check(client.isConnected(), 'the late answer closed the channel');
       // A fresh request on the same channel is answered normally.
       const fresh = client.request(request('fresh'), { timeoutMs: ctx.waitMs });
       const freshSeen = await server.receive({ timeoutMs: ctx.waitMs });
-      await server.send(Messages.executionResponse({ requestId: freshSeen.requestId, success: true, output: new Uint8Array([1]), durationMs: 1 }));
+      await server.send(
+        Messages.executionResponse({ requestId: freshSeen.requestId, success: true, output: new Uint8Array([1]), durationMs: 1 }),
+      );
       const answer = await fresh;
       checkEqual(answer.requestId, freshSeen.requestId, 'requestId of the answer to the fresh request');
     },
@@ -104,7 +123,12 @@ export const timeoutCases: ConformanceCase[] = [
       // A raw listener accepts the connection but never sends an AuthResponse.
       const silent = await ctx.rawListen();
       const started = performance.now();
-      await expectRejection(ctx.connect(silent.url, { timeoutMs: LIMIT_MS * 2 }), ErrorCode.Timeout, 'connect() to a silent listener', LIMIT_MS * 2 + 5_000);
+      await expectRejection(
+        ctx.connect(silent.url, { timeoutMs: LIMIT_MS * 2 }),
+        ErrorCode.Timeout,
+        'connect() to a silent listener',
+        LIMIT_MS * 2 + 5_000,
+      );
       checkNearLimit(performance.now() - started, LIMIT_MS * 2, 'connect() timed out');
       const accepted = await silent.accepted();
       await accepted.sink.waitClose(ctx.waitMs, 'the silent listener to see the timed-out client close its connection');

@@ -3,7 +3,10 @@ import { ForwardingConnection, type ListenerState, mutantHints, MutantTransport 
 
 /** Bug: a listener writes to whichever client connected last (one shared "current socket" instead of one per connection). */
 class SharedSocketConnection extends ForwardingConnection {
-  constructor(inner: FrameConnection, private readonly listener: ListenerState & { latest?: FrameConnection }) {
+  constructor(
+    inner: FrameConnection,
+    private readonly listener: ListenerState & { latest?: FrameConnection },
+  ) {
     super(inner);
     listener.latest = inner;
   }

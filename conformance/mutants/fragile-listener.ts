@@ -5,7 +5,10 @@ import { ForwardingConnection, type ListenerState, mutantHints, MutantTransport 
 class FragileConnection extends ForwardingConnection {
   private answered = false;
 
-  constructor(inner: FrameConnection, private readonly listener: ListenerState) {
+  constructor(
+    inner: FrameConnection,
+    private readonly listener: ListenerState,
+  ) {
     super(inner);
   }
 

@@ -15,7 +15,13 @@ export interface MutantSpec {
   subtle: boolean;
 }
 
-const spec = (file: string, bug: string, category: Category, subtle = true): MutantSpec => ({ file, transport: `mutant-${file}`, bug, category, subtle });
+const spec = (file: string, bug: string, category: Category, subtle = true): MutantSpec => ({
+  file,
+  transport: `mutant-${file}`,
+  bug,
+  category,
+  subtle,
+});
 
 export const MUTANTS: readonly MutantSpec[] = [
   spec('drop-large', 'drops frames above 64 KiB while send() reports success', 'framing'),

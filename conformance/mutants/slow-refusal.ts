@@ -12,7 +12,14 @@ export class SlowRefusalTransport extends MutantTransport {
     } catch {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, options.timeoutMs);
-        options.signal?.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
+        options.signal?.addEventListener(
+          'abort',
+          () => {
+            clearTimeout(timer);
+            resolve();
+          },
+          { once: true },
+        );
       });
       throw new CommunicationError(ErrorCode.Timeout, `Could not connect to ${url.href} within ${options.timeoutMs} ms`);
     }

@@ -1,6 +1,12 @@
 import type { ConformanceHints } from '../types.js';
 import type {
-  FrameConnection, FrameListener, FrameSink, Transport, TransportCapabilities, TransportConnectOptions, TransportListenOptions,
+  FrameConnection,
+  FrameListener,
+  FrameSink,
+  Transport,
+  TransportCapabilities,
+  TransportConnectOptions,
+  TransportListenOptions,
 } from 'spear-comm';
 import { MemoryTransport } from 'spear-comm/plugins/memory';
 

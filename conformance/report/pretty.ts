@@ -6,12 +6,19 @@ export interface PrettyOptions {
 }
 
 type Paint = (code: number, text: string) => string;
-const painter = (color: boolean): Paint => (code, text) => (color ? `\u001b[${code}m${text}\u001b[0m` : text);
+const painter =
+  (color: boolean): Paint =>
+  (code, text) =>
+    color ? `\u001b[${code}m${text}\u001b[0m` : text;
 
 const MARK = { passed: '✓', failed: '✗', unsupported: '○' } as const;
 
 export function formatSize(bytes: number): string {
-  for (const [unit, size] of [['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]] as const) {
+  for (const [unit, size] of [
+    ['GiB', 1024 ** 3],
+    ['MiB', 1024 ** 2],
+    ['KiB', 1024],
+  ] as const) {
     if (bytes >= size) return bytes % size === 0 ? `${bytes / size} ${unit}` : `${(bytes / size).toFixed(1)} ${unit}`;
   }
   return `${bytes} B`;
@@ -35,24 +42,39 @@ export function describeFailures(result: CaseResult): string {
 /** One line for a finished case, for live progress. */
 export function formatResultLine(result: CaseResult, options: PrettyOptions = {}): string {
   const paint = painter(options.color ?? false);
-  const time = paint(90, `(${result.durationMs < 1000 ? `${result.durationMs.toFixed(0)} ms` : `${(result.durationMs / 1000).toFixed(1)} s`})`);
+  const time = paint(
+    90,
+    `(${result.durationMs < 1000 ? `${result.durationMs.toFixed(0)} ms` : `${(result.durationMs / 1000).toFixed(1)} s`})`,
+  );
   switch (result.status) {
     case 'passed':
       return `    ${paint(32, MARK.passed)} ${result.name} ${time}`;
     case 'unsupported':
       return `    ${paint(33, MARK.unsupported)} ${result.name} ${paint(33, `— unsupported: ${result.reason}`)}`;
     case 'failed':
-      return [`    ${paint(31, MARK.failed)} ${result.name} ${time}`, ...describeFailures(result).split('\n').map((l) => `        ${paint(31, l)}`)].join('\n');
+      return [
+        `    ${paint(31, MARK.failed)} ${result.name} ${time}`,
+        ...describeFailures(result)
+          .split('\n')
+          .map((l) => `        ${paint(31, l)}`),
+      ].join('\n');
   }
 }
 
-export function formatSuiteHeader(suite: Pick<SuiteReport, 'transport' | 'address' | 'capabilities' | 'schemes'>, options: PrettyOptions = {}): string {
+export function formatSuiteHeader(
+  suite: Pick<SuiteReport, 'transport' | 'address' | 'capabilities' | 'schemes'>,
+  options: PrettyOptions = {},
+): string {
   const paint = painter(options.color ?? false);
   return `${paint(1, suite.transport)}  ${paint(90, `${suite.address}  ${describeCapabilities(suite.capabilities)}`)}`;
 }
 
 function summaryLine(s: { passed: number; failed: number; unsupported: number }, paint: Paint): string {
-  return [paint(32, `${s.passed} passed`), s.failed > 0 ? paint(31, `${s.failed} failed`) : `${s.failed} failed`, paint(33, `${s.unsupported} unsupported`)].join(', ');
+  return [
+    paint(32, `${s.passed} passed`),
+    s.failed > 0 ? paint(31, `${s.failed} failed`) : `${s.failed} failed`,
+    paint(33, `${s.unsupported} unsupported`),
+  ].join(', ');
 }
 
 /** The whole report as a human reads it: per transport, per category, failures in full. */

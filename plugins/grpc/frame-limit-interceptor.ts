@@ -26,12 +26,13 @@ export const frameLimitInterceptor: ServerInterceptor = (_method, call) => {
     sendStatus(status);
   };
   return new ServerInterceptingCall(call, {
-    start: (next) => next({
-      onReceiveMetadata: (metadata, nextMetadata) => {
-        refusals.set(metadata, refused);
-        nextMetadata(metadata);
-      },
-    }),
+    start: (next) =>
+      next({
+        onReceiveMetadata: (metadata, nextMetadata) => {
+          refusals.set(metadata, refused);
+          nextMetadata(metadata);
+        },
+      }),
   });
 };
 

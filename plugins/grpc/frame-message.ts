@@ -64,8 +64,10 @@ function readVarint(buf: Uint8Array, pos: number): [number, number] {
 /** Returns the position after the field with wire type `wireType` whose key ended at `pos`. */
 function skipField(buf: Uint8Array, pos: number, wireType: number, fieldNumber: number): number {
   switch (wireType) {
-    case 0: return readVarint(buf, pos)[1];
-    case 1: return pos + 8;
+    case 0:
+      return readVarint(buf, pos)[1];
+    case 1:
+      return pos + 8;
     case 2: {
       const [length, start] = readVarint(buf, pos);
       return start + length;
@@ -83,8 +85,10 @@ function skipField(buf: Uint8Array, pos: number, wireType: number, fieldNumber: 
         pos = skipField(buf, next, key & 7, field);
       }
     }
-    case 5: return pos + 4;
-    default: return malformed(`invalid wire type ${wireType}`);
+    case 5:
+      return pos + 4;
+    default:
+      return malformed(`invalid wire type ${wireType}`);
   }
 }
 

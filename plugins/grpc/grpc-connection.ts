@@ -44,7 +44,12 @@ export class GrpcConnection implements FrameConnection {
   }
 
   /** Client side: the call has received the server's response headers. */
-  static client(call: ClientDuplexStream<Uint8Array, Uint8Array>, client: Client, remoteAddress: string, maxSendSize: number): GrpcConnection {
+  static client(
+    call: ClientDuplexStream<Uint8Array, Uint8Array>,
+    client: Client,
+    remoteAddress: string,
+    maxSendSize: number,
+  ): GrpcConnection {
     const connection = new GrpcConnection(call, client, 'grpc client', remoteAddress, maxSendSize);
     call.on('error', () => {}); // the 'status' event carries the same information
     call.on('status', (status: StatusObject) => connection.onStatus(status));
@@ -53,11 +58,22 @@ export class GrpcConnection implements FrameConnection {
   }
 
   /** Server side: one accepted `Connect` call, on a listener that accepts frames of up to `maxFrameSize` bytes. */
-  static server(call: ServerDuplexStream<Uint8Array, Uint8Array>, localAddress: string, maxSendSize: number, maxFrameSize: number): GrpcConnection {
+  static server(
+    call: ServerDuplexStream<Uint8Array, Uint8Array>,
+    localAddress: string,
+    maxSendSize: number,
+    maxFrameSize: number,
+  ): GrpcConnection {
     const connection = new GrpcConnection(call, undefined, localAddress, `grpc://${call.getPeer()}`, maxSendSize);
     const refused = refusedFrameOf(call.metadata);
     call.on('error', (err: Error & { code?: number; details?: string }) => {
-      connection.noteFailure(statusToError({ code: err.code ?? Status.UNKNOWN, details: err.details ?? err.message }, `call from ${connection.remoteAddress}`, true));
+      connection.noteFailure(
+        statusToError(
+          { code: err.code ?? Status.UNKNOWN, details: err.details ?? err.message },
+          `call from ${connection.remoteAddress}`,
+          true,
+        ),
+      );
     });
     // The client half-closed: all its frames are read, so end ours and finish in order.
     call.on('end', () => {
@@ -66,15 +82,17 @@ export class GrpcConnection implements FrameConnection {
     });
     // grpc-js reports every end of a server call this way, ours included.
     call.on('cancelled', () => {
-      connection.noteFailure(refused.details !== undefined
-        ? new CommunicationError(
-          ErrorCode.FrameTooLarge,
-          `gRPC call from ${connection.remoteAddress} sent a frame over this listener's maxFrameSize of ${maxFrameSize} bytes; grpc-js refused it before reading it (${refused.details})`,
-        )
-        : new CommunicationError(
-          ErrorCode.ChannelClosed,
-          `gRPC call from ${connection.remoteAddress} ended before either side closed it: the client cancelled or went away, or grpc-js refused a message that is not a spear.v1.Frame`,
-        ));
+      connection.noteFailure(
+        refused.details !== undefined
+          ? new CommunicationError(
+              ErrorCode.FrameTooLarge,
+              `gRPC call from ${connection.remoteAddress} sent a frame over this listener's maxFrameSize of ${maxFrameSize} bytes; grpc-js refused it before reading it (${refused.details})`,
+            )
+          : new CommunicationError(
+              ErrorCode.ChannelClosed,
+              `gRPC call from ${connection.remoteAddress} ended before either side closed it: the client cancelled or went away, or grpc-js refused a message that is not a spear.v1.Frame`,
+            ),
+      );
       connection.finish();
     });
     return connection;
@@ -91,7 +109,12 @@ export class GrpcConnection implements FrameConnection {
       return Promise.reject(new CommunicationError(ErrorCode.ChannelClosed, `gRPC connection to ${this.remoteAddress} is closed`));
     }
     if (frame.byteLength > this.maxSendSize) {
-      return Promise.reject(new CommunicationError(ErrorCode.FrameTooLarge, `frame of ${frame.byteLength} bytes exceeds the gRPC transport's limit of ${this.maxSendSize} bytes`));
+      return Promise.reject(
+        new CommunicationError(
+          ErrorCode.FrameTooLarge,
+          `frame of ${frame.byteLength} bytes exceeds the gRPC transport's limit of ${this.maxSendSize} bytes`,
+        ),
+      );
     }
     if (this.call.write(frame)) return Promise.resolve();
     return new Promise<void>((resolve, reject) => this.drainWaiters.push({ resolve, reject }));
@@ -152,8 +175,10 @@ export class GrpcConnection implements FrameConnection {
 
   private rejectWaiters(): void {
     const failure = this.inbox.failure;
-    const error = failure && CommunicationError.is(failure) ? failure
-      : new CommunicationError(ErrorCode.ChannelClosed, `gRPC connection to ${this.remoteAddress} closed before the frame was sent`);
+    const error =
+      failure && CommunicationError.is(failure)
+        ? failure
+        : new CommunicationError(ErrorCode.ChannelClosed, `gRPC connection to ${this.remoteAddress} closed before the frame was sent`);
     for (const waiter of this.drainWaiters.splice(0)) waiter.reject(error);
   }
 }

@@ -1,4 +1,13 @@
-import { Client, Metadata, ServerInterceptingCall, credentials, status as Status, type ServerInterceptor, type ClientDuplexStream, type StatusObject } from '@grpc/grpc-js';
+import {
+  Client,
+  Metadata,
+  ServerInterceptingCall,
+  credentials,
+  status as Status,
+  type ServerInterceptor,
+  type ClientDuplexStream,
+  type StatusObject,
+} from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, type FrameConnection } from 'spear-comm';
 import { describeNetworkTransport } from '../../test/support/network-transport-suite.js';
@@ -25,7 +34,10 @@ async function rawListener(maxFrameSize: number, extra?: Record<string, unknown>
 }
 
 /** A bare grpc-js client on the Connect method, with no spear-comm limits of its own; `serialize` may send anything. */
-function rawCall(url: string, serialize = serializeFrame): { call: ClientDuplexStream<Uint8Array, Uint8Array>; status: Promise<StatusObject> } {
+function rawCall(
+  url: string,
+  serialize = serializeFrame,
+): { call: ClientDuplexStream<Uint8Array, Uint8Array>; status: Promise<StatusObject> } {
   const client = new Client(new URL(url).host, credentials.createInsecure());
   defer(() => client.close());
   const call = client.makeBidiStreamRequest(CONNECT_PATH, serialize, deserializeFrame, new Metadata());

@@ -1,7 +1,15 @@
 import { once } from 'node:events';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { Server, ServerCredentials, credentials, loadPackageDefinition, status as Status, type ClientDuplexStream, type StatusObject } from '@grpc/grpc-js';
+import {
+  Server,
+  ServerCredentials,
+  credentials,
+  loadPackageDefinition,
+  status as Status,
+  type ClientDuplexStream,
+  type StatusObject,
+} from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { describe, expect, it } from 'vitest';
 import { CommunicationError, ErrorCode, invoke, type CommunicationChannel } from 'spear-comm';
@@ -14,14 +22,23 @@ import { statusToError } from './status-codes.js';
 const SECRET = 'grpc-secret-9012';
 const { defer, kernel } = trackCleanups();
 
-interface ForeignFrame { data: Buffer }
+interface ForeignFrame {
+  data: Buffer;
+}
 type ForeignCall = ClientDuplexStream<ForeignFrame, ForeignFrame>;
 
 /** A client generated from the shipped .proto by @grpc/proto-loader; it knows nothing of spear-comm. */
 function foreignClient(url: string) {
   const definition = loadSync(fileURLToPath(new URL('../../proto/spear/v1/transport.proto', import.meta.url)), {});
   const spear = loadPackageDefinition(definition) as unknown as {
-    spear: { v1: { SpearTransport: new (address: string, creds: ReturnType<typeof credentials.createInsecure>) => { Connect(): ForeignCall; close(): void } } };
+    spear: {
+      v1: {
+        SpearTransport: new (
+          address: string,
+          creds: ReturnType<typeof credentials.createInsecure>,
+        ) => { Connect(): ForeignCall; close(): void };
+      };
+    };
   };
   const client = new spear.spear.v1.SpearTransport(new URL(url).host, credentials.createInsecure());
   defer(() => client.close());
@@ -46,7 +63,12 @@ describe('grpc listener', () => {
     expect(listener.url).toMatch(/^grpc:\/\/127\.0\.0\.1:[1-9]\d*$/);
     const { call, frames, status } = foreignClient(listener.url);
     call.write({ data: authRequest({ requestId: 'auth-1', instanceId: 'foreign-grpc', token: SECRET }) });
-    expect(parseJson(await frames.next())).toMatchObject({ type: 'AuthResponse', requestId: 'auth-1', success: true, metadata: { maxFrameSize: '65536' } });
+    expect(parseJson(await frames.next())).toMatchObject({
+      type: 'AuthResponse',
+      requestId: 'auth-1',
+      success: true,
+      metadata: { maxFrameSize: '65536' },
+    });
 
     call.write({ data: executionRequest({ requestId: 'call-1', functionName: 'reverse', input: new Uint8Array([1, 2, 3, 250, 0]) }) });
     const answer = parseJson(await frames.next());
@@ -73,7 +95,12 @@ describe('grpc listener', () => {
   it('ends a call whose frame exceeds maxFrameSize with RESOURCE_EXHAUSTED and drops the session', async () => {
     const k = await kernel();
     const channels: CommunicationChannel[] = [];
-    const listener = await k.listen('grpc://127.0.0.1:0', { secret: SECRET, maxFrameSize: 1024, handlers: {}, onChannel: (c) => channels.push(c) });
+    const listener = await k.listen('grpc://127.0.0.1:0', {
+      secret: SECRET,
+      maxFrameSize: 1024,
+      handlers: {},
+      onChannel: (c) => channels.push(c),
+    });
     const { call, frames, status } = foreignClient(listener.url);
     call.write({ data: authRequest({ requestId: 'a', instanceId: 'big', token: SECRET }) });
     await frames.next();
@@ -94,20 +121,30 @@ describe('grpc listener', () => {
     const k = await kernel();
     const other = new Server();
     defer(() => other.forceShutdown());
-    const port = await new Promise<number>((resolve, reject) => other.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+    const port = await new Promise<number>((resolve, reject) =>
+      other.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    );
     await expect(k.connect(`grpc://127.0.0.1:${port}`, { token: SECRET })).rejects.toMatchObject({
       code: ErrorCode.ChannelCreationFailed,
       message: expect.stringMatching(/UNIMPLEMENTED.*spear\.v1\.SpearTransport/),
     });
     other.forceShutdown();
-    await expect(k.connect(`grpc://127.0.0.1:${port}`, { token: SECRET })).rejects.toMatchObject({ code: ErrorCode.ConnectionRefused, message: expect.stringMatching(/UNAVAILABLE/) });
+    await expect(k.connect(`grpc://127.0.0.1:${port}`, { token: SECRET })).rejects.toMatchObject({
+      code: ErrorCode.ConnectionRefused,
+      message: expect.stringMatching(/UNAVAILABLE/),
+    });
   });
 
   it('listens on a free port when the URL names none, wants a port to connect to, and checks keepalive settings', async () => {
     const k = await kernel();
     expect((await k.listen('grpc://127.0.0.1')).url).toMatch(/^grpc:\/\/127\.0\.0\.1:[1-9]\d*$/);
-    await expect(k.connect('grpc://127.0.0.1')).rejects.toMatchObject({ code: ErrorCode.ChannelCreationFailed, message: expect.stringMatching(/names no port/) });
-    await expect(k.listen('grpc://127.0.0.1:0', { extra: { keepaliveTimeMs: -5 } })).rejects.toMatchObject({ message: expect.stringMatching(/keepaliveTimeMs/) });
+    await expect(k.connect('grpc://127.0.0.1')).rejects.toMatchObject({
+      code: ErrorCode.ChannelCreationFailed,
+      message: expect.stringMatching(/names no port/),
+    });
+    await expect(k.listen('grpc://127.0.0.1:0', { extra: { keepaliveTimeMs: -5 } })).rejects.toMatchObject({
+      message: expect.stringMatching(/keepaliveTimeMs/),
+    });
   });
 
   it('detects a silent peer with keepalive pings and closes the channel', async () => {
@@ -197,12 +234,19 @@ describe('grpcs://', () => {
       code: ErrorCode.ConnectionRefused,
       message: expect.stringMatching(/self-signed certificate/),
     });
-    await expect(k.connect(listener.url.replace('grpcs:', 'grpc:'), { token: SECRET, timeoutMs: 3000 })).rejects.toBeInstanceOf(CommunicationError);
+    await expect(k.connect(listener.url.replace('grpcs:', 'grpc:'), { token: SECRET, timeoutMs: 3000 })).rejects.toBeInstanceOf(
+      CommunicationError,
+    );
   });
 
   it('needs a certificate and key to listen, and grpcs:// to use TLS options', async () => {
     const k = await kernel();
-    await expect(k.listen('grpcs://127.0.0.1:0', {})).rejects.toMatchObject({ code: ErrorCode.ChannelCreationFailed, message: expect.stringMatching(/tls\.cert and tls\.key/) });
-    await expect(k.listen('grpc://127.0.0.1:0', { tls: { cert: 'x', key: 'y' } })).rejects.toMatchObject({ message: expect.stringMatching(/grpcs:\/\//) });
+    await expect(k.listen('grpcs://127.0.0.1:0', {})).rejects.toMatchObject({
+      code: ErrorCode.ChannelCreationFailed,
+      message: expect.stringMatching(/tls\.cert and tls\.key/),
+    });
+    await expect(k.listen('grpc://127.0.0.1:0', { tls: { cert: 'x', key: 'y' } })).rejects.toMatchObject({
+      message: expect.stringMatching(/grpcs:\/\//),
+    });
   });
 });

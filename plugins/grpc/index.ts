@@ -1,8 +1,28 @@
 import {
-  Client, Metadata, Server, ServerCredentials, credentials, status as Status,
-  type ChannelCredentials, type ChannelOptions, type ClientDuplexStream, type ServerDuplexStream, type ServerOptions, type StatusObject,
+  Client,
+  Metadata,
+  Server,
+  ServerCredentials,
+  credentials,
+  status as Status,
+  type ChannelCredentials,
+  type ChannelOptions,
+  type ClientDuplexStream,
+  type ServerDuplexStream,
+  type ServerOptions,
+  type StatusObject,
 } from '@grpc/grpc-js';
-import { CommunicationError, ErrorCode, Transport, type FrameConnection, type FrameListener, type TlsOptions, type TransportCapabilities, type TransportConnectOptions, type TransportListenOptions } from 'spear-comm';
+import {
+  CommunicationError,
+  ErrorCode,
+  Transport,
+  type FrameConnection,
+  type FrameListener,
+  type TlsOptions,
+  type TransportCapabilities,
+  type TransportConnectOptions,
+  type TransportListenOptions,
+} from 'spear-comm';
 import { OpenListeners } from 'spear-comm/transport-kit';
 import { CONNECT_PATH, SPEAR_TRANSPORT_SERVICE, deserializeFrame, frameMessageSize, serializeFrame } from './frame-message.js';
 import { frameLimitInterceptor } from './frame-limit-interceptor.js';
@@ -51,7 +71,13 @@ export class GrpcTransport implements Transport {
       ...(tls?.servername ? { 'grpc.ssl_target_name_override': tls.servername, 'grpc.default_authority': tls.servername } : {}),
       ...extra.channelOptions,
     });
-    const call: ClientDuplexStream<Uint8Array, Uint8Array> = client.makeBidiStreamRequest(CONNECT_PATH, serializeFrame, deserializeFrame, new Metadata(), {});
+    const call: ClientDuplexStream<Uint8Array, Uint8Array> = client.makeBidiStreamRequest(
+      CONNECT_PATH,
+      serializeFrame,
+      deserializeFrame,
+      new Metadata(),
+      {},
+    );
     // The server answers a Connect with its response headers at once; until then nothing is established.
     return new Promise<FrameConnection>((resolve, reject) => {
       const cleanup = () => {
@@ -76,7 +102,11 @@ export class GrpcTransport implements Transport {
       };
       const onStatus = (status: StatusObject) => fail(statusToError(status, `Connect to ${target}`, false));
       const onAbort = () => fail(aborted(target, options.signal!));
-      const timer = setTimeout(() => fail(new CommunicationError(ErrorCode.Timeout, `${target} did not answer the gRPC Connect call within ${options.timeoutMs} ms`)), options.timeoutMs);
+      const timer = setTimeout(
+        () =>
+          fail(new CommunicationError(ErrorCode.Timeout, `${target} did not answer the gRPC Connect call within ${options.timeoutMs} ms`)),
+        options.timeoutMs,
+      );
       call.on('error', () => {}); // reported through 'status'
       call.once('metadata', onHeaders);
       call.once('status', onStatus);
@@ -112,7 +142,8 @@ export class GrpcTransport implements Transport {
     });
     const port = await new Promise<number>((resolve, reject) => {
       server.bindAsync(address, serverCredentials(url, options.tls), (err, bound) => {
-        if (err) reject(new CommunicationError(ErrorCode.ChannelCreationFailed, `Cannot listen on ${url.href}: ${err.message}`, { cause: err }));
+        if (err)
+          reject(new CommunicationError(ErrorCode.ChannelCreationFailed, `Cannot listen on ${url.href}: ${err.message}`, { cause: err }));
         else resolve(bound);
       });
     });
@@ -120,20 +151,21 @@ export class GrpcTransport implements Transport {
     let closing: Promise<void> | undefined;
     return this.listeners.track({
       url: local,
-      close: () => (closing ??= (async () => {
-        closed = true;
-        await Promise.all([...connections].map((c) => c.close()));
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(() => {
-            server.forceShutdown();
-            resolve();
-          }, SHUTDOWN_GRACE_MS);
-          server.tryShutdown(() => {
-            clearTimeout(timer);
-            resolve();
+      close: () =>
+        (closing ??= (async () => {
+          closed = true;
+          await Promise.all([...connections].map((c) => c.close()));
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(() => {
+              server.forceShutdown();
+              resolve();
+            }, SHUTDOWN_GRACE_MS);
+            server.tryShutdown(() => {
+              clearTimeout(timer);
+              resolve();
+            });
           });
-        });
-      })()),
+        })()),
     });
   }
 
@@ -162,7 +194,10 @@ function readExtra(extra: Record<string, unknown> | undefined): GrpcExtra {
   for (const key of ['keepaliveTimeMs', 'keepaliveTimeoutMs'] as const) {
     const value = e[key];
     if (value !== undefined && !(Number.isInteger(value) && value > 0)) {
-      throw new CommunicationError(ErrorCode.ChannelCreationFailed, `extra.${key} must be a positive whole number of milliseconds, got ${String(value)}`);
+      throw new CommunicationError(
+        ErrorCode.ChannelCreationFailed,
+        `extra.${key} must be a positive whole number of milliseconds, got ${String(value)}`,
+      );
     }
   }
   return e;
@@ -177,7 +212,8 @@ function requirePort(url: URL): string {
 
 function secure(url: URL, tls: TlsOptions | undefined): boolean {
   if (url.protocol === 'grpcs:') return true;
-  if (tls) throw new CommunicationError(ErrorCode.ChannelCreationFailed, `TLS options were given for ${url.href}; use grpcs:// to use them`);
+  if (tls)
+    throw new CommunicationError(ErrorCode.ChannelCreationFailed, `TLS options were given for ${url.href}; use grpcs:// to use them`);
   return false;
 }
 
@@ -189,13 +225,21 @@ function pem(value: string | Buffer | Array<string | Buffer> | undefined): Buffe
 
 function channelCredentials(url: URL, tls: TlsOptions | undefined): ChannelCredentials {
   if (!secure(url, tls)) return credentials.createInsecure();
-  return credentials.createSsl(pem(tls?.ca), pem(tls?.key), pem(tls?.cert), tls?.rejectUnauthorized === false ? { rejectUnauthorized: false } : {});
+  return credentials.createSsl(
+    pem(tls?.ca),
+    pem(tls?.key),
+    pem(tls?.cert),
+    tls?.rejectUnauthorized === false ? { rejectUnauthorized: false } : {},
+  );
 }
 
 function serverCredentials(url: URL, tls: TlsOptions | undefined): ServerCredentials {
   if (!secure(url, tls)) return ServerCredentials.createInsecure();
   if (!tls?.cert || !tls.key) {
-    throw new CommunicationError(ErrorCode.ChannelCreationFailed, `Listening on ${url.href} needs tls.cert and tls.key (PEM); pass them in the listen options or use grpc://`);
+    throw new CommunicationError(
+      ErrorCode.ChannelCreationFailed,
+      `Listening on ${url.href} needs tls.cert and tls.key (PEM); pass them in the listen options or use grpc://`,
+    );
   }
   return ServerCredentials.createSsl(pem(tls.ca), [{ private_key: Buffer.from(tls.key), cert_chain: Buffer.from(tls.cert) }], false);
 }

@@ -28,5 +28,8 @@ export function statusToError(status: Pick<StatusObject, 'code' | 'details'>, wh
   const lost = established && status.code === Status.UNAVAILABLE;
   const code = lost ? ErrorCode.ChannelClosed : (STATUS_TO_CODE[status.code] ?? ErrorCode.ChannelClosed);
   const hint = lost ? 'the connection was lost' : HINTS[code];
-  return new CommunicationError(code, `gRPC ${where} ended with ${Status[status.code] ?? status.code}: ${status.details || 'no details'}${hint ? ` (${hint})` : ''}`);
+  return new CommunicationError(
+    code,
+    `gRPC ${where} ended with ${Status[status.code] ?? status.code}: ${status.details || 'no details'}${hint ? ` (${hint})` : ''}`,
+  );
 }

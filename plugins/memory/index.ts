@@ -1,6 +1,12 @@
 import {
-  CommunicationError, ErrorCode, Transport,
-  type FrameConnection, type FrameListener, type TransportCapabilities, type TransportConnectOptions, type TransportListenOptions,
+  CommunicationError,
+  ErrorCode,
+  Transport,
+  type FrameConnection,
+  type FrameListener,
+  type TransportCapabilities,
+  type TransportConnectOptions,
+  type TransportListenOptions,
 } from 'spear-comm';
 import { MemoryConnection } from './memory-connection.js';
 
@@ -35,17 +41,21 @@ export class MemoryTransport implements Transport {
   async listen(url: URL, options: TransportListenOptions): Promise<FrameListener> {
     const name = nameOf(url) || `anonymous-${++this.anonymous}`;
     if (this.endpoints.has(name)) {
-      throw new CommunicationError(ErrorCode.ChannelCreationFailed, `memory://${name} is already listening in this kernel; pick another name or close the first listener`);
+      throw new CommunicationError(
+        ErrorCode.ChannelCreationFailed,
+        `memory://${name} is already listening in this kernel; pick another name or close the first listener`,
+      );
     }
     const endpoint: MemoryEndpoint = { maxFrameSize: options.maxFrameSize, accept: options.onConnection, connections: new Set() };
     this.endpoints.set(name, endpoint);
     let closed: Promise<void> | undefined;
     return {
       url: `memory://${name}`,
-      close: () => (closed ??= (async () => {
-        if (this.endpoints.get(name) === endpoint) this.endpoints.delete(name);
-        await Promise.all([...endpoint.connections].map((c) => c.close()));
-      })()),
+      close: () =>
+        (closed ??= (async () => {
+          if (this.endpoints.get(name) === endpoint) this.endpoints.delete(name);
+          await Promise.all([...endpoint.connections].map((c) => c.close()));
+        })()),
     };
   }
 

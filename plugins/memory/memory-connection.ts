@@ -50,7 +50,10 @@ export class MemoryConnection implements FrameConnection {
     }
     const peer = this.peer;
     if (frame.byteLength > peer.maxFrameSize) {
-      const error = new CommunicationError(ErrorCode.FrameTooLarge, `frame of ${frame.byteLength} bytes exceeds the limit of ${peer.maxFrameSize} bytes on ${peer.localAddress}`);
+      const error = new CommunicationError(
+        ErrorCode.FrameTooLarge,
+        `frame of ${frame.byteLength} bytes exceeds the limit of ${peer.maxFrameSize} bytes on ${peer.localAddress}`,
+      );
       // The receiving side refuses it the way a stream receiver would: by closing the connection.
       peer.closeWith(error);
       return Promise.reject(error);
@@ -139,7 +142,9 @@ export class MemoryConnection implements FrameConnection {
 
   private rejectBlocked(): void {
     for (const waiter of this.blocked.splice(0)) {
-      waiter.reject(new CommunicationError(ErrorCode.ChannelClosed, `memory connection to ${this.remoteAddress} closed before the frame was read`));
+      waiter.reject(
+        new CommunicationError(ErrorCode.ChannelClosed, `memory connection to ${this.remoteAddress} closed before the frame was read`),
+      );
     }
   }
 }

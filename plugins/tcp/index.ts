@@ -1,8 +1,23 @@
 import { constants as bufferConstants } from 'node:buffer';
 import { connect as netConnect, createServer as netCreateServer, type AddressInfo, type Server } from 'node:net';
 import { connect as tlsConnect, createServer as tlsCreateServer, type TLSSocket } from 'node:tls';
-import { CommunicationError, ErrorCode, Transport, type FrameConnection, type FrameListener, type TransportCapabilities, type TransportConnectOptions, type TransportListenOptions } from 'spear-comm';
-import { MAX_WIRE_FRAME_SIZE, OpenListeners, StreamFrameConnection, listenStreamServer, whenSocketConnected } from 'spear-comm/transport-kit';
+import {
+  CommunicationError,
+  ErrorCode,
+  Transport,
+  type FrameConnection,
+  type FrameListener,
+  type TransportCapabilities,
+  type TransportConnectOptions,
+  type TransportListenOptions,
+} from 'spear-comm';
+import {
+  MAX_WIRE_FRAME_SIZE,
+  OpenListeners,
+  StreamFrameConnection,
+  listenStreamServer,
+  whenSocketConnected,
+} from 'spear-comm/transport-kit';
 import { describeTlsError, tlsClientOptions, tlsServerOptions } from './tls-options.js';
 
 const LOOPBACK = '127.0.0.1';
@@ -32,7 +47,9 @@ export class TcpTransport implements Transport {
       address,
       timeoutMs: options.timeoutMs,
       ...(options.signal ? { signal: options.signal } : {}),
-      ...(secure ? { readyEvent: 'secureConnect' as const, describeError: (error: NodeJS.ErrnoException) => describeTlsError(error, address) } : {}),
+      ...(secure
+        ? { readyEvent: 'secureConnect' as const, describeError: (error: NodeJS.ErrnoException) => describeTlsError(error, address) }
+        : {}),
     });
     return new StreamFrameConnection(socket, {
       maxFrameSize: options.maxFrameSize,
@@ -46,7 +63,9 @@ export class TcpTransport implements Transport {
     const scheme = url.protocol.slice(0, -1);
     const { host, port } = endpointOf(url, true);
     const requested = `${scheme}://${formatHost(host)}:${port}`;
-    const server: Server = secure ? tlsCreateServer({ ...tlsServerOptions(options.tls, requested), noDelay: true }) : netCreateServer({ noDelay: true });
+    const server: Server = secure
+      ? tlsCreateServer({ ...tlsServerOptions(options.tls, requested), noDelay: true })
+      : netCreateServer({ noDelay: true });
     const frames = await listenStreamServer(server, {
       maxFrameSize: options.maxFrameSize,
       ...(options.frameTimeoutMs !== undefined ? { frameTimeoutMs: options.frameTimeoutMs } : {}),
@@ -67,7 +86,11 @@ export class TcpTransport implements Transport {
     if (secure) {
       server.on('tlsClientError', (error: Error, socket: TLSSocket) => {
         const peer = socket.remoteAddress ? ` from ${formatHost(socket.remoteAddress)}:${socket.remotePort}` : '';
-        options.onError?.(new CommunicationError(ErrorCode.AuthFailed, `A TLS handshake on ${frames.url}${peer} failed: ${error.message}`, { cause: error }));
+        options.onError?.(
+          new CommunicationError(ErrorCode.AuthFailed, `A TLS handshake on ${frames.url}${peer} failed: ${error.message}`, {
+            cause: error,
+          }),
+        );
       });
     }
     return this.listeners.track(frames);
@@ -86,7 +109,10 @@ function endpointOf(url: URL, listening: boolean): { host: string; port: number 
     throw new CommunicationError(ErrorCode.ChannelCreationFailed, `${url.href} names no host; connect to e.g. ${scheme}://127.0.0.1:7000`);
   }
   if (url.port === '' && !listening) {
-    throw new CommunicationError(ErrorCode.ChannelCreationFailed, `${url.href} names no port; connect to e.g. ${scheme}://${formatHost(host)}:7000`);
+    throw new CommunicationError(
+      ErrorCode.ChannelCreationFailed,
+      `${url.href} names no port; connect to e.g. ${scheme}://${formatHost(host)}:7000`,
+    );
   }
   return { host, port: url.port === '' ? 0 : Number(url.port) };
 }
@@ -101,5 +127,7 @@ function describeBindError(error: NodeJS.ErrnoException, address: string): Commu
     EACCES: 'permission denied; ports below 1024 need privileges, use a higher port',
     EADDRNOTAVAIL: 'this machine has no such address; use 127.0.0.1 (the default) or one of its own addresses',
   }[error.code ?? ''];
-  return new CommunicationError(ErrorCode.ChannelCreationFailed, `Could not listen on ${address}: ${hint ?? error.message}`, { cause: error });
+  return new CommunicationError(ErrorCode.ChannelCreationFailed, `Could not listen on ${address}: ${hint ?? error.message}`, {
+    cause: error,
+  });
 }

@@ -69,17 +69,26 @@ describe('tcp://', () => {
 
   it('refuses a port that is in use, saying so', async () => {
     const listener = await listen('tcp://127.0.0.1:0');
-    await expect(bed.kernel.listen(listener.url)).rejects.toMatchObject({ code: ErrorCode.ChannelCreationFailed, message: expect.stringContaining('already in use') });
+    await expect(bed.kernel.listen(listener.url)).rejects.toMatchObject({
+      code: ErrorCode.ChannelCreationFailed,
+      message: expect.stringContaining('already in use'),
+    });
   });
 
   it('needs a port to connect to', async () => {
-    await expect(bed.kernel.connect('tcp://127.0.0.1')).rejects.toMatchObject({ code: ErrorCode.ChannelCreationFailed, message: expect.stringContaining('names no port') });
+    await expect(bed.kernel.connect('tcp://127.0.0.1')).rejects.toMatchObject({
+      code: ErrorCode.ChannelCreationFailed,
+      message: expect.stringContaining('names no port'),
+    });
   });
 
   it('gives up connecting after timeoutMs, and on abort', async () => {
     const port = await silentServer();
     // A TLS handshake that is never answered keeps the connect pending until the timeout.
-    await expect(bed.kernel.connect(`tls://127.0.0.1:${port}`, { timeoutMs: 200 })).rejects.toMatchObject({ code: ErrorCode.Timeout, message: expect.stringContaining(`tls://127.0.0.1:${port} within 200 ms`) });
+    await expect(bed.kernel.connect(`tls://127.0.0.1:${port}`, { timeoutMs: 200 })).rejects.toMatchObject({
+      code: ErrorCode.Timeout,
+      message: expect.stringContaining(`tls://127.0.0.1:${port} within 200 ms`),
+    });
     const controller = new AbortController();
     const pending = bed.kernel.connect(`tls://127.0.0.1:${port}`, { timeoutMs: 10_000, signal: controller.signal });
     controller.abort();
@@ -95,7 +104,15 @@ describe('tls://', () => {
     const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
       keyType: 'ec',
       algorithm: 'sha256',
-      extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }] }],
+      extensions: [
+        {
+          name: 'subjectAltName',
+          altNames: [
+            { type: 2, value: 'localhost' },
+            { type: 7, ip: '127.0.0.1' },
+          ],
+        },
+      ],
     });
     server = { cert: pems.cert, key: pems.private };
     trusting = { ca: pems.cert };
@@ -120,12 +137,18 @@ describe('tls://', () => {
   });
 
   it('needs a certificate to listen', async () => {
-    await expect(bed.kernel.listen('tls://127.0.0.1:0')).rejects.toMatchObject({ code: ErrorCode.ChannelCreationFailed, message: expect.stringContaining('tls: { cert, key }') });
+    await expect(bed.kernel.listen('tls://127.0.0.1:0')).rejects.toMatchObject({
+      code: ErrorCode.ChannelCreationFailed,
+      message: expect.stringContaining('tls: { cert, key }'),
+    });
   });
 
   it('fails clearly when a TLS client meets a plain tcp listener', async () => {
     const listener = await listen('tcp://127.0.0.1:0');
     const url = listener.url.replace('tcp:', 'tls:');
-    await expect(bed.kernel.connect(url, { timeoutMs: 5_000, tls: trusting })).rejects.toMatchObject({ code: ErrorCode.ChannelCreationFailed, message: expect.stringContaining('is a tls:// listener there?') });
+    await expect(bed.kernel.connect(url, { timeoutMs: 5_000, tls: trusting })).rejects.toMatchObject({
+      code: ErrorCode.ChannelCreationFailed,
+      message: expect.stringContaining('is a tls:// listener there?'),
+    });
   });
 });

@@ -16,7 +16,10 @@ export function tlsClientOptions(tls: TlsOptions | undefined, host: string): Con
 
 export function tlsServerOptions(tls: TlsOptions | undefined, address: string): NodeTlsServerOptions {
   if (!tls?.cert || !tls.key) {
-    throw new CommunicationError(ErrorCode.ChannelCreationFailed, `Listening on ${address} needs a certificate: pass tls: { cert, key } (PEM) to listen(), or use a tcp:// URL`);
+    throw new CommunicationError(
+      ErrorCode.ChannelCreationFailed,
+      `Listening on ${address} needs a certificate: pass tls: { cert, key } (PEM) to listen(), or use a tcp:// URL`,
+    );
   }
   return { cert: tls.cert, key: tls.key, ...(tls.ca !== undefined ? { ca: tls.ca } : {}) };
 }
@@ -35,7 +38,11 @@ export function describeTlsError(error: NodeJS.ErrnoException, address: string):
     );
   }
   if (code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') || code === 'ECONNRESET') {
-    return new CommunicationError(ErrorCode.ChannelCreationFailed, `TLS handshake with ${address} failed (${code}: ${error.message}); is a tls:// listener there?`, { cause: error });
+    return new CommunicationError(
+      ErrorCode.ChannelCreationFailed,
+      `TLS handshake with ${address} failed (${code}: ${error.message}); is a tls:// listener there?`,
+      { cause: error },
+    );
   }
   return undefined;
 }

@@ -39,9 +39,16 @@ export function whenSocketConnected(socket: Socket, options: SocketConnectOption
       resolve();
     };
     const onError = (error: NodeJS.ErrnoException) => failWith(options.describeError?.(error) ?? describeConnectError(error, address));
-    const onAbort = () => failWith(new CommunicationError(ErrorCode.ChannelClosed, `Connecting to ${address} was aborted`, { cause: signal?.reason }));
+    const onAbort = () =>
+      failWith(new CommunicationError(ErrorCode.ChannelClosed, `Connecting to ${address} was aborted`, { cause: signal?.reason }));
     const timer = setTimeout(
-      () => failWith(new CommunicationError(ErrorCode.Timeout, `Could not connect to ${address} within ${options.timeoutMs} ms; check that the address is reachable and a spear-comm listener runs there, or raise timeoutMs`)),
+      () =>
+        failWith(
+          new CommunicationError(
+            ErrorCode.Timeout,
+            `Could not connect to ${address} within ${options.timeoutMs} ms; check that the address is reachable and a spear-comm listener runs there, or raise timeoutMs`,
+          ),
+        ),
       options.timeoutMs,
     );
     socket.once(readyEvent, onReady);
@@ -54,10 +61,18 @@ export function whenSocketConnected(socket: Socket, options: SocketConnectOption
 function describeConnectError(error: NodeJS.ErrnoException, address: string): CommunicationError {
   switch (error.code) {
     case 'ECONNREFUSED':
-      return new CommunicationError(ErrorCode.ConnectionRefused, `Connection refused by ${address}: nothing is listening there. Start the listener first, or check the address`, { cause: error });
+      return new CommunicationError(
+        ErrorCode.ConnectionRefused,
+        `Connection refused by ${address}: nothing is listening there. Start the listener first, or check the address`,
+        { cause: error },
+      );
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
-      return new CommunicationError(ErrorCode.ChannelCreationFailed, `Could not resolve the host of ${address} (${error.code}); check the host name`, { cause: error });
+      return new CommunicationError(
+        ErrorCode.ChannelCreationFailed,
+        `Could not resolve the host of ${address} (${error.code}); check the host name`,
+        { cause: error },
+      );
     default:
       return new CommunicationError(ErrorCode.ChannelCreationFailed, `Could not connect to ${address}: ${error.message}`, { cause: error });
   }

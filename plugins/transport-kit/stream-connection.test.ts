@@ -24,7 +24,10 @@ class RecordingWritable extends Writable {
     this.record([chunk], callback);
   }
   override _writev(chunks: Array<{ chunk: Uint8Array }>, callback: () => void): void {
-    this.record(chunks.map((c) => c.chunk), callback);
+    this.record(
+      chunks.map((c) => c.chunk),
+      callback,
+    );
   }
   open(): void {
     this.gated = false;
@@ -165,7 +168,10 @@ describe('StreamFrameConnection: receiving', () => {
     const got = collect(connection);
     readable.end(wireFrame(patterned(100)).subarray(0, 50));
     const error = await got.closed;
-    expect(error).toMatchObject({ code: ErrorCode.ChannelClosed, message: expect.stringContaining('middle of a frame (50 bytes received of 104)') });
+    expect(error).toMatchObject({
+      code: ErrorCode.ChannelClosed,
+      message: expect.stringContaining('middle of a frame (50 bytes received of 104)'),
+    });
   });
 
   it('closes with FrameTooLarge as soon as an oversized header arrives', async () => {
@@ -183,7 +189,10 @@ describe('StreamFrameConnection over real sockets', () => {
     cleanups.push(() => sockets.close());
     const a = new StreamFrameConnection(sockets.a, options);
     const b = new StreamFrameConnection(sockets.b, options);
-    cleanups.push(() => a.close(), () => b.close());
+    cleanups.push(
+      () => a.close(),
+      () => b.close(),
+    );
     return { sockets, a, b };
   }
 

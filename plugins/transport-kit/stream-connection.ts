@@ -97,10 +97,14 @@ export class StreamFrameConnection implements FrameConnection {
     const pair = stream as { readable: Readable; writable: Writable };
     this.readable = this.isDuplex ? (stream as Duplex) : pair.readable;
     this.writable = this.isDuplex ? (stream as Duplex) : pair.writable;
-    this.decoder = new LengthPrefixDecoder({ maxFrameSize: options.maxFrameSize, source: this.remoteAddress, onFrame: (frame) => {
-      this.framesDecoded++;
-      this.onFrame(frame);
-    } });
+    this.decoder = new LengthPrefixDecoder({
+      maxFrameSize: options.maxFrameSize,
+      source: this.remoteAddress,
+      onFrame: (frame) => {
+        this.framesDecoded++;
+        this.onFrame(frame);
+      },
+    });
 
     // Small request/response frames must not wait for Nagle's algorithm.
     (this.writable as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
@@ -128,7 +132,12 @@ export class StreamFrameConnection implements FrameConnection {
   send(frame: Uint8Array): Promise<void> {
     if (!this.usable()) return Promise.reject(this.closedError());
     if (frame.byteLength > MAX_WIRE_FRAME_SIZE) {
-      return Promise.reject(new CommunicationError(ErrorCode.FrameTooLarge, `A frame of ${frame.byteLength} bytes cannot be sent to ${this.remoteAddress}: the 4-byte length prefix holds at most ${MAX_WIRE_FRAME_SIZE}`));
+      return Promise.reject(
+        new CommunicationError(
+          ErrorCode.FrameTooLarge,
+          `A frame of ${frame.byteLength} bytes cannot be sent to ${this.remoteAddress}: the 4-byte length prefix holds at most ${MAX_WIRE_FRAME_SIZE}`,
+        ),
+      );
     }
     return new Promise<void>((resolve, reject) => {
       this.batch.push(frame);
@@ -199,7 +208,12 @@ export class StreamFrameConnection implements FrameConnection {
   private onData(chunk: Buffer | string): void {
     if (!this.usable()) return;
     if (typeof chunk === 'string') {
-      this.fail(new CommunicationError(ErrorCode.DecodeFailed, `The stream from ${this.remoteAddress} delivers text; frames need a byte stream (do not call setEncoding on it)`));
+      this.fail(
+        new CommunicationError(
+          ErrorCode.DecodeFailed,
+          `The stream from ${this.remoteAddress} delivers text; frames need a byte stream (do not call setEncoding on it)`,
+        ),
+      );
       return;
     }
     const decodedBefore = this.framesDecoded;
@@ -236,10 +250,12 @@ export class StreamFrameConnection implements FrameConnection {
     this.frameTimer = undefined;
     if (!this.decoder.midFrame || this.paused || !this.usable()) return;
     const expected = this.decoder.partialFrameSize;
-    this.fail(new CommunicationError(
-      ErrorCode.Timeout,
-      `${this.remoteAddress} began a frame and sent only ${this.decoder.partialBytes} of its ${expected === undefined ? '4-byte header' : `${FRAME_HEADER_BYTES + expected} bytes`} within ${this.frameTimeoutMs} ms; connection closed (a stalled or deliberately slow peer). Raise frameTimeoutMs if frames this large need longer on this link`,
-    ));
+    this.fail(
+      new CommunicationError(
+        ErrorCode.Timeout,
+        `${this.remoteAddress} began a frame and sent only ${this.decoder.partialBytes} of its ${expected === undefined ? '4-byte header' : `${FRAME_HEADER_BYTES + expected} bytes`} within ${this.frameTimeoutMs} ms; connection closed (a stalled or deliberately slow peer). Raise frameTimeoutMs if frames this large need longer on this link`,
+      ),
+    );
   }
 
   private onFrame(frame: Uint8Array): void {
@@ -262,10 +278,12 @@ export class StreamFrameConnection implements FrameConnection {
     if (!this.usable()) return;
     if (this.decoder.midFrame) {
       const expected = this.decoder.partialFrameSize;
-      this.fail(new CommunicationError(
-        ErrorCode.ChannelClosed,
-        `${this.remoteAddress} closed the connection in the middle of a frame (${this.decoder.partialBytes} bytes received${expected === undefined ? ' of a 4-byte header' : ` of ${FRAME_HEADER_BYTES + expected}`}); the peer crashed or does not speak spear-comm framing`,
-      ));
+      this.fail(
+        new CommunicationError(
+          ErrorCode.ChannelClosed,
+          `${this.remoteAddress} closed the connection in the middle of a frame (${this.decoder.partialBytes} bytes received${expected === undefined ? ' of a 4-byte header' : ` of ${FRAME_HEADER_BYTES + expected}`}); the peer crashed or does not speak spear-comm framing`,
+        ),
+      );
       return;
     }
     this.ended = {};
@@ -396,8 +414,9 @@ const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
 function describeStreamError(error: Error, remote: string): Error {
   if (error instanceof CommunicationError) return error;
   const code = (error as NodeJS.ErrnoException).code;
-  const message = code && RESET_CODES.has(code)
-    ? `${remote} reset the connection (${code}); the peer crashed or closed abruptly`
-    : `The connection to ${remote} failed: ${error.message}`;
+  const message =
+    code && RESET_CODES.has(code)
+      ? `${remote} reset the connection (${code}); the peer crashed or closed abruptly`
+      : `The connection to ${remote} failed: ${error.message}`;
   return new CommunicationError(ErrorCode.ChannelClosed, message, { cause: error });
 }

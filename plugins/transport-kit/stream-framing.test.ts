@@ -46,38 +46,38 @@ describe('frame header', () => {
 describe('LengthPrefixDecoder', () => {
   it('delivers the same frames, in order, however the stream is chunked (property)', () => {
     fc.assert(
-      fc.property(
-        fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 25 }),
-        fc.array(fc.nat(), { maxLength: 40 }),
-        (frames, cuts) => {
-          const got: Uint8Array[] = [];
-          const d = decoder(300, got);
-          for (const c of chunk(encodeStream(frames), cuts)) d.push(c);
-          expect(got.map((f) => [...f])).toEqual(frames.map((f) => [...f]));
-          expect(d.midFrame).toBe(false);
-        },
-      ),
+      fc.property(fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 25 }), fc.array(fc.nat(), { maxLength: 40 }), (frames, cuts) => {
+        const got: Uint8Array[] = [];
+        const d = decoder(300, got);
+        for (const c of chunk(encodeStream(frames), cuts)) d.push(c);
+        expect(got.map((f) => [...f])).toEqual(frames.map((f) => [...f]));
+        expect(d.midFrame).toBe(false);
+      }),
       { numRuns: 500 },
     );
   });
 
   it('hands out frames that lie within one chunk as views of it, and copies a split frame once, into a buffer of its exact size (property)', () => {
     fc.assert(
-      fc.property(fc.array(fc.uint8Array({ minLength: 1, maxLength: 200 }), { minLength: 1, maxLength: 10 }), fc.array(fc.nat(), { maxLength: 10 }), (frames, cuts) => {
-        const chunks = chunk(encodeStream(frames), cuts);
-        const got: Uint8Array[] = [];
-        const d = decoder(1000, got);
-        for (const c of chunks) d.push(c);
-        for (const frame of got) {
-          const inChunk = chunks.some((c) => c.buffer === frame.buffer);
-          if (!inChunk) expect(frame.buffer.byteLength).toBe(frame.byteLength);
-        }
-        // With the whole stream in one chunk, nothing is copied at all.
-        const whole = encodeStream(frames);
-        const views: Uint8Array[] = [];
-        decoder(1000, views).push(whole);
-        expect(views.every((f) => f.buffer === whole.buffer)).toBe(true);
-      }),
+      fc.property(
+        fc.array(fc.uint8Array({ minLength: 1, maxLength: 200 }), { minLength: 1, maxLength: 10 }),
+        fc.array(fc.nat(), { maxLength: 10 }),
+        (frames, cuts) => {
+          const chunks = chunk(encodeStream(frames), cuts);
+          const got: Uint8Array[] = [];
+          const d = decoder(1000, got);
+          for (const c of chunks) d.push(c);
+          for (const frame of got) {
+            const inChunk = chunks.some((c) => c.buffer === frame.buffer);
+            if (!inChunk) expect(frame.buffer.byteLength).toBe(frame.byteLength);
+          }
+          // With the whole stream in one chunk, nothing is copied at all.
+          const whole = encodeStream(frames);
+          const views: Uint8Array[] = [];
+          decoder(1000, views).push(whole);
+          expect(views.every((f) => f.buffer === whole.buffer)).toBe(true);
+        },
+      ),
     );
   });
 
@@ -96,7 +96,9 @@ describe('LengthPrefixDecoder', () => {
 
     const d = decoder(1024);
     // Only the header: the refusal must not wait for (or buffer) the body.
-    expect(() => d.push(encodeFrameHeader(1025))).toThrow(expect.objectContaining({ code: ErrorCode.FrameTooLarge, message: expect.stringContaining('1025 bytes, over the limit of 1024') }));
+    expect(() => d.push(encodeFrameHeader(1025))).toThrow(
+      expect.objectContaining({ code: ErrorCode.FrameTooLarge, message: expect.stringContaining('1025 bytes, over the limit of 1024') }),
+    );
     // A decoder that refused a frame stays refused.
     expect(() => d.push(new Uint8Array(1))).toThrow(expect.objectContaining({ code: ErrorCode.FrameTooLarge }));
   });
@@ -105,7 +107,9 @@ describe('LengthPrefixDecoder', () => {
     const max = 64 * 1024 * 1024;
     const d = decoder(max);
     const before = process.memoryUsage().arrayBuffers;
-    expect(() => d.push(Uint8Array.of(...encodeFrameHeader(max + 1), 1, 2, 3))).toThrow(expect.objectContaining({ code: ErrorCode.FrameTooLarge }));
+    expect(() => d.push(Uint8Array.of(...encodeFrameHeader(max + 1), 1, 2, 3))).toThrow(
+      expect.objectContaining({ code: ErrorCode.FrameTooLarge }),
+    );
     expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(max / 4);
   });
 

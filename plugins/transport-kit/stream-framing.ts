@@ -9,7 +9,10 @@ export const MAX_WIRE_FRAME_SIZE = 0xffff_ffff;
 /** Writes `length` as the 4-byte big-endian frame header at `offset` of `target`. */
 export function writeFrameHeader(target: Uint8Array, offset: number, length: number): void {
   if (!Number.isInteger(length) || length < 0 || length > MAX_WIRE_FRAME_SIZE) {
-    throw new CommunicationError(ErrorCode.FrameTooLarge, `A frame of ${length} bytes cannot be sent on a stream transport: its 4-byte length prefix holds at most ${MAX_WIRE_FRAME_SIZE}`);
+    throw new CommunicationError(
+      ErrorCode.FrameTooLarge,
+      `A frame of ${length} bytes cannot be sent on a stream transport: its 4-byte length prefix holds at most ${MAX_WIRE_FRAME_SIZE}`,
+    );
   }
   target[offset] = length >>> 24;
   target[offset + 1] = (length >>> 16) & 0xff;

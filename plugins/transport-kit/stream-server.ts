@@ -61,17 +61,22 @@ export async function listenStreamServer(server: Server, options: StreamServerOp
   });
 
   const url = options.url(server);
-  server.on('error', (error: Error) => options.onError?.(new CommunicationError(ErrorCode.ChannelCreationFailed, `Listener ${url} failed: ${error.message}`, { cause: error })));
+  server.on('error', (error: Error) =>
+    options.onError?.(
+      new CommunicationError(ErrorCode.ChannelCreationFailed, `Listener ${url} failed: ${error.message}`, { cause: error }),
+    ),
+  );
   let closing: Promise<void> | undefined;
   return {
     url,
-    close: () => (closing ??= (async () => {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      await Promise.all([...connections].map((connection) => connection.close()));
-      for (const socket of sockets) socket.destroy();
-      await closed;
-      await options.afterClose?.();
-    })()),
+    close: () =>
+      (closing ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        await Promise.all([...connections].map((connection) => connection.close()));
+        for (const socket of sockets) socket.destroy();
+        await closed;
+        await options.afterClose?.();
+      })()),
   };
 }
 

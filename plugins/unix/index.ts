@@ -2,8 +2,23 @@ import { constants as bufferConstants } from 'node:buffer';
 import { existsSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { dirname } from 'node:path';
-import { CommunicationError, ErrorCode, Transport, type FrameConnection, type FrameListener, type TransportCapabilities, type TransportConnectOptions, type TransportListenOptions } from 'spear-comm';
-import { MAX_WIRE_FRAME_SIZE, OpenListeners, StreamFrameConnection, listenStreamServer, whenSocketConnected } from 'spear-comm/transport-kit';
+import {
+  CommunicationError,
+  ErrorCode,
+  Transport,
+  type FrameConnection,
+  type FrameListener,
+  type TransportCapabilities,
+  type TransportConnectOptions,
+  type TransportListenOptions,
+} from 'spear-comm';
+import {
+  MAX_WIRE_FRAME_SIZE,
+  OpenListeners,
+  StreamFrameConnection,
+  listenStreamServer,
+  whenSocketConnected,
+} from 'spear-comm/transport-kit';
 import { bindPrivately, removeSocketFile, removeStaleSocket, restrictSocket, socketPathOf } from './socket-file.js';
 
 /**
@@ -30,7 +45,11 @@ export class UnixTransport implements Transport {
       ...(options.signal ? { signal: options.signal } : {}),
       describeError: (error) => describeConnectError(error, path),
     });
-    return new StreamFrameConnection(socket, { maxFrameSize: options.maxFrameSize, localAddress: `${address} (client)`, remoteAddress: address });
+    return new StreamFrameConnection(socket, {
+      maxFrameSize: options.maxFrameSize,
+      localAddress: `${address} (client)`,
+      remoteAddress: address,
+    });
   }
 
   async listen(url: URL, options: TransportListenOptions): Promise<FrameListener> {
@@ -54,7 +73,9 @@ export class UnixTransport implements Transport {
       inode = await restrictSocket(path);
     } catch (err) {
       await frames.close();
-      throw new CommunicationError(ErrorCode.ChannelCreationFailed, `Could not restrict ${path} to mode 0600: ${(err as Error).message}`, { cause: err });
+      throw new CommunicationError(ErrorCode.ChannelCreationFailed, `Could not restrict ${path} to mode 0600: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     return this.listeners.track(frames);
   }
@@ -68,11 +89,23 @@ function describeConnectError(error: NodeJS.ErrnoException, path: string): Commu
   const address = `unix://${path}`;
   switch (error.code) {
     case 'ENOENT':
-      return new CommunicationError(ErrorCode.ConnectionRefused, `Nothing listens on ${address}: there is no socket file. Start the listener first, or check the path`, { cause: error });
+      return new CommunicationError(
+        ErrorCode.ConnectionRefused,
+        `Nothing listens on ${address}: there is no socket file. Start the listener first, or check the path`,
+        { cause: error },
+      );
     case 'ECONNREFUSED':
-      return new CommunicationError(ErrorCode.ConnectionRefused, `Connection refused by ${address}: the socket file exists but nobody accepts on it (left by a process that died?). Start the listener; it replaces a stale file`, { cause: error });
+      return new CommunicationError(
+        ErrorCode.ConnectionRefused,
+        `Connection refused by ${address}: the socket file exists but nobody accepts on it (left by a process that died?). Start the listener; it replaces a stale file`,
+        { cause: error },
+      );
     case 'EACCES':
-      return new CommunicationError(ErrorCode.ConnectionRefused, `Permission denied connecting to ${address}: the socket is mode 0600, so connect as the user that runs the listener`, { cause: error });
+      return new CommunicationError(
+        ErrorCode.ConnectionRefused,
+        `Permission denied connecting to ${address}: the socket is mode 0600, so connect as the user that runs the listener`,
+        { cause: error },
+      );
     default:
       return undefined;
   }
@@ -89,5 +122,7 @@ function describeBindError(error: NodeJS.ErrnoException, path: string): Communic
     ENOSPC: 'the file system is full (no space or no free inodes for the socket file); free some space or choose another directory',
     ENOTDIR: 'a component of the path is a file, not a directory',
   }[code ?? ''];
-  return new CommunicationError(ErrorCode.ChannelCreationFailed, `Could not listen on unix://${path}: ${hint ?? error.message}`, { cause: error });
+  return new CommunicationError(ErrorCode.ChannelCreationFailed, `Could not listen on unix://${path}: ${hint ?? error.message}`, {
+    cause: error,
+  });
 }

@@ -13,11 +13,17 @@ export const MAX_SOCKET_PATH_BYTES = process.platform === 'linux' ? 107 : 103;
 /** The socket path of a `unix:///abs/path.sock` URL, validated. */
 export function socketPathOf(url: URL): string {
   if (url.host !== '') {
-    throw new CommunicationError(ErrorCode.ChannelCreationFailed, `${url.href} has a host ("${url.host}"); a unix URL takes an absolute path after three slashes, e.g. unix:///run/spear/a.sock`);
+    throw new CommunicationError(
+      ErrorCode.ChannelCreationFailed,
+      `${url.href} has a host ("${url.host}"); a unix URL takes an absolute path after three slashes, e.g. unix:///run/spear/a.sock`,
+    );
   }
   const path = decodeURIComponent(url.pathname);
   if (!isAbsolute(path) || path === '/' || path.includes('\0')) {
-    throw new CommunicationError(ErrorCode.ChannelCreationFailed, `${url.href} does not name an absolute socket file path; use e.g. unix:///run/spear/a.sock`);
+    throw new CommunicationError(
+      ErrorCode.ChannelCreationFailed,
+      `${url.href} does not name an absolute socket file path; use e.g. unix:///run/spear/a.sock`,
+    );
   }
   const bytes = Buffer.byteLength(path);
   if (bytes > MAX_SOCKET_PATH_BYTES) {
@@ -39,16 +45,29 @@ export async function removeStaleSocket(path: string): Promise<void> {
     isSocket = (await lstat(path)).isSocket();
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw new CommunicationError(ErrorCode.ChannelCreationFailed, `Cannot inspect ${path} before listening on it: ${(err as Error).message}`, { cause: err });
+    throw new CommunicationError(
+      ErrorCode.ChannelCreationFailed,
+      `Cannot inspect ${path} before listening on it: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
   if (!isSocket) {
-    throw new CommunicationError(ErrorCode.ChannelCreationFailed, `${path} exists and is not a socket; refusing to replace it. Remove it or choose another path`);
+    throw new CommunicationError(
+      ErrorCode.ChannelCreationFailed,
+      `${path} exists and is not a socket; refusing to replace it. Remove it or choose another path`,
+    );
   }
   if (await isLive(path)) {
-    throw new CommunicationError(ErrorCode.ChannelCreationFailed, `unix://${path} is in use by a running listener; close that listener or choose another path (a live socket is never replaced)`);
+    throw new CommunicationError(
+      ErrorCode.ChannelCreationFailed,
+      `unix://${path} is in use by a running listener; close that listener or choose another path (a live socket is never replaced)`,
+    );
   }
   await unlink(path).catch((err: NodeJS.ErrnoException) => {
-    if (err.code !== 'ENOENT') throw new CommunicationError(ErrorCode.ChannelCreationFailed, `Cannot remove the stale socket file ${path}: ${err.message}`, { cause: err });
+    if (err.code !== 'ENOENT')
+      throw new CommunicationError(ErrorCode.ChannelCreationFailed, `Cannot remove the stale socket file ${path}: ${err.message}`, {
+        cause: err,
+      });
   });
 }
 
@@ -60,7 +79,9 @@ async function isLive(path: string): Promise<boolean> {
     return true;
   } catch (err) {
     // Refused or vanished: nobody is accepting. Anything else (a full backlog, no permission) may be a live owner.
-    return !(CommunicationError.is(err, ErrorCode.ConnectionRefused) || (err as { cause?: NodeJS.ErrnoException }).cause?.code === 'ENOENT');
+    return !(
+      CommunicationError.is(err, ErrorCode.ConnectionRefused) || (err as { cause?: NodeJS.ErrnoException }).cause?.code === 'ENOENT'
+    );
   }
 }
 

@@ -25,7 +25,10 @@ async function roundTrip(url: string): Promise<Uint8Array> {
 
 /** Leaves a socket file behind the way a crash does: its process listens, then dies by SIGKILL. */
 async function staleSocketAt(path: string): Promise<void> {
-  const child = spawn(process.execPath, ['-e', `require('node:net').createServer().listen(${JSON.stringify(path)}, () => process.kill(process.pid, 'SIGKILL'))`]);
+  const child = spawn(process.execPath, [
+    '-e',
+    `require('node:net').createServer().listen(${JSON.stringify(path)}, () => process.kill(process.pid, 'SIGKILL'))`,
+  ]);
   await once(child, 'exit');
   expect(lstatSync(path).isSocket()).toBe(true);
 }
@@ -44,7 +47,10 @@ describe('unix://', () => {
   it('replaces a stale socket file left by a process that died', async () => {
     const path = bed.socketPath();
     await staleSocketAt(path);
-    await expect(bed.kernel.connect(`unix://${path}`, { timeoutMs: 5_000 })).rejects.toMatchObject({ code: ErrorCode.ConnectionRefused, message: expect.stringContaining('stale') });
+    await expect(bed.kernel.connect(`unix://${path}`, { timeoutMs: 5_000 })).rejects.toMatchObject({
+      code: ErrorCode.ConnectionRefused,
+      message: expect.stringContaining('stale'),
+    });
     const listener = await listen(path);
     expect(await roundTrip(listener.url)).toEqual(Uint8Array.of(7));
   });
@@ -52,14 +58,19 @@ describe('unix://', () => {
   it('does not steal a socket a live listener owns', async () => {
     const path = bed.socketPath();
     const first = await listen(path);
-    await expect(bed.kernel.listen(`unix://${path}`)).rejects.toMatchObject({ code: ErrorCode.ChannelCreationFailed, message: expect.stringContaining(`unix://${path} is in use by a running listener`) });
+    await expect(bed.kernel.listen(`unix://${path}`)).rejects.toMatchObject({
+      code: ErrorCode.ChannelCreationFailed,
+      message: expect.stringContaining(`unix://${path} is in use by a running listener`),
+    });
     expect(await roundTrip(first.url)).toEqual(Uint8Array.of(7));
   });
 
   it('does not replace a file that is not a socket', async () => {
     const path = bed.socketPath();
     writeFileSync(path, 'precious');
-    await expect(bed.kernel.listen(`unix://${path}`)).rejects.toMatchObject({ message: expect.stringContaining(`${path} exists and is not a socket`) });
+    await expect(bed.kernel.listen(`unix://${path}`)).rejects.toMatchObject({
+      message: expect.stringContaining(`${path} exists and is not a socket`),
+    });
     expect(readFileSync(path, 'utf8')).toBe('precious');
   });
 
@@ -80,11 +91,16 @@ describe('unix://', () => {
   });
 
   it('explains a URL with a host instead of an absolute path', async () => {
-    await expect(bed.kernel.listen('unix://relative/a.sock')).rejects.toMatchObject({ message: expect.stringContaining('unix:///run/spear/a.sock') });
+    await expect(bed.kernel.listen('unix://relative/a.sock')).rejects.toMatchObject({
+      message: expect.stringContaining('unix:///run/spear/a.sock'),
+    });
   });
 
   it('fails with ConnectionRefused naming the path when no socket file exists', async () => {
     const path = bed.socketPath();
-    await expect(bed.kernel.connect(`unix://${path}`, { timeoutMs: 5_000 })).rejects.toMatchObject({ code: ErrorCode.ConnectionRefused, message: expect.stringContaining(`unix://${path}`) });
+    await expect(bed.kernel.connect(`unix://${path}`, { timeoutMs: 5_000 })).rejects.toMatchObject({
+      code: ErrorCode.ConnectionRefused,
+      message: expect.stringContaining(`unix://${path}`),
+    });
   });
 });

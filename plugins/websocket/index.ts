@@ -3,7 +3,17 @@ import { Server as HttpServer, createServer as createHttpServer, type IncomingMe
 import { Server as HttpsServer, createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { CommunicationError, ErrorCode, Transport, type FrameConnection, type FrameListener, type TlsOptions, type TransportCapabilities, type TransportConnectOptions, type TransportListenOptions } from 'spear-comm';
+import {
+  CommunicationError,
+  ErrorCode,
+  Transport,
+  type FrameConnection,
+  type FrameListener,
+  type TlsOptions,
+  type TransportCapabilities,
+  type TransportConnectOptions,
+  type TransportListenOptions,
+} from 'spear-comm';
 import { OpenListeners } from 'spear-comm/transport-kit';
 import { WebSocket, WebSocketServer, type PerMessageDeflateOptions } from 'ws';
 import { CloseCode, WebSocketConnection } from './websocket-connection.js';
@@ -54,7 +64,9 @@ export class WebSocketTransport implements Transport {
         ...pick(tls, ['ca', 'cert', 'key', 'rejectUnauthorized', 'servername']),
       });
     } catch (err) {
-      throw new CommunicationError(ErrorCode.ChannelCreationFailed, `Cannot open a WebSocket to ${target}: ${(err as Error).message}`, { cause: err });
+      throw new CommunicationError(ErrorCode.ChannelCreationFailed, `Cannot open a WebSocket to ${target}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     return new Promise<FrameConnection>((resolve, reject) => {
       let socket: Socket | undefined;
@@ -69,11 +81,14 @@ export class WebSocketTransport implements Transport {
         reject(error);
       };
       const onAbort = () => fail(aborted(target, options.signal!));
-      const onUpgrade = (res: IncomingMessage) => (socket = res.socket as Socket);
-      const onRefused = (_req: unknown, res: IncomingMessage) => fail(new CommunicationError(
-        ErrorCode.ConnectionRefused,
-        `${target} answered the WebSocket upgrade with HTTP ${res.statusCode}; check the path (spear-comm listens on exactly one path per listener)`,
-      ));
+      const onUpgrade = (res: IncomingMessage) => (socket = res.socket);
+      const onRefused = (_req: unknown, res: IncomingMessage) =>
+        fail(
+          new CommunicationError(
+            ErrorCode.ConnectionRefused,
+            `${target} answered the WebSocket upgrade with HTTP ${res.statusCode}; check the path (spear-comm listens on exactly one path per listener)`,
+          ),
+        );
       const onError = (err: Error) => fail(describeConnectError(err, target));
       const onOpen = () => {
         detach();
@@ -97,11 +112,18 @@ export class WebSocketTransport implements Transport {
     }
     const shared = extra.server;
     const upgradeDeadlineMs = options.authTimeoutMs;
-    const server = shared ?? (secure
-      ? createHttpsServer({ ...requireServerTls(options, url), ...(upgradeDeadlineMs ? { handshakeTimeout: upgradeDeadlineMs } : {}) })
-      : createHttpServer());
+    const server =
+      shared ??
+      (secure
+        ? createHttpsServer({ ...requireServerTls(options, url), ...(upgradeDeadlineMs ? { handshakeTimeout: upgradeDeadlineMs } : {}) })
+        : createHttpServer());
     const scheme = server instanceof HttpsServer ? 'wss:' : 'ws:';
-    const wss = new WebSocketServer({ noServer: true, clientTracking: false, maxPayload: options.maxFrameSize, perMessageDeflate: extra.perMessageDeflate ?? false });
+    const wss = new WebSocketServer({
+      noServer: true,
+      clientTracking: false,
+      maxPayload: options.maxFrameSize,
+      perMessageDeflate: extra.perMessageDeflate ?? false,
+    });
     const connections = new Set<WebSocketConnection>();
     let closed = false;
 
@@ -161,30 +183,33 @@ export class WebSocketTransport implements Transport {
       } catch (err) {
         server.off('upgrade', onUpgrade);
         server.off('error', onServerError);
-        throw new CommunicationError(ErrorCode.ChannelCreationFailed, `Cannot listen on ${url.href}: ${(err as Error).message}`, { cause: err });
+        throw new CommunicationError(ErrorCode.ChannelCreationFailed, `Cannot listen on ${url.href}: ${(err as Error).message}`, {
+          cause: err,
+        });
       }
     }
     const address = server.address() as AddressInfo;
     let closing: Promise<void> | undefined;
     return this.listeners.track({
       url: `${describeAddress(scheme, address.address, address.port)}${path}`,
-      close: () => (closing ??= (async () => {
-        closed = true;
-        server.off('upgrade', onUpgrade);
-        await Promise.all([...connections].map((c) => c.close()));
-        wss.close();
-        if (shared) {
+      close: () =>
+        (closing ??= (async () => {
+          closed = true;
+          server.off('upgrade', onUpgrade);
+          await Promise.all([...connections].map((c) => c.close()));
+          wss.close();
+          if (shared) {
+            server.off('error', onServerError);
+            return;
+          }
+          server.off('request', onPlainRequest);
+          server.off(deadlineEvent, armUpgradeDeadline);
+          await new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            server.closeAllConnections();
+          });
           server.off('error', onServerError);
-          return;
-        }
-        server.off('request', onPlainRequest);
-        server.off(deadlineEvent, armUpgradeDeadline);
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
-        });
-        server.off('error', onServerError);
-      })()),
+        })()),
     });
   }
 
@@ -201,7 +226,10 @@ function readExtra(extra: Record<string, unknown> | undefined): WebSocketExtra {
     throw new CommunicationError(ErrorCode.ChannelCreationFailed, 'extra.server must be an http.Server or https.Server');
   }
   if (e.pingIntervalMs !== undefined && !(Number.isFinite(e.pingIntervalMs) && e.pingIntervalMs >= 0)) {
-    throw new CommunicationError(ErrorCode.ChannelCreationFailed, `extra.pingIntervalMs must be a number of milliseconds >= 0 (0 turns pings off), got ${String(e.pingIntervalMs)}`);
+    throw new CommunicationError(
+      ErrorCode.ChannelCreationFailed,
+      `extra.pingIntervalMs must be a number of milliseconds >= 0 (0 turns pings off), got ${String(e.pingIntervalMs)}`,
+    );
   }
   return e;
 }
@@ -209,13 +237,18 @@ function readExtra(extra: Record<string, unknown> | undefined): WebSocketExtra {
 function requireServerTls(options: TransportListenOptions, url: URL): Pick<TlsOptions, 'cert' | 'key' | 'ca'> {
   const tls = options.tls;
   if (!tls?.cert || !tls.key) {
-    throw new CommunicationError(ErrorCode.ChannelCreationFailed, `Listening on ${url.href} needs tls.cert and tls.key (PEM); pass them in the listen options or use ws://`);
+    throw new CommunicationError(
+      ErrorCode.ChannelCreationFailed,
+      `Listening on ${url.href} needs tls.cert and tls.key (PEM); pass them in the listen options or use ws://`,
+    );
   }
   return { cert: tls.cert, key: tls.key, ...(tls.ca ? { ca: tls.ca } : {}) };
 }
 
 function refuseUpgrade(socket: Duplex, status: number, message: string): void {
-  socket.end(`HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : 'Service Unavailable'}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(message)}\r\n\r\n${message}`);
+  socket.end(
+    `HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : 'Service Unavailable'}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(message)}\r\n\r\n${message}`,
+  );
 }
 
 function pathOf(req: IncomingMessage): string {
@@ -251,10 +284,16 @@ function aborted(target: string, signal: AbortSignal): CommunicationError {
 
 function describeConnectError(err: Error & { code?: string }, target: string): CommunicationError {
   const code = err.code ?? '';
-  if (code === 'ECONNREFUSED') return new CommunicationError(ErrorCode.ConnectionRefused, `Nothing is listening at ${target} (connection refused)`, { cause: err });
-  if (err.message.includes('Opening handshake has timed out')) return new CommunicationError(ErrorCode.Timeout, `${target} did not complete the WebSocket handshake in time`, { cause: err });
+  if (code === 'ECONNREFUSED')
+    return new CommunicationError(ErrorCode.ConnectionRefused, `Nothing is listening at ${target} (connection refused)`, { cause: err });
+  if (err.message.includes('Opening handshake has timed out'))
+    return new CommunicationError(ErrorCode.Timeout, `${target} did not complete the WebSocket handshake in time`, { cause: err });
   if (/CERT|SELF_SIGNED|ERR_TLS|UNABLE_TO_VERIFY/.test(code)) {
-    return new CommunicationError(ErrorCode.ChannelCreationFailed, `TLS to ${target} failed: ${err.message} (${code}); pass the server's CA as tls.ca`, { cause: err });
+    return new CommunicationError(
+      ErrorCode.ChannelCreationFailed,
+      `TLS to ${target} failed: ${err.message} (${code}); pass the server's CA as tls.ca`,
+      { cause: err },
+    );
   }
   return new CommunicationError(ErrorCode.ChannelCreationFailed, `Cannot open a WebSocket to ${target}: ${err.message}`, { cause: err });
 }

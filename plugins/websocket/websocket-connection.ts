@@ -59,9 +59,15 @@ export class WebSocketConnection implements FrameConnection {
       this.ws.send(frame, { binary: true }, (err) => {
         if (!err) return resolve();
         const failure = this.inbox.failure;
-        reject(failure && CommunicationError.is(failure, ErrorCode.FrameTooLarge)
-          ? failure
-          : new CommunicationError(ErrorCode.ChannelClosed, `WebSocket connection to ${this.remoteAddress} closed before the frame was sent (${err.message})`, { cause: err }));
+        reject(
+          failure && CommunicationError.is(failure, ErrorCode.FrameTooLarge)
+            ? failure
+            : new CommunicationError(
+                ErrorCode.ChannelClosed,
+                `WebSocket connection to ${this.remoteAddress} closed before the frame was sent (${err.message})`,
+                { cause: err },
+              ),
+        );
       });
       // Accepted while ws's buffer is small; otherwise the caller waits until this frame reaches the socket.
       if (this.ws.bufferedAmount <= HIGH_WATER_MARK) resolve();
@@ -104,7 +110,10 @@ export class WebSocketConnection implements FrameConnection {
     this.answeredPing = true;
     if (!isBinary) {
       this.failWith(
-        new CommunicationError(ErrorCode.DecodeFailed, `${this.remoteAddress} sent a text WebSocket message; spear-comm frames are binary messages (docs/wire-format.md)`),
+        new CommunicationError(
+          ErrorCode.DecodeFailed,
+          `${this.remoteAddress} sent a text WebSocket message; spear-comm frames are binary messages (docs/wire-format.md)`,
+        ),
         CloseCode.Unsupported,
         'spear-comm accepts only binary messages',
       );
@@ -128,7 +137,12 @@ export class WebSocketConnection implements FrameConnection {
   private ping(intervalMs: number): void {
     if (this.ws.readyState !== WebSocket.OPEN) return;
     if (!this.answeredPing) {
-      this.noteFailure(new CommunicationError(ErrorCode.Timeout, `${this.remoteAddress} answered neither a ping nor with any message within ${intervalMs} ms; connection dropped`));
+      this.noteFailure(
+        new CommunicationError(
+          ErrorCode.Timeout,
+          `${this.remoteAddress} answered neither a ping nor with any message within ${intervalMs} ms; connection dropped`,
+        ),
+      );
       this.stopPing();
       this.ws.terminate();
       return;
@@ -152,11 +166,17 @@ function describeCloseCode(code: number, reason: string, peer: string): Communic
     case CloseCode.NoStatus:
       return undefined;
     case CloseCode.TooBig:
-      return new CommunicationError(ErrorCode.FrameTooLarge, `${peer} closed the WebSocket because a frame exceeded its size limit (close code 1009${detail}); send smaller messages or raise maxFrameSize on that side`);
+      return new CommunicationError(
+        ErrorCode.FrameTooLarge,
+        `${peer} closed the WebSocket because a frame exceeded its size limit (close code 1009${detail}); send smaller messages or raise maxFrameSize on that side`,
+      );
     case CloseCode.Unsupported:
       return new CommunicationError(ErrorCode.DecodeFailed, `${peer} refused a message it cannot accept (close code 1003${detail})`);
     case CloseCode.Abnormal:
-      return new CommunicationError(ErrorCode.ChannelClosed, `WebSocket connection to ${peer} was lost without a close handshake (close code 1006)`);
+      return new CommunicationError(
+        ErrorCode.ChannelClosed,
+        `WebSocket connection to ${peer} was lost without a close handshake (close code 1006)`,
+      );
     default:
       return new CommunicationError(ErrorCode.ChannelClosed, `${peer} closed the WebSocket with code ${code}${detail}`);
   }
@@ -164,10 +184,16 @@ function describeCloseCode(code: number, reason: string, peer: string): Communic
 
 function describeSocketError(err: Error & { code?: string }, peer: string): CommunicationError {
   if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
-    return new CommunicationError(ErrorCode.FrameTooLarge, `${peer} sent a frame over this side's maxFrameSize (${err.message}); connection closed with code 1009`, { cause: err });
+    return new CommunicationError(
+      ErrorCode.FrameTooLarge,
+      `${peer} sent a frame over this side's maxFrameSize (${err.message}); connection closed with code 1009`,
+      { cause: err },
+    );
   }
   if (err.code?.startsWith('WS_ERR_')) {
-    return new CommunicationError(ErrorCode.DecodeFailed, `${peer} broke the WebSocket protocol (${err.message}); connection closed`, { cause: err });
+    return new CommunicationError(ErrorCode.DecodeFailed, `${peer} broke the WebSocket protocol (${err.message}); connection closed`, {
+      cause: err,
+    });
   }
   return new CommunicationError(ErrorCode.ChannelClosed, `WebSocket connection to ${peer} failed: ${err.message}`, { cause: err });
 }

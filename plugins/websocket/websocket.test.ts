@@ -19,7 +19,9 @@ async function rawClient(url: string, options: ClientOptions = {}) {
   defer(() => ws.terminate());
   const messages = new Arrivals<{ data: Buffer; isBinary: boolean }>();
   ws.on('message', (data, isBinary) => messages.push({ data: data as Buffer, isBinary }));
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+  );
   ws.on('error', () => {});
   await once(ws, 'open');
   return { ws, messages, closed };
@@ -77,7 +79,12 @@ describe('websocket listener', () => {
     ws.send(authRequest({ requestId: 'auth-1', instanceId: 'foreign-ws', token: SECRET }));
     const auth = await messages.next();
     expect(auth.isBinary).toBe(true);
-    expect(parseJson(auth.data)).toMatchObject({ type: 'AuthResponse', requestId: 'auth-1', success: true, metadata: { maxFrameSize: '65536' } });
+    expect(parseJson(auth.data)).toMatchObject({
+      type: 'AuthResponse',
+      requestId: 'auth-1',
+      success: true,
+      metadata: { maxFrameSize: '65536' },
+    });
 
     ws.send(executionRequest({ requestId: 'call-1', functionName: 'reverse', input: new Uint8Array([1, 2, 3, 250, 0]) }));
     const answer = parseJson((await messages.next()).data);
@@ -123,7 +130,12 @@ describe('websocket listener', () => {
   it('closes with 1009 and reports FrameTooLarge when a frame exceeds maxFrameSize', async () => {
     const k = await kernel();
     const channels: CommunicationChannel[] = [];
-    const listener = await k.listen('ws://127.0.0.1:0/spear', { secret: SECRET, maxFrameSize: 1024, handlers: {}, onChannel: (c) => channels.push(c) });
+    const listener = await k.listen('ws://127.0.0.1:0/spear', {
+      secret: SECRET,
+      maxFrameSize: 1024,
+      handlers: {},
+      onChannel: (c) => channels.push(c),
+    });
     const refused = rejections(listener);
     // An oversized first frame.
     const first = await rawClient(listener.url);
@@ -136,8 +148,18 @@ describe('websocket listener', () => {
     await second.messages.next();
     const ended = new Promise<CommunicationError | undefined>((resolve) => channels[0]!.on('close', resolve));
     const atLimit = executionRequest({ requestId: 'x'.repeat(10), functionName: 'f', input: new Uint8Array(0) });
-    second.ws.send(Buffer.concat([atLimit.subarray(0, atLimit.length - 1), Buffer.alloc(1024 - atLimit.length, 0x20), atLimit.subarray(atLimit.length - 1)]));
-    expect(parseJson((await second.messages.next()).data)).toMatchObject({ type: 'ExecutionResponse', requestId: 'x'.repeat(10), success: false });
+    second.ws.send(
+      Buffer.concat([
+        atLimit.subarray(0, atLimit.length - 1),
+        Buffer.alloc(1024 - atLimit.length, 0x20),
+        atLimit.subarray(atLimit.length - 1),
+      ]),
+    );
+    expect(parseJson((await second.messages.next()).data)).toMatchObject({
+      type: 'ExecutionResponse',
+      requestId: 'x'.repeat(10),
+      success: false,
+    });
     second.ws.send(Buffer.alloc(1025));
     expect((await second.closed).code).toBe(1009);
     expect((await ended)?.code).toBe(ErrorCode.FrameTooLarge);
@@ -174,8 +196,13 @@ describe('websocket listener', () => {
 
   it('rejects bad extra options with a clear message', async () => {
     const k = await kernel();
-    await expect(k.listen('ws://127.0.0.1:0/x', { extra: { pingIntervalMs: -1 } })).rejects.toMatchObject({ code: ErrorCode.ChannelCreationFailed, message: expect.stringMatching(/pingIntervalMs/) });
-    await expect(k.listen('ws://127.0.0.1:0/x', { extra: { server: {} } })).rejects.toMatchObject({ message: expect.stringMatching(/http\.Server/) });
+    await expect(k.listen('ws://127.0.0.1:0/x', { extra: { pingIntervalMs: -1 } })).rejects.toMatchObject({
+      code: ErrorCode.ChannelCreationFailed,
+      message: expect.stringMatching(/pingIntervalMs/),
+    });
+    await expect(k.listen('ws://127.0.0.1:0/x', { extra: { server: {} } })).rejects.toMatchObject({
+      message: expect.stringMatching(/http\.Server/),
+    });
   });
 });
 
@@ -185,10 +212,13 @@ describe('websocket on a shared http.Server', () => {
       res.writeHead(req.url === '/health' ? 200 : 404);
       res.end(req.url === '/health' ? 'ok' : '');
     });
-    defer(() => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }));
+    defer(
+      () =>
+        new Promise<void>((resolve) => {
+          server.closeAllConnections();
+          server.close(() => resolve());
+        }),
+    );
     return server;
   }
 
@@ -245,18 +275,26 @@ describe('wss://', () => {
     expect(await invoke(trusted, 'echo', new Uint8Array([7]))).toEqual(new Uint8Array([7]));
 
     const untrusted = k.connect(listener.url, { token: SECRET });
-    await expect(untrusted).rejects.toMatchObject({ code: ErrorCode.ChannelCreationFailed, message: expect.stringMatching(/TLS.*self-signed certificate.*tls\.ca/) });
+    await expect(untrusted).rejects.toMatchObject({
+      code: ErrorCode.ChannelCreationFailed,
+      message: expect.stringMatching(/TLS.*self-signed certificate.*tls\.ca/),
+    });
     // A plain ws:// client on a TLS port does not get a session either.
-    await expect(k.connect(listener.url.replace('wss:', 'ws:'), { token: SECRET, timeoutMs: 3000 })).rejects.toBeInstanceOf(CommunicationError);
+    await expect(k.connect(listener.url.replace('wss:', 'ws:'), { token: SECRET, timeoutMs: 3000 })).rejects.toBeInstanceOf(
+      CommunicationError,
+    );
   });
 
   it('works on a shared https.Server, which makes the URL wss://', async () => {
     const { cert, key } = await selfSignedCert();
     const server = createHttpsServer({ cert, key });
-    defer(() => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }));
+    defer(
+      () =>
+        new Promise<void>((resolve) => {
+          server.closeAllConnections();
+          server.close(() => resolve());
+        }),
+    );
     const k = await kernel();
     const listener = await k.listen('wss://127.0.0.1:0/spear', { secret: SECRET, handlers: { echo: (i) => i }, extra: { server } });
     expect(listener.url).toBe(`wss://127.0.0.1:${(server.address() as AddressInfo).port}/spear`);
@@ -266,8 +304,15 @@ describe('wss://', () => {
 
   it('needs a certificate and key to listen', async () => {
     const k = await kernel();
-    await expect(k.listen('wss://127.0.0.1:0/spear', {})).rejects.toMatchObject({ code: ErrorCode.ChannelCreationFailed, message: expect.stringMatching(/tls\.cert and tls\.key/) });
-    await expect(k.listen('ws://127.0.0.1:0/spear', { tls: { cert: 'x', key: 'y' } })).rejects.toMatchObject({ message: expect.stringMatching(/wss:\/\//) });
-    await expect(k.connect('ws://127.0.0.1:1/spear', { tls: { ca: 'x' } })).rejects.toMatchObject({ message: expect.stringMatching(/wss:\/\//) });
+    await expect(k.listen('wss://127.0.0.1:0/spear', {})).rejects.toMatchObject({
+      code: ErrorCode.ChannelCreationFailed,
+      message: expect.stringMatching(/tls\.cert and tls\.key/),
+    });
+    await expect(k.listen('ws://127.0.0.1:0/spear', { tls: { cert: 'x', key: 'y' } })).rejects.toMatchObject({
+      message: expect.stringMatching(/wss:\/\//),
+    });
+    await expect(k.connect('ws://127.0.0.1:1/spear', { tls: { ca: 'x' } })).rejects.toMatchObject({
+      message: expect.stringMatching(/wss:\/\//),
+    });
   });
 });

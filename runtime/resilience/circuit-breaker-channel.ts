@@ -11,7 +11,8 @@ export class CircuitBreakerChannel extends ChannelWrapper {
 
   constructor(inner: CommunicationChannel, breaker: CircuitBreaker | CircuitBreakerOptions = {}) {
     super(inner);
-    this.breaker = breaker instanceof CircuitBreaker ? breaker : new CircuitBreaker({ name: `instance "${inner.instanceId.instanceId}"`, ...breaker });
+    this.breaker =
+      breaker instanceof CircuitBreaker ? breaker : new CircuitBreaker({ name: `instance "${inner.instanceId.instanceId}"`, ...breaker });
     inner.on('close', () => this.breaker.dispose());
   }
 

@@ -22,7 +22,12 @@ export interface CircuitBreakerEvents {
   state: [state: CircuitState, previous: CircuitState];
 }
 
-const PEER_FAILURES: ReadonlySet<string> = new Set([ErrorCode.Timeout, ErrorCode.ChannelClosed, ErrorCode.ConnectionRefused, ErrorCode.ChannelCreationFailed]);
+const PEER_FAILURES: ReadonlySet<string> = new Set([
+  ErrorCode.Timeout,
+  ErrorCode.ChannelClosed,
+  ErrorCode.ConnectionRefused,
+  ErrorCode.ChannelCreationFailed,
+]);
 
 export function isPeerFailure(error: unknown): boolean {
   return error instanceof CommunicationError && PEER_FAILURES.has(error.code);
@@ -145,6 +150,10 @@ export class CircuitBreaker extends Emitter<CircuitBreakerEvents> {
   private openError(detail: string): CommunicationError {
     const what = this.options.name ? ` for ${this.options.name}` : '';
     const last = this.lastError instanceof Error ? `; last failure: ${this.lastError.message}` : '';
-    return new CommunicationError(ErrorCode.CircuitOpen, `Circuit${what} is open after ${this.failures} consecutive failures (${detail})${last}`, { cause: this.lastError });
+    return new CommunicationError(
+      ErrorCode.CircuitOpen,
+      `Circuit${what} is open after ${this.failures} consecutive failures (${detail})${last}`,
+      { cause: this.lastError },
+    );
   }
 }

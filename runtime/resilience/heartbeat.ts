@@ -30,7 +30,10 @@ export class HeartbeatMonitor extends Emitter<HeartbeatEvents> {
   private stopped = false;
   private readonly unsubscribe: () => void;
 
-  constructor(private readonly channel: CommunicationChannel, private readonly options: HeartbeatOptions = {}) {
+  constructor(
+    private readonly channel: CommunicationChannel,
+    private readonly options: HeartbeatOptions = {},
+  ) {
     super();
     this.intervalMs = options.intervalMs ?? 5_000;
     this.timeoutMs = options.timeoutMs ?? this.intervalMs * 2;
@@ -56,7 +59,10 @@ export class HeartbeatMonitor extends Emitter<HeartbeatEvents> {
     const sequence = ++this.sequence;
     const started = performance.now();
     this.channel
-      .request({ type: 'HealthCheck', requestId: '', timestamp: Date.now(), metadata: { heartbeat: String(sequence) } }, { timeoutMs: this.timeoutMs })
+      .request(
+        { type: 'HealthCheck', requestId: '', timestamp: Date.now(), metadata: { heartbeat: String(sequence) } },
+        { timeoutMs: this.timeoutMs },
+      )
       .then(
         () => {
           this.probing = false;

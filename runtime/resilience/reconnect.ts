@@ -1,5 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { CommunicationError, ErrorCode, serve, toCommunicationError, type CommunicationChannel, type ConnectOptions, type Kernel, type RuntimeInstanceId } from 'spear-comm';
+import {
+  CommunicationError,
+  ErrorCode,
+  serve,
+  toCommunicationError,
+  type CommunicationChannel,
+  type ConnectOptions,
+  type Kernel,
+  type RuntimeInstanceId,
+} from 'spear-comm';
 import { DurableChannel } from '../durable-channel.js';
 import type { HeartbeatOptions } from './heartbeat.js';
 import { checkReconnectPolicy, reconnectDelay, type ReconnectPolicy } from './reconnect-policy.js';
@@ -36,7 +45,12 @@ export class ReconnectingChannel extends DurableChannel {
   private sleeping: { timer: NodeJS.Timeout; wake: () => void } | undefined;
   private reconnects = 0;
 
-  private constructor(private readonly kernel: Kernel, url: string, options: ReconnectingConnectOptions, instanceId: RuntimeInstanceId) {
+  private constructor(
+    private readonly kernel: Kernel,
+    url: string,
+    options: ReconnectingConnectOptions,
+    instanceId: RuntimeInstanceId,
+  ) {
     super({ instanceId, transport: kernel.transportNameFor(url), codec: options.codec ?? 'json', heartbeat: options.heartbeat ?? false });
     this.url = url;
     this.policy = options.reconnect ?? { kind: 'none' };
@@ -110,11 +124,13 @@ export class ReconnectingChannel extends DurableChannel {
       if (this.isClosed()) return giveUp(this.closedError());
       const delayMs = reconnectDelay(this.policy, attempt, this.random);
       if (delayMs === undefined) {
-        return giveUp(new CommunicationError(
-          ErrorCode.ChannelClosed,
-          `Gave up reconnecting to ${this.url} after ${attempt} attempt${attempt === 1 ? '' : 's'}: ${lastError.message}`,
-          { cause: lastError },
-        ));
+        return giveUp(
+          new CommunicationError(
+            ErrorCode.ChannelClosed,
+            `Gave up reconnecting to ${this.url} after ${attempt} attempt${attempt === 1 ? '' : 's'}: ${lastError.message}`,
+            { cause: lastError },
+          ),
+        );
       }
       this.emit('reconnecting', attempt + 1, delayMs, lastError);
       await this.sleep(delayMs);

@@ -29,8 +29,13 @@ export async function expectOnlyHonestLeft(listener: Listener, honest: Communica
  * with expectOnlyHonestLeft. Returns how many cases ran.
  */
 export async function fuzzListener<S>(
-  kernel: Kernel, listener: Listener, token: string, categories: Record<string, fc.Arbitrary<S>>, runs: number,
-  play: (script: S) => Promise<void>, uncaught: unknown[],
+  kernel: Kernel,
+  listener: Listener,
+  token: string,
+  categories: Record<string, fc.Arbitrary<S>>,
+  runs: number,
+  play: (script: S) => Promise<void>,
+  uncaught: unknown[],
 ): Promise<number> {
   const honest = await kernel.connect(listener.url, { token, codec: 'cbor' });
   let cases = 0;

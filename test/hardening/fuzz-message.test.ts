@@ -37,16 +37,26 @@ interface Script {
 
 function scripts(codecs: Codec[]): Record<string, fc.Arbitrary<Script>> {
   const message = (payload: fc.Arbitrary<Uint8Array>) => fc.record({ payload, text: fc.nat({ max: 4 }).map((n) => n === 0) });
-  const script = (messages: fc.Arbitrary<Message[]>, raw: fc.Arbitrary<boolean> = fc.constant(false)) => fc.record({ messages, abrupt: fc.boolean(), raw });
+  const script = (messages: fc.Arbitrary<Message[]>, raw: fc.Arbitrary<boolean> = fc.constant(false)) =>
+    fc.record({ messages, abrupt: fc.boolean(), raw });
   const anyCodecFrame = fc.constantFrom(...codecs).chain((codec) => hostileCodecFrame(codec));
   return {
     'random bytes': script(fc.array(message(fc.uint8Array({ maxLength: 300 })), { minLength: 1, maxLength: 4 }), fc.boolean()),
     'hostile handshakes': script(fc.array(message(hostileHandshake), { minLength: 1, maxLength: 3 })),
     'valid handshake, then hostile frames': script(
-      fc.constantFrom(...codecs).chain((codec) => fc.array(hostileCodecFrame(codec), { maxLength: 6 }).map((frames) =>
-        [validHandshake(codec.name), ...frames].map((payload) => ({ payload, text: false })))),
+      fc
+        .constantFrom(...codecs)
+        .chain((codec) =>
+          fc
+            .array(hostileCodecFrame(codec), { maxLength: 6 })
+            .map((frames) => [validHandshake(codec.name), ...frames].map((payload) => ({ payload, text: false }))),
+        ),
     ),
-    'any frames in any order': script(fc.array(message(fc.oneof(fc.constantFrom(...codecs.map((c) => validHandshake(c.name))), hostileHandshake, anyCodecFrame)), { maxLength: 6 })),
+    'any frames in any order': script(
+      fc.array(message(fc.oneof(fc.constantFrom(...codecs.map((c) => validHandshake(c.name))), hostileHandshake, anyCodecFrame)), {
+        maxLength: 6,
+      }),
+    ),
   };
 }
 
@@ -85,7 +95,11 @@ function frameMessage(data: Uint8Array): Buffer {
 }
 
 async function playGrpc(client: Client, { messages, abrupt, raw }: Script): Promise<void> {
-  const call: ClientDuplexStream<Buffer, Buffer> = client.makeBidiStreamRequest('/spear.v1.SpearTransport/Connect', (b: Buffer) => b, (b: Buffer) => b);
+  const call: ClientDuplexStream<Buffer, Buffer> = client.makeBidiStreamRequest(
+    '/spear.v1.SpearTransport/Connect',
+    (b: Buffer) => b,
+    (b: Buffer) => b,
+  );
   call.on('data', () => {});
   call.on('error', () => {});
   const ended = new Promise((resolve) => call.on('status', resolve));
@@ -103,7 +117,10 @@ async function playGrpc(client: Client, { messages, abrupt, raw }: Script): Prom
 describe('fuzzing the message listeners', () => {
   it('websocket: survives every category, keeps serving an honest client, and leaves no connection open', async () => {
     const listener = await bed.kernel.listen('ws://127.0.0.1:0/spear', {
-      secret: FUZZ_SECRET, handlers: { echo: (input) => input }, authTimeoutMs: 2_000, maxFrameSize: 64 * 1024,
+      secret: FUZZ_SECRET,
+      handlers: { echo: (input) => input },
+      authTimeoutMs: 2_000,
+      maxFrameSize: 64 * 1024,
     });
     bed.defer(() => listener.close());
     await fuzzListener(bed.kernel, listener, FUZZ_SECRET, scripts(codecs()), RUNS, (script) => playWebSocket(listener, script), uncaught);
@@ -111,7 +128,10 @@ describe('fuzzing the message listeners', () => {
 
   it('grpc: survives every category, raw non-Frame messages included, keeps serving an honest client, and leaves no call open', async () => {
     const listener = await bed.kernel.listen('grpc://127.0.0.1:0', {
-      secret: FUZZ_SECRET, handlers: { echo: (input) => input }, authTimeoutMs: 2_000, maxFrameSize: 64 * 1024,
+      secret: FUZZ_SECRET,
+      handlers: { echo: (input) => input },
+      authTimeoutMs: 2_000,
+      maxFrameSize: 64 * 1024,
     });
     bed.defer(() => listener.close());
     const client = new Client(new URL(listener.url).host, credentials.createInsecure());

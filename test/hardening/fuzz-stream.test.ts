@@ -39,9 +39,21 @@ async function play(listener: Listener, { bytes, cuts, ending }: StreamScript): 
 describe.each(Object.keys(transports))('fuzzing the %s listener', (transport) => {
   it('survives every category, keeps serving an honest client, and leaves no connection open', async () => {
     const listener = await bed.kernel.listen(transports[transport]!(), {
-      secret: FUZZ_SECRET, handlers: { echo: (input) => input }, authTimeoutMs: 2_000, frameTimeoutMs: 2_000, maxFrameSize: 64 * 1024,
+      secret: FUZZ_SECRET,
+      handlers: { echo: (input) => input },
+      authTimeoutMs: 2_000,
+      frameTimeoutMs: 2_000,
+      maxFrameSize: 64 * 1024,
     });
     bed.defer(() => listener.close());
-    await fuzzListener(bed.kernel, listener, FUZZ_SECRET, streamScripts(bed.kernel.codecs().map((name) => bed.kernel.codec(name))), RUNS, (script) => play(listener, script), uncaught);
+    await fuzzListener(
+      bed.kernel,
+      listener,
+      FUZZ_SECRET,
+      streamScripts(bed.kernel.codecs().map((name) => bed.kernel.codec(name))),
+      RUNS,
+      (script) => play(listener, script),
+      uncaught,
+    );
   });
 });

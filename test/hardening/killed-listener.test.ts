@@ -22,7 +22,12 @@ describe.each(Object.keys(urls))('%s: the listener process is killed with SIGKIL
     const { child, url } = await listeningChild(children, urls[transport]!());
     const channel = await bed.kernel.connect(url);
     const closed = new Promise((resolve) => channel.on('close', resolve));
-    const pending = Array.from({ length: 5 }, () => invoke(channel, 'hang', new Uint8Array(0), { timeoutMs: 60_000 }).then(() => 'answered', (e: unknown) => e));
+    const pending = Array.from({ length: 5 }, () =>
+      invoke(channel, 'hang', new Uint8Array(0), { timeoutMs: 60_000 }).then(
+        () => 'answered',
+        (e: unknown) => e,
+      ),
+    );
     // In order on the wire: once this is answered, the child holds all five requests.
     expect(await invoke(channel, 'echo', Uint8Array.of(3))).toEqual(Uint8Array.of(3));
     child.kill('SIGKILL');

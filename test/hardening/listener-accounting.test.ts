@@ -13,7 +13,11 @@ failOnUnhandledRejections();
 describe('listener accounting', () => {
   it('releases the slot of a peer whose first frame after the handshake is garbage, sent in the same write', async () => {
     const handed: CommunicationChannel[] = [];
-    const listener = await bed.kernel.listen('tcp://127.0.0.1:0', { maxConnections: 3, handlers: { echo: (input) => input }, onChannel: (c) => handed.push(c) });
+    const listener = await bed.kernel.listen('tcp://127.0.0.1:0', {
+      maxConnections: 3,
+      handlers: { echo: (input) => input },
+      onChannel: (c) => handed.push(c),
+    });
     bed.defer(() => listener.close());
     for (let i = 0; i < 5; i++) {
       const peer = await rawPeer(listener.url);
@@ -29,5 +33,4 @@ describe('listener accounting', () => {
     expect(await invoke(channel, 'echo', Uint8Array.of(5))).toEqual(Uint8Array.of(5));
     await channel.close();
   });
-
 });

@@ -32,8 +32,11 @@ describe.each(Object.keys(urls))('%s: the listener is killed and restarted under
     const url = server.url; // the real port / path: restarts reuse it
     const acked: string[] = [];
     const failures: unknown[] = [];
-    const clients: ReconnectingChannel[] = await Promise.all(Array.from({ length: CLIENTS }, () =>
-      connectWithReconnect(bed.kernel, url, { token: SECRET, reconnect: { kind: 'fixed', intervalMs: 20, maxAttempts: 1_000 } })));
+    const clients: ReconnectingChannel[] = await Promise.all(
+      Array.from({ length: CLIENTS }, () =>
+        connectWithReconnect(bed.kernel, url, { token: SECRET, reconnect: { kind: 'fixed', intervalMs: 20, maxAttempts: 1_000 } }),
+      ),
+    );
     bed.defer(() => Promise.all(clients.map((c) => c.close())));
 
     let running = true;

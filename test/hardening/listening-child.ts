@@ -28,11 +28,16 @@ export function killChildrenAfterEach(): Set<ChildProcess> {
 }
 
 /** Starts a listening child on `url` (with `secret`, if given) and waits for its bound URL. */
-export async function listeningChild(children: Set<ChildProcess>, url: string, secret?: string, ran = new Map<string, number>()): Promise<ListeningChild> {
+export async function listeningChild(
+  children: Set<ChildProcess>,
+  url: string,
+  secret?: string,
+  ran = new Map<string, number>(),
+): Promise<ListeningChild> {
   const child = spawn(process.execPath, [fixture, url, ...(secret ? [secret] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
   children.add(child);
   const exited = once(child, 'exit');
-  const lines = createInterface({ input: child.stdout! });
+  const lines = createInterface({ input: child.stdout });
   const bound = new Promise<string>((resolve) => {
     lines.on('line', (line) => {
       if (line.startsWith('ran ')) {
@@ -57,7 +62,7 @@ export async function listeningChild(children: Set<ChildProcess>, url: string, s
       child.kill('SIGKILL');
       await exited;
       // Every line it wrote before dying has been read once its stdout has closed.
-      if (!child.stdout!.closed) await once(child.stdout!, 'close');
+      if (!child.stdout.closed) await once(child.stdout, 'close');
     },
   };
 }

@@ -44,9 +44,12 @@ export async function rawPeer(url: string): Promise<RawPeer> {
       socket.destroy();
     }
   });
-  await Promise.race([once(socket, 'connect'), closed.then(() => {
-    throw new Error(`raw peer could not connect to ${url}`);
-  })]);
+  await Promise.race([
+    once(socket, 'connect'),
+    closed.then(() => {
+      throw new Error(`raw peer could not connect to ${url}`);
+    }),
+  ]);
   return {
     socket,
     closed,
@@ -73,8 +76,16 @@ export function wire(payload: Uint8Array | string): Buffer {
 /** A well-formed AuthRequest (JSON, as every session starts), with `overrides` applied. */
 export function authRequest(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
-    type: 'AuthRequest', requestId: 'raw-1', timestamp: Date.now(), metadata: {},
-    instanceId: 'raw-peer', token: '', clientVersion: 'raw', clientType: 'process', codec: 'json', extraParams: {},
+    type: 'AuthRequest',
+    requestId: 'raw-1',
+    timestamp: Date.now(),
+    metadata: {},
+    instanceId: 'raw-peer',
+    token: '',
+    clientVersion: 'raw',
+    clientType: 'process',
+    codec: 'json',
+    extraParams: {},
     ...overrides,
   };
 }

@@ -12,8 +12,12 @@ failOnUnhandledRejections();
 /** A logger that keeps every line, at every level, as the text a log file would hold. */
 function recordingLogger(): { logger: Logger; text(): string } {
   const lines: string[] = [];
-  const write = (level: string) => (message: string, fields?: Record<string, unknown>) => void lines.push(`${level} ${message} ${JSON.stringify(fields ?? {})}`);
-  return { logger: { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') }, text: () => lines.join('\n') };
+  const write = (level: string) => (message: string, fields?: Record<string, unknown>) =>
+    void lines.push(`${level} ${message} ${JSON.stringify(fields ?? {})}`);
+  return {
+    logger: { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') },
+    text: () => lines.join('\n'),
+  };
 }
 
 describe('secrets', () => {
@@ -25,7 +29,7 @@ describe('secrets', () => {
     const given = `given-${generateSecret()}`;
     const listener = await kernel.listen('tcp://127.0.0.1:0', { secret, handlers: { echo: (input) => input } });
     const seen: string[] = [];
-    listener.on('rejected', (error) => seen.push(error.message, String(error.cause ?? '')));
+    listener.on('rejected', (error) => seen.push(error.message, error.cause instanceof Error ? error.cause.message : ''));
 
     const error = await kernel.connect(listener.url, { token: given, instanceId: 'worker-1' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CommunicationError);
@@ -52,8 +56,11 @@ describe('secrets', () => {
     }
   });
 
-  it('per-instance secrets: one instance\'s secret does not open another\'s session, and errors name only the instance', async () => {
-    const secrets = new Map([['a', generateSecret()], ['b', generateSecret()]]);
+  it("per-instance secrets: one instance's secret does not open another's session, and errors name only the instance", async () => {
+    const secrets = new Map([
+      ['a', generateSecret()],
+      ['b', generateSecret()],
+    ]);
     const listener = await bed.kernel.listen('tcp://127.0.0.1:0', {
       validateToken: (token, request) => secrets.get(request.instanceId) === token,
       handlers: { who: (_input, ctx) => Buffer.from(ctx.instanceId.instanceId) },

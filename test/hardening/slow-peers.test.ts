@@ -1,6 +1,14 @@
 // Slow, silent, half-open and flooding peers: none of them may hold memory or a connection slot forever.
 import { describe, expect, it } from 'vitest';
-import { CommunicationError, ErrorCode, HANDSHAKE_MAX_FRAME_SIZE, invoke, type CommunicationChannel, type Listener, type ListenOptions } from 'spear-comm';
+import {
+  CommunicationError,
+  ErrorCode,
+  HANDSHAKE_MAX_FRAME_SIZE,
+  invoke,
+  type CommunicationChannel,
+  type Listener,
+  type ListenOptions,
+} from 'spear-comm';
 import { LengthPrefixDecoder, StreamFrameConnection, encodeFrameHeader } from 'spear-comm/transport-kit';
 import { failOnUnhandledRejections, until } from '../support.js';
 import { collect, socketPair, waitFor, wireFrame } from '../support/streams.js';
@@ -62,7 +70,10 @@ describe('a split frame costs the bytes received, not the length announced', () 
     const listener = await listen('tcp://127.0.0.1:0');
     const peers = await Promise.all(Array.from({ length: 40 }, () => authenticatedRawPeer(listener.url)));
     const before = process.memoryUsage().arrayBuffers;
-    const written = peers.map((peer) => new Promise<void>((resolve) => peer.socket.write(Buffer.concat([encodeFrameHeader(16 * MiB), Buffer.of(1)]), () => resolve())));
+    const written = peers.map(
+      (peer) =>
+        new Promise<void>((resolve) => peer.socket.write(Buffer.concat([encodeFrameHeader(16 * MiB), Buffer.of(1)]), () => resolve())),
+    );
     await Promise.all(written);
     // On loopback the bytes are in the listener's receive queues once written; a round trip on
     // another connection takes the listener through event-loop turns that read them all.
@@ -122,7 +133,10 @@ describe.each(Object.keys(transports))('%s: frames before authentication', (tran
     const rejected = new Promise<CommunicationError>((resolve) => listener.on('rejected', (error) => resolve(error)));
     const peer = await rawPeer(listener.url);
     peer.socket.write(Buffer.concat([encodeFrameHeader(HANDSHAKE_MAX_FRAME_SIZE + 1), Buffer.from('{"type":"AuthRequest"')]));
-    expect(await rejected).toMatchObject({ code: ErrorCode.FrameTooLarge, message: expect.stringContaining(`over the limit of ${HANDSHAKE_MAX_FRAME_SIZE} bytes for a peer that has not authenticated`) });
+    expect(await rejected).toMatchObject({
+      code: ErrorCode.FrameTooLarge,
+      message: expect.stringContaining(`over the limit of ${HANDSHAKE_MAX_FRAME_SIZE} bytes for a peer that has not authenticated`),
+    });
     await peer.closed;
     await until(() => listener.connectionCount === 0, 'the slot released');
     const channel = await bed.kernel.connect(listener.url);
@@ -173,7 +187,10 @@ describe('auth timeout over tcp', () => {
     const listener = await listen('tcp://127.0.0.1:0', { authTimeoutMs: 300 });
     const rejected = new Promise<CommunicationError>((resolve) => listener.on('rejected', (error) => resolve(error)));
     const peer = await rawPeer(listener.url);
-    expect(await rejected).toMatchObject({ code: ErrorCode.AuthFailed, message: expect.stringContaining('did not complete the handshake within 300 ms') });
+    expect(await rejected).toMatchObject({
+      code: ErrorCode.AuthFailed,
+      message: expect.stringContaining('did not complete the handshake within 300 ms'),
+    });
     await peer.closed;
     await until(() => listener.connectionCount === 0, 'the slot released');
   });
@@ -184,7 +201,10 @@ describe('auth timeout over tcp', () => {
     const peer = await rawPeer(listener.url);
     const handshake = wire(JSON.stringify({ type: 'AuthRequest', requestId: 'x', timestamp: 0, metadata: {}, instanceId: 'half' }));
     peer.socket.write(handshake.subarray(0, Math.floor(handshake.byteLength / 2)));
-    expect(await rejected).toMatchObject({ code: ErrorCode.AuthFailed, message: expect.stringContaining('did not complete the handshake') });
+    expect(await rejected).toMatchObject({
+      code: ErrorCode.AuthFailed,
+      message: expect.stringContaining('did not complete the handshake'),
+    });
     await peer.closed;
     await until(() => listener.connectionCount === 0, 'the slot released');
   });
@@ -209,7 +229,10 @@ describe('connection flood over tcp', () => {
     await until(() => listener.connectionCount === limit, 'the slots filled by the flood');
     // A newcomer while every slot is taken is turned away with a clear error, not left hanging.
     const newcomer = await bed.kernel.connect(listener.url, { timeoutMs: 10_000 }).catch((e: unknown) => e);
-    expect(newcomer).toMatchObject({ code: ErrorCode.ChannelCreationFailed, message: expect.stringContaining('closed the connection during the handshake') });
+    expect(newcomer).toMatchObject({
+      code: ErrorCode.ChannelCreationFailed,
+      message: expect.stringContaining('closed the connection during the handshake'),
+    });
     // Every flood socket is closed by the listener: beyond the limit at once, the rest at the auth timeout.
     await Promise.all(peers.map((p) => p.closed));
     clearInterval(sampler);

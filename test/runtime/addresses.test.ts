@@ -8,7 +8,23 @@ const SAFE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,39}-[0-9a-f]{16}\.sock$/;
 const DIR = '/tmp/spear-AbC123';
 
 describe('per-instance socket paths', () => {
-  const hostile = ['../../etc/x', 'a/b', 'a\\b', 'nul\0byte', 'x'.repeat(300), 'x'.repeat(299) + 'y', '..', '.', '/', '-rf', ' ', 'ünïcödé', '\n', 'a_b', 'a b'];
+  const hostile = [
+    '../../etc/x',
+    'a/b',
+    'a\\b',
+    'nul\0byte',
+    'x'.repeat(300),
+    'x'.repeat(299) + 'y',
+    '..',
+    '.',
+    '/',
+    '-rf',
+    ' ',
+    'ünïcödé',
+    '\n',
+    'a_b',
+    'a b',
+  ];
 
   it.each(hostile.map((id) => [JSON.stringify(id).slice(0, 40), id]))('%s stays a single safe file name inside the directory', (_, id) => {
     const name = socketFileName(id);
@@ -31,22 +47,26 @@ describe('per-instance socket paths', () => {
   });
 
   it('holds for any string: safe, bounded, distinct', () => {
-    fc.assert(fc.property(fc.uniqueArray(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 400 }), { minLength: 2, maxLength: 20 }), (ids) => {
-      const names = ids.map(socketFileName);
-      for (const name of names) {
-        expect(name).toMatch(SAFE_NAME);
-        expect(name.length).toBeLessThanOrEqual(62);
-      }
-      expect(new Set(names).size).toBe(ids.length);
-    }));
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 400 }), { minLength: 2, maxLength: 20 }), (ids) => {
+        const names = ids.map(socketFileName);
+        for (const name of names) {
+          expect(name).toMatch(SAFE_NAME);
+          expect(name.length).toBeLessThanOrEqual(62);
+        }
+        expect(new Set(names).size).toBe(ids.length);
+      }),
+    );
   });
 
   it('keeps ids apart that differ only in lone surrogates or control characters', () => {
     const ids = ['\uD800', '\uD801', '\uDC00', '\0', '\x01'];
     expect(new Set(ids.map(socketFileName)).size).toBe(ids.length);
-    fc.assert(fc.property(fc.uniqueArray(fc.string({ unit: 'binary', minLength: 1, maxLength: 8 }), { minLength: 2, maxLength: 30 }), (many) => {
-      expect(new Set(many.map(socketFileName)).size).toBe(many.length);
-    }));
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.string({ unit: 'binary', minLength: 1, maxLength: 8 }), { minLength: 2, maxLength: 30 }), (many) => {
+        expect(new Set(many.map(socketFileName)).size).toBe(many.length);
+      }),
+    );
   });
 
   it('refuses an empty id', () => {
@@ -67,7 +87,9 @@ describe('per-instance socket paths', () => {
     const memory = [await instanceAddress('memory', context('a/b')), await instanceAddress('memory', context('a_b'))];
     expect(memory[0]).not.toBe(memory[1]);
     for (const url of memory) expect(new URL(url).host).toBe(url.slice('memory://'.length));
-    await expect(instanceAddress('unix', { ...context('x'), socketDir: async () => '/tmp/' + 'd'.repeat(90) })).rejects.toThrow(/over the OS limit/);
+    await expect(instanceAddress('unix', { ...context('x'), socketDir: async () => '/tmp/' + 'd'.repeat(90) })).rejects.toThrow(
+      /over the OS limit/,
+    );
   });
 
   it('makes its private socket directory 0700 and removes it on close', async () => {

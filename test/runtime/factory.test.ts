@@ -19,7 +19,10 @@ const text = (bytes: Uint8Array) => Buffer.from(bytes).toString('utf8');
 describe('CommunicationFactory (wasm strategy, memory transport)', () => {
   it('gives an instance its own address and secret; the instance connects from its environment and both sides invoke', async () => {
     const k = await kernel();
-    const channel = await factoryFor(k).createChannelForInstance({ runtimeType: 'wasm', instanceId: 'wasm-1' }, { handlers: { hostTime: () => Buffer.from('host') } });
+    const channel = await factoryFor(k).createChannelForInstance(
+      { runtimeType: 'wasm', instanceId: 'wasm-1' },
+      { handlers: { hostTime: () => Buffer.from('host') } },
+    );
     expect(channel.transport).toBe('memory');
     expect(channel.state).toBe('waiting');
     const env = channel.environment();
@@ -42,17 +45,29 @@ describe('CommunicationFactory (wasm strategy, memory transport)', () => {
     const b = await factoryFor(k).createChannelForInstance({ runtimeType: 'wasm', instanceId: 'b' });
     expect(a.url).not.toBe(b.url);
     expect(a.environment()[SPEAR_ENV.secret]).not.toBe(b.environment()[SPEAR_ENV.secret]);
-    await expect(factoryFor(k).createChannelForInstance({ runtimeType: 'wasm', instanceId: 'a' })).rejects.toMatchObject({ code: ErrorCode.ChannelCreationFailed });
+    await expect(factoryFor(k).createChannelForInstance({ runtimeType: 'wasm', instanceId: 'a' })).rejects.toMatchObject({
+      code: ErrorCode.ChannelCreationFailed,
+    });
 
     // b's address with a's secret, and a's secret under b's id: both refused.
     const rejected: MonitorEvent[] = [];
     factoryFor(k).monitor.on('error', (e) => rejected.push(e));
     const aSecret = a.environment()[SPEAR_ENV.secret]!;
-    await expect(k.connect(b.url, { instanceId: { runtimeType: 'wasm', instanceId: 'b' }, token: aSecret })).rejects.toMatchObject({ code: ErrorCode.AuthFailed });
-    await expect(k.connect(b.url, { instanceId: { runtimeType: 'wasm', instanceId: 'a' }, token: b.environment()[SPEAR_ENV.secret]! })).rejects.toMatchObject({ code: ErrorCode.AuthFailed });
+    await expect(k.connect(b.url, { instanceId: { runtimeType: 'wasm', instanceId: 'b' }, token: aSecret })).rejects.toMatchObject({
+      code: ErrorCode.AuthFailed,
+    });
+    await expect(
+      k.connect(b.url, { instanceId: { runtimeType: 'wasm', instanceId: 'a' }, token: b.environment()[SPEAR_ENV.secret]! }),
+    ).rejects.toMatchObject({ code: ErrorCode.AuthFailed });
     // The right secret under the wrong runtime type is refused too.
-    await expect(k.connect(b.url, { instanceId: { runtimeType: 'process', instanceId: 'b' }, token: b.environment()[SPEAR_ENV.secret]! })).rejects.toMatchObject({ code: ErrorCode.AuthFailed });
-    expect(rejected.map((e) => e.type === 'error' && (e.error as CommunicationError).code)).toEqual([ErrorCode.AuthFailed, ErrorCode.AuthFailed, ErrorCode.AuthFailed]);
+    await expect(
+      k.connect(b.url, { instanceId: { runtimeType: 'process', instanceId: 'b' }, token: b.environment()[SPEAR_ENV.secret]! }),
+    ).rejects.toMatchObject({ code: ErrorCode.AuthFailed });
+    expect(rejected.map((e) => e.type === 'error' && (e.error as CommunicationError).code)).toEqual([
+      ErrorCode.AuthFailed,
+      ErrorCode.AuthFailed,
+      ErrorCode.AuthFailed,
+    ]);
     expect(b.state).toBe('waiting');
 
     // After a closes, its id may be used again.
@@ -90,10 +105,14 @@ describe('CommunicationFactory (wasm strategy, memory transport)', () => {
     await first.close();
     const squatter = await k.listen(first.url);
     factoryFor(k).setStrategy({ runtimeType: 'wasm', preferred: 'memory', fallbacks: ['websocket'] });
-    const error = await factoryFor(k).createChannelForInstance({ runtimeType: 'wasm', instanceId: 'taken' }).catch((e: unknown) => e);
+    const error = await factoryFor(k)
+      .createChannelForInstance({ runtimeType: 'wasm', instanceId: 'taken' })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CommunicationError);
     expect((error as CommunicationError).code).toBe(ErrorCode.ChannelCreationFailed);
-    expect((error as CommunicationError).message).toMatch(/memory: .*already listening.*; websocket: transport "websocket" is not installed/);
+    expect((error as CommunicationError).message).toMatch(
+      /memory: .*already listening.*; websocket: transport "websocket" is not installed/,
+    );
     await squatter.close();
     // The failed attempt did not keep the id reserved.
     expect((await factoryFor(k).createChannelForInstance({ runtimeType: 'wasm', instanceId: 'taken' })).transport).toBe('memory');
@@ -101,8 +120,12 @@ describe('CommunicationFactory (wasm strategy, memory transport)', () => {
 
   it('rejects an unknown codec and an empty id before opening anything', async () => {
     const k = await kernel();
-    await expect(factoryFor(k).createChannelForInstance({ runtimeType: 'wasm', instanceId: '' })).rejects.toMatchObject({ code: ErrorCode.ChannelCreationFailed });
-    await expect(factoryFor(k).createChannelForInstance({ runtimeType: 'wasm', instanceId: 'x' }, { codec: 'nope' })).rejects.toThrow(/No codec named "nope"/);
+    await expect(factoryFor(k).createChannelForInstance({ runtimeType: 'wasm', instanceId: '' })).rejects.toMatchObject({
+      code: ErrorCode.ChannelCreationFailed,
+    });
+    await expect(factoryFor(k).createChannelForInstance({ runtimeType: 'wasm', instanceId: 'x' }, { codec: 'nope' })).rejects.toThrow(
+      /No codec named "nope"/,
+    );
     expect(factoryFor(k).channels()).toHaveLength(0);
   });
 
@@ -117,7 +140,10 @@ describe('CommunicationFactory (wasm strategy, memory transport)', () => {
     await first.close();
     expect(await disconnected).toBeInstanceOf(CommunicationError);
     expect(channel.state).toBe('disconnected');
-    await expect(invoke(channel, 'who', new Uint8Array())).rejects.toMatchObject({ code: ErrorCode.ChannelClosed, message: expect.stringMatching(/not connected/) });
+    await expect(invoke(channel, 'who', new Uint8Array())).rejects.toMatchObject({
+      code: ErrorCode.ChannelClosed,
+      message: expect.stringMatching(/not connected/),
+    });
 
     const second = await connectFromEnv({ env, kernel: k, handlers: { who: () => Buffer.from('second') } });
     await channel.waitForConnection();
@@ -135,8 +161,17 @@ describe('CommunicationFactory (wasm strategy, memory transport)', () => {
   it('closing the kernel releases every listener, channel, timer and heartbeat the factory made', async () => {
     const before = activeResources();
     const k = await createKernel();
-    const channel = await factoryFor(k).createChannelForInstance({ runtimeType: 'wasm', instanceId: 'leak-check' }, { heartbeat: { intervalMs: 5 } });
-    const instance = await connectFromEnv({ env: channel.environment(), kernel: k, reconnect: { kind: 'fixed', intervalMs: 5 }, heartbeat: { intervalMs: 5 }, handlers: { echo: (i) => i } });
+    const channel = await factoryFor(k).createChannelForInstance(
+      { runtimeType: 'wasm', instanceId: 'leak-check' },
+      { heartbeat: { intervalMs: 5 } },
+    );
+    const instance = await connectFromEnv({
+      env: channel.environment(),
+      kernel: k,
+      reconnect: { kind: 'fixed', intervalMs: 5 },
+      heartbeat: { intervalMs: 5 },
+      handlers: { echo: (i) => i },
+    });
     await channel.waitForConnection();
     await invoke(channel, 'echo', Buffer.from('x'));
     await k.close();

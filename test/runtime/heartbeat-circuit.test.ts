@@ -1,5 +1,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { CommunicationError, ErrorCode, createKernel, encodeHandshake, invoke, serve, type CommunicationChannel, type FrameConnection, type Kernel } from 'spear-comm';
+import {
+  CommunicationError,
+  ErrorCode,
+  createKernel,
+  encodeHandshake,
+  invoke,
+  serve,
+  type CommunicationChannel,
+  type FrameConnection,
+  type Kernel,
+} from 'spear-comm';
 import { CircuitBreaker, startHeartbeat, withCircuitBreaker, type CircuitState } from 'spear-comm/runtime';
 import { failOnUnhandledRejections } from '../support.js';
 import { factoryFor } from '../support/factory.js';
@@ -13,10 +23,20 @@ afterEach(async () => kernel?.close());
 async function silentPeer(url: string, token: string, instanceId: { runtimeType: 'wasm'; instanceId: string }): Promise<FrameConnection> {
   const connection = await kernel.transport('memory').connect(new URL(url), { maxFrameSize: 1 << 20, timeoutMs: 1_000 });
   connection.start({ onFrame: () => {}, onClose: () => {} });
-  await connection.send(encodeHandshake({
-    type: 'AuthRequest', requestId: 'hello', timestamp: Date.now(), metadata: {},
-    instanceId: instanceId.instanceId, token, clientVersion: 'test', clientType: instanceId.runtimeType, codec: 'json', extraParams: {},
-  }));
+  await connection.send(
+    encodeHandshake({
+      type: 'AuthRequest',
+      requestId: 'hello',
+      timestamp: Date.now(),
+      metadata: {},
+      instanceId: instanceId.instanceId,
+      token,
+      clientVersion: 'test',
+      clientType: instanceId.runtimeType,
+      codec: 'json',
+      extraParams: {},
+    }),
+  );
   return connection;
 }
 
@@ -48,13 +68,19 @@ describe('heartbeats', () => {
     const host = await hostSide;
     const monitor = startHeartbeat(host, { intervalMs: 10, timeoutMs: 100 });
     const error = await new Promise<CommunicationError>((resolve) => monitor.on('timeout', resolve));
-    expect(error).toMatchObject({ code: ErrorCode.Timeout, message: expect.stringMatching(/instance "quiet".*did not answer a heartbeat within 100 ms/) });
+    expect(error).toMatchObject({
+      code: ErrorCode.Timeout,
+      message: expect.stringMatching(/instance "quiet".*did not answer a heartbeat within 100 ms/),
+    });
     await new Promise((resolve) => (host.isConnected() ? host.on('close', resolve) : resolve(undefined)));
   });
 
   it('on a factory channel, a silent instance becomes a disconnect with the heartbeat as the reason', async () => {
     kernel = await createKernel();
-    const channel = await factoryFor(kernel).createChannelForInstance({ runtimeType: 'wasm', instanceId: 'quiet' }, { heartbeat: { intervalMs: 10, timeoutMs: 100 } });
+    const channel = await factoryFor(kernel).createChannelForInstance(
+      { runtimeType: 'wasm', instanceId: 'quiet' },
+      { heartbeat: { intervalMs: 10, timeoutMs: 100 } },
+    );
     const env = channel.environment();
     await silentPeer(channel.url, env.SPEAR_SECRET!, { runtimeType: 'wasm', instanceId: 'quiet' });
     await channel.waitForConnection();
@@ -83,14 +109,19 @@ describe('circuit breaker', () => {
     guarded.breaker.on('state', (state) => states.push(state));
 
     // A function that fails remotely proves the peer is alive: it does not count.
-    for (let i = 0; i < 3; i++) await expect(invoke(guarded, 'fail', new Uint8Array())).rejects.toMatchObject({ code: ErrorCode.RemoteError });
+    for (let i = 0; i < 3; i++)
+      await expect(invoke(guarded, 'fail', new Uint8Array())).rejects.toMatchObject({ code: ErrorCode.RemoteError });
     expect(guarded.breaker.state).toBe('closed');
 
-    for (let i = 0; i < 2; i++) await expect(invoke(guarded, 'work', new Uint8Array(), { timeoutMs: 20 })).rejects.toMatchObject({ code: ErrorCode.Timeout });
+    for (let i = 0; i < 2; i++)
+      await expect(invoke(guarded, 'work', new Uint8Array(), { timeoutMs: 20 })).rejects.toMatchObject({ code: ErrorCode.Timeout });
     expect(guarded.breaker.state).toBe('open');
     const sent = host.stats().messagesOut;
     const fastFail = await invoke(guarded, 'work', new Uint8Array()).catch((e: unknown) => e);
-    expect(fastFail).toMatchObject({ code: ErrorCode.CircuitOpen, message: expect.stringMatching(/open after 2 consecutive failures.*last failure: No answer/) });
+    expect(fastFail).toMatchObject({
+      code: ErrorCode.CircuitOpen,
+      message: expect.stringMatching(/open after 2 consecutive failures.*last failure: No answer/),
+    });
     expect(host.stats().messagesOut).toBe(sent);
 
     await new Promise<void>((resolve) => guarded.breaker.on('state', (s) => s === 'half-open' && resolve()));
@@ -98,7 +129,10 @@ describe('circuit breaker', () => {
     release();
     // While one trial runs, other calls still fail fast.
     const trial = invoke(guarded, 'work', new Uint8Array(), { timeoutMs: 5_000 });
-    await expect(invoke(guarded, 'work', new Uint8Array())).rejects.toMatchObject({ code: ErrorCode.CircuitOpen, message: expect.stringMatching(/trial call/) });
+    await expect(invoke(guarded, 'work', new Uint8Array())).rejects.toMatchObject({
+      code: ErrorCode.CircuitOpen,
+      message: expect.stringMatching(/trial call/),
+    });
     expect(Buffer.from(await trial).toString()).toBe('ok');
     expect(states).toEqual(['open', 'half-open', 'closed']);
     await guarded.close();

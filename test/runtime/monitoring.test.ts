@@ -9,7 +9,8 @@ failOnUnhandledRejections();
 let kernel: Kernel;
 afterEach(async () => kernel?.close());
 
-const summary = (e: MonitorEvent) => (e.type === 'message' ? `message:${e.message.type}` : e.type === 'error' ? `error:${(e.error as { code?: string }).code}` : e.type);
+const summary = (e: MonitorEvent) =>
+  e.type === 'message' ? `message:${e.message.type}` : e.type === 'error' ? `error:${(e.error as { code?: string }).code}` : e.type;
 
 describe('ConnectionMonitor', () => {
   it('reports connected, authenticated, message and disconnected for an instance, in order', async () => {
@@ -59,11 +60,18 @@ describe('listener connection limit', () => {
     const first = await kernel.connect(listener.url, { token: 's' });
     await kernel.connect(listener.url, { token: 's' });
     await expect(kernel.connect(listener.url, { token: 's' })).rejects.toMatchObject({ code: ErrorCode.ChannelCreationFailed });
-    expect(monitor.recent().filter((e) => e.type === 'error').map(summary)).toEqual(['error:ConnectionRefused']);
+    expect(
+      monitor
+        .recent()
+        .filter((e) => e.type === 'error')
+        .map(summary),
+    ).toEqual(['error:ConnectionRefused']);
 
     const serverSides = listener.channels();
     expect(serverSides).toHaveLength(2);
-    const closed = new Promise((resolve) => serverSides.find((c: CommunicationChannel) => c.sessionId === first.sessionId)!.on('close', resolve));
+    const closed = new Promise((resolve) =>
+      serverSides.find((c: CommunicationChannel) => c.sessionId === first.sessionId)!.on('close', resolve),
+    );
     await first.close();
     await closed;
     expect((await kernel.connect(listener.url, { token: 's' })).isConnected()).toBe(true);

@@ -18,7 +18,9 @@ describe('ProcessRuntime resilience with real child processes', () => {
     const instance = await start(runtime, { instanceId: 'far-away' });
     expect(instance.channel.transport).toBe('tcp');
     expect(instance.channel.url).toMatch(/^tcp:\/\/127\.0\.0\.1:\d+$/);
-    expect(instance.channel.stats().fallbacks).toEqual([{ transport: 'unix', reason: expect.stringMatching(/over the OS limit of 10[37]/) }]);
+    expect(instance.channel.stats().fallbacks).toEqual([
+      { transport: 'unix', reason: expect.stringMatching(/over the OS limit of 10[37]/) },
+    ]);
     expect(text(await instance.invoke('upper', Buffer.from('tcp')))).toBe('TCP');
     expect(readdirSync(deep)).toEqual([]);
   });
@@ -55,7 +57,10 @@ describe('ProcessRuntime resilience with real child processes', () => {
     expect(new Set(pids).size).toBe(ids.length);
     expect(instances.map((i) => i.channel.instanceId.instanceId)).toEqual(ids);
 
-    await expect(start(runtime, { instanceId: 'nul\0id' })).rejects.toMatchObject({ code: ErrorCode.ChannelCreationFailed, message: expect.stringMatching(/contains NUL/) });
+    await expect(start(runtime, { instanceId: 'nul\0id' })).rejects.toMatchObject({
+      code: ErrorCode.ChannelCreationFailed,
+      message: expect.stringMatching(/contains NUL/),
+    });
   });
 
   it('notices a frozen instance with heartbeats and rejects its pending requests', async () => {
@@ -70,7 +75,8 @@ describe('ProcessRuntime resilience with real child processes', () => {
     expect(reason).toMatchObject({ code: ErrorCode.Timeout, message: expect.stringMatching(/did not answer a heartbeat within 300 ms/) });
     const outcome = await pending;
     // The echo may have been answered before the freeze took hold; if not, it failed with the heartbeat's reason.
-    if (outcome instanceof Error) expect(outcome).toMatchObject({ code: ErrorCode.ChannelClosed, message: expect.stringMatching(/heartbeat/) });
+    if (outcome instanceof Error)
+      expect(outcome).toMatchObject({ code: ErrorCode.ChannelClosed, message: expect.stringMatching(/heartbeat/) });
     expect(instance.channel.state).toBe('disconnected');
     instance.signal('SIGCONT');
   });
@@ -115,7 +121,8 @@ describe('an instance reconnecting to a restarted listener', () => {
     const [first, firstChannel] = await listen();
     const child: ChildProcess = spawn(process.execPath, [FIXTURE], {
       env: {
-        ...process.env, ...instanceEnvironment({ transport: 'unix', address: url, instanceId: id, secret, codec: 'json' }),
+        ...process.env,
+        ...instanceEnvironment({ transport: 'unix', address: url, instanceId: id, secret, codec: 'json' }),
         FIXTURE_RECONNECT: JSON.stringify({ kind: 'exponential', initialMs: 20, maxMs: 200, maxAttempts: 1000 }),
       },
       stdio: ['ignore', 'pipe', 'inherit'],

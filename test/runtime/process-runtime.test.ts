@@ -27,7 +27,12 @@ describe('ProcessRuntime with real child processes', () => {
     expect(text(await instance.invoke('upper', Buffer.from('hello')))).toBe('HELLO');
     // The secret was read and removed, so the instance's own children never inherit it.
     expect(JSON.parse(text(await instance.invoke('spearEnv', new Uint8Array())))).toEqual([
-      'SPEAR_CODEC', 'SPEAR_COMMUNICATION_ADDRESS', 'SPEAR_COMMUNICATION_PORT', 'SPEAR_COMMUNICATION_TYPE', 'SPEAR_INSTANCE_ID', 'SPEAR_RUNTIME_TYPE',
+      'SPEAR_CODEC',
+      'SPEAR_COMMUNICATION_ADDRESS',
+      'SPEAR_COMMUNICATION_PORT',
+      'SPEAR_COMMUNICATION_TYPE',
+      'SPEAR_INSTANCE_ID',
+      'SPEAR_RUNTIME_TYPE',
     ]);
     expect(instance.channel.stats()).toMatchObject({ requests: 2, errors: 0, transport: 'unix', codec: 'json' });
     expect(events.slice(0, 2)).toEqual(['connected', 'authenticated']);
@@ -52,7 +57,9 @@ describe('ProcessRuntime with real child processes', () => {
     const error = await start(runtime, { instanceId: 'impostor', env: { FIXTURE_TOKEN: 'not-the-secret' } }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CommunicationError);
     expect((error as CommunicationError).code).toBe(ErrorCode.ChannelCreationFailed);
-    expect((error as CommunicationError).message).toMatch(/exited with code 2 unexpectedly before it connected; the host refused its handshake: invalid token for instance "impostor"/);
+    expect((error as CommunicationError).message).toMatch(
+      /exited with code 2 unexpectedly before it connected; the host refused its handshake: invalid token for instance "impostor"/,
+    );
     expect(refusals).toEqual([expect.objectContaining({ code: ErrorCode.AuthFailed })]);
     expect(runtime.instances()).toEqual([]);
     expect(factory.channel('impostor')).toBeUndefined();
@@ -64,8 +71,16 @@ describe('ProcessRuntime with real child processes', () => {
     const exits: Array<[string, ExitInfo]> = [];
     runtime.on('exit', (instance, info) => exits.push([instance.id.instanceId, info]));
 
-    const slow = [1, 2, 3].map(() => doomed.invoke('slow', Buffer.from('60000'), { timeoutMs: 60_000 }).then(() => 'answered', (e: unknown) => e));
-    const crash = doomed.invoke('crash', new Uint8Array(), { timeoutMs: 60_000 }).then(() => 'answered', (e: unknown) => e);
+    const slow = [1, 2, 3].map(() =>
+      doomed.invoke('slow', Buffer.from('60000'), { timeoutMs: 60_000 }).then(
+        () => 'answered',
+        (e: unknown) => e,
+      ),
+    );
+    const crash = doomed.invoke('crash', new Uint8Array(), { timeoutMs: 60_000 }).then(
+      () => 'answered',
+      (e: unknown) => e,
+    );
     for (const outcome of await Promise.all([...slow, crash])) {
       // ChannelClosed, not Timeout: they did not wait out their 60 s.
       expect(outcome).toMatchObject({ code: ErrorCode.ChannelClosed });
@@ -83,7 +98,9 @@ describe('ProcessRuntime with real child processes', () => {
     const { runtime } = await host();
     const started: ProcessInstance[] = [];
     runtime.on('exit', (instance) => started.push(instance));
-    const error = await runtime.spawn({ instanceId: 'mute', args: ['-e', 'setTimeout(() => {}, 60000)'], startTimeoutMs: 300 }).catch((e: unknown) => e);
+    const error = await runtime
+      .spawn({ instanceId: 'mute', args: ['-e', 'setTimeout(() => {}, 60000)'], startTimeoutMs: 300 })
+      .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: ErrorCode.Timeout, message: expect.stringMatching(/"mute" did not connect within 300 ms/) });
     expect(started).toHaveLength(1);
     expect(isAlive(started[0]!.pid!)).toBe(false);
@@ -93,7 +110,8 @@ describe('ProcessRuntime with real child processes', () => {
   it('reports a command that cannot be started', async () => {
     const { runtime } = await host();
     await expect(runtime.spawn({ command: '/nonexistent/program', startTimeoutMs: 5_000 })).rejects.toMatchObject({
-      code: ErrorCode.ChannelCreationFailed, message: expect.stringMatching(/failed to start: could not run \/nonexistent\/program/),
+      code: ErrorCode.ChannelCreationFailed,
+      message: expect.stringMatching(/failed to start: could not run \/nonexistent\/program/),
     });
   });
 
@@ -102,14 +120,15 @@ describe('ProcessRuntime with real child processes', () => {
     const stubborn = await start(runtime, { env: { FIXTURE_IGNORE_SIGTERM: '1' } });
     expect(await stubborn.stop({ graceMs: 200 })).toEqual({ code: null, signal: 'SIGKILL', expected: true });
   });
-
 });
 
 describe('a host that exits without closing', () => {
   it('takes its instances and its socket directory with it', async () => {
-    const host = spawn(process.execPath, [fileURLToPath(new URL('../fixtures/abandoning-host.mjs', import.meta.url))], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const host = spawn(process.execPath, [fileURLToPath(new URL('../fixtures/abandoning-host.mjs', import.meta.url))], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
-    host.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    host.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     const code = await new Promise((resolve) => host.on('exit', resolve));
     expect(code).toBe(0);
     const [pidText, socketDir] = out.trim().split(' ') as [string, string];

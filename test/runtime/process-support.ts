@@ -17,7 +17,9 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-export async function host(options: { socketDir?: string } = {}): Promise<{ kernel: Kernel; factory: CommunicationFactory; runtime: ProcessRuntime }> {
+export async function host(
+  options: { socketDir?: string } = {},
+): Promise<{ kernel: Kernel; factory: CommunicationFactory; runtime: ProcessRuntime }> {
   const kernel = await createKernel();
   const factory = options.socketDir ? new CommunicationFactory(kernel, { socketDir: options.socketDir }) : factoryFor(kernel);
   const runtime = new ProcessRuntime(factory);

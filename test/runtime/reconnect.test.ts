@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { CommunicationError, ErrorCode, createKernel, invoke, type Kernel, type Listener } from 'spear-comm';
+import { type CommunicationError, ErrorCode, createKernel, invoke, type Kernel, type Listener } from 'spear-comm';
 import { checkReconnectPolicy, connectWithReconnect, reconnectDelay, type ReconnectPolicy } from 'spear-comm/runtime';
 import { failOnUnhandledRejections } from '../support.js';
 
@@ -51,7 +51,7 @@ describe('ReconnectingChannel (memory transport)', () => {
 
   it('re-dials after the listener restarts and keeps its handlers and subscribers', async () => {
     kernel = await createKernel();
-    let listener: Listener = await listen();
+    const listener: Listener = await listen();
     const served: string[] = [];
     listener.on('channel', (ch) => served.push(ch.sessionId));
     const channel = await connectWithReconnect(kernel, 'memory://host', { token: 's', reconnect: fast });
@@ -65,9 +65,12 @@ describe('ReconnectingChannel (memory transport)', () => {
     await listener.close();
     await new Promise((resolve) => channel.on('reconnecting', (attempt) => attempt === 3 && resolve(undefined)));
     expect(channel.isConnected()).toBe(false);
-    await expect(invoke(channel, 'who', new Uint8Array())).rejects.toMatchObject({ code: ErrorCode.ChannelClosed, message: expect.stringMatching(/not connected/) });
+    await expect(invoke(channel, 'who', new Uint8Array())).rejects.toMatchObject({
+      code: ErrorCode.ChannelClosed,
+      message: expect.stringMatching(/not connected/),
+    });
 
-    listener = await listen();
+    await listen(); // closed with the kernel
     const back = new Promise((resolve) => channel.on('session', resolve));
     await back;
     expect(channel.sessionId).not.toBe(firstSession);
@@ -80,11 +83,17 @@ describe('ReconnectingChannel (memory transport)', () => {
   it('gives up after maxAttempts and closes with the last error', async () => {
     kernel = await createKernel();
     const listener = await listen();
-    const channel = await connectWithReconnect(kernel, 'memory://host', { token: 's', reconnect: { kind: 'fixed', intervalMs: 1, maxAttempts: 3 } });
+    const channel = await connectWithReconnect(kernel, 'memory://host', {
+      token: 's',
+      reconnect: { kind: 'fixed', intervalMs: 1, maxAttempts: 3 },
+    });
     const closed = new Promise<CommunicationError | undefined>((resolve) => channel.on('close', resolve));
     await listener.close();
     const reason = await closed;
-    expect(reason).toMatchObject({ code: ErrorCode.ChannelClosed, message: expect.stringMatching(/Gave up reconnecting to memory:\/\/host after 3 attempts: .*Nothing is listening/) });
+    expect(reason).toMatchObject({
+      code: ErrorCode.ChannelClosed,
+      message: expect.stringMatching(/Gave up reconnecting to memory:\/\/host after 3 attempts: .*Nothing is listening/),
+    });
     await expect(channel.receive()).rejects.toMatchObject({ code: ErrorCode.ChannelClosed });
   });
 
@@ -106,9 +115,14 @@ describe('ReconnectingChannel (memory transport)', () => {
     expect(channel.isConnected()).toBe(true);
     await channel.close();
 
-    const error = await connectWithReconnect(kernel, 'memory://nobody', { token: 's', reconnect: { kind: 'fixed', intervalMs: 1, maxAttempts: 2 } }).catch((e: unknown) => e);
+    const error = await connectWithReconnect(kernel, 'memory://nobody', {
+      token: 's',
+      reconnect: { kind: 'fixed', intervalMs: 1, maxAttempts: 2 },
+    }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: ErrorCode.ConnectionRefused, message: expect.stringMatching(/after 2 attempts/) });
-    await expect(connectWithReconnect(kernel, 'memory://nobody', { token: 's' })).rejects.toMatchObject({ code: ErrorCode.ConnectionRefused });
+    await expect(connectWithReconnect(kernel, 'memory://nobody', { token: 's' })).rejects.toMatchObject({
+      code: ErrorCode.ConnectionRefused,
+    });
   });
 
   it('receive() waits across a reconnect; close() during the wait ends it', async () => {

@@ -15,12 +15,12 @@ export async function startFixture(name: string, args: string[]): Promise<Child>
   const script = fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
   const child = spawn(process.execPath, [script, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<number | string | null>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
-  const lines = createInterface({ input: child.stdout! });
+  const lines = createInterface({ input: child.stdout });
   const hello = await new Promise<Record<string, unknown>>((resolve, reject) => {
     lines.once('line', (line) => resolve(JSON.parse(line) as Record<string, unknown>));
-    exited.then((code) => reject(new Error(`fixture ${name} exited (${code}) before printing its first line:\n${stderr}`)));
+    void exited.then((code) => reject(new Error(`fixture ${name} exited (${code}) before printing its first line:\n${stderr}`)));
   });
   return { process: child, hello, exited };
 }

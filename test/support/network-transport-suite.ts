@@ -1,7 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  CommunicationError, ErrorCode, Messages, createKernel, invoke,
-  type CommunicationChannel, type FrameConnection, type FrameListener, type RuntimeMessage,
+  CommunicationError,
+  ErrorCode,
+  Messages,
+  createKernel,
+  invoke,
+  type CommunicationChannel,
+  type FrameConnection,
+  type FrameListener,
+  type RuntimeMessage,
 } from 'spear-comm';
 import { startFixture, stopFixture, type Child } from './child.js';
 import { trackCleanups } from './cleanups.js';
@@ -46,7 +53,10 @@ export function describeNetworkTransport(transport: string, listenUrl: string): 
         expect(await invoke(channel, 'echo', input)).toEqual(input);
         const many = await Promise.all(Array.from({ length: 64 }, (_, i) => invoke(channel, 'echo', new Uint8Array([i, codec.length]))));
         expect(many).toEqual(Array.from({ length: 64 }, (_, i) => new Uint8Array([i, codec.length])));
-        await expect(invoke(channel, 'missing', new Uint8Array())).rejects.toMatchObject({ code: ErrorCode.RemoteError, remoteCode: 'UnknownFunction' });
+        await expect(invoke(channel, 'missing', new Uint8Array())).rejects.toMatchObject({
+          code: ErrorCode.RemoteError,
+          remoteCode: 'UnknownFunction',
+        });
         await channel.close();
       }
     });
@@ -63,10 +73,14 @@ export function describeNetworkTransport(transport: string, listenUrl: string): 
     const channel = await k.connect(server.hello['url'] as string, { token: SECRET });
     const closed = new Promise<CommunicationError | undefined>((resolve) => channel.on('close', resolve));
     // Far longer than the test may take: only the dead connection can end these calls in time.
-    const pending = Array.from({ length: 5 }, (_, i) => invoke(channel, 'hang', new Uint8Array([i]), { timeoutMs: 60_000 }).then(
-      () => { throw new Error('a hanging call was answered'); },
-      (err: unknown) => err,
-    ));
+    const pending = Array.from({ length: 5 }, (_, i) =>
+      invoke(channel, 'hang', new Uint8Array([i]), { timeoutMs: 60_000 }).then(
+        () => {
+          throw new Error('a hanging call was answered');
+        },
+        (err: unknown) => err,
+      ),
+    );
     await invoke(channel, 'echo', new Uint8Array([1])); // the hangs have reached the server
     await stopFixture(server, 'kill');
     for (const err of await Promise.all(pending)) {
@@ -151,7 +165,10 @@ export function describeNetworkTransport(transport: string, listenUrl: string): 
   it(`${transport}: connect() gives up when its signal is aborted`, async () => {
     const k = await kernel();
     const listener = await k.listen(listenUrl, { secret: SECRET });
-    await expect(k.connect(listener.url, { token: SECRET, signal: AbortSignal.abort() })).rejects.toMatchObject({ code: ErrorCode.ChannelCreationFailed, message: expect.stringMatching(/aborted/) });
+    await expect(k.connect(listener.url, { token: SECRET, signal: AbortSignal.abort() })).rejects.toMatchObject({
+      code: ErrorCode.ChannelCreationFailed,
+      message: expect.stringMatching(/aborted/),
+    });
     expect(listener.connectionCount).toBe(0);
   });
 
@@ -179,7 +196,10 @@ export function describeNetworkTransport(transport: string, listenUrl: string): 
   it(`${transport}: kernel.close() releases listeners and connections opened through the plugin directly`, async () => {
     const k = await createKernel();
     const plugin = k.transport(transport);
-    const frames = await plugin.listen(new URL(listenUrl), { maxFrameSize: 1024, onConnection: (c) => c.start({ onFrame: () => {}, onClose: () => {} }) });
+    const frames = await plugin.listen(new URL(listenUrl), {
+      maxFrameSize: 1024,
+      onConnection: (c) => c.start({ onFrame: () => {}, onClose: () => {} }),
+    });
     const client = await plugin.connect(new URL(frames.url), { maxFrameSize: 1024, timeoutMs: 10_000 });
     const ended = new Promise<void>((resolve) => client.start({ onFrame: () => {}, onClose: () => resolve() }));
     await k.close();
@@ -194,7 +214,10 @@ export function describeNetworkTransport(transport: string, listenUrl: string): 
     const plugin = k.transport(transport);
     let accept: (c: FrameConnection) => void = () => {};
     const accepted = new Promise<FrameConnection>((resolve) => (accept = resolve));
-    const frames: FrameListener = await plugin.listen(new URL(listenUrl), { maxFrameSize: 2 * 1024 * 1024, onConnection: (c) => accept(c) });
+    const frames: FrameListener = await plugin.listen(new URL(listenUrl), {
+      maxFrameSize: 2 * 1024 * 1024,
+      onConnection: (c) => accept(c),
+    });
     defer(() => frames.close());
     const client = await plugin.connect(new URL(frames.url), { maxFrameSize: 2 * 1024 * 1024, timeoutMs: 10_000 });
     defer(() => client.close());
@@ -235,4 +258,3 @@ function u32(n: number): Uint8Array {
 export async function waitUntil(condition: () => boolean): Promise<void> {
   while (!condition()) await new Promise((r) => setImmediate(r));
 }
-

@@ -21,7 +21,11 @@ export class ChildConnection implements FrameConnection {
   private readonly frames: StreamFrameConnection;
   private closing: Promise<void> | undefined;
 
-  constructor(pipes: { readable: Readable; writable: Writable }, options: ChildConnectionOptions, private readonly owned: readonly Child[]) {
+  constructor(
+    pipes: { readable: Readable; writable: Writable },
+    options: ChildConnectionOptions,
+    private readonly owned: readonly Child[],
+  ) {
     this.frames = new StreamFrameConnection(pipes, options);
     this.exited = Promise.all(owned.map((c) => c.closed)).then(() => {});
   }

@@ -27,12 +27,17 @@ export function startChild(command: string, args: readonly string[], options: St
   return new Promise<Child>((resolve, reject) => {
     if (options.signal?.aborted) return reject(new CommunicationError(ErrorCode.ChannelClosed, `Starting ${options.what} was aborted`));
     // stdout carries frames; a program's diagnostics belong on stderr, which is inherited by default.
-    const child = spawn(command, args, { stdio: ['pipe', 'pipe', options.stderr ?? 'inherit'], env: options.env ?? process.env }) as unknown as ChildProcessWithoutNullStreams;
+    const child = spawn(command, args, {
+      stdio: ['pipe', 'pipe', options.stderr ?? 'inherit'],
+      env: options.env ?? process.env,
+    }) as unknown as ChildProcessWithoutNullStreams;
     let done = false;
-    const closed = new Promise<void>((resolveClosed) => child.once('close', () => {
-      done = true;
-      resolveClosed();
-    }));
+    const closed = new Promise<void>((resolveClosed) =>
+      child.once('close', () => {
+        done = true;
+        resolveClosed();
+      }),
+    );
     const settle = (error?: Error) => {
       clearTimeout(timer);
       options.signal?.removeEventListener('abort', onAbort);
@@ -44,12 +49,16 @@ export function startChild(command: string, args: readonly string[], options: St
       }
     };
     const onAbort = () => settle(new CommunicationError(ErrorCode.ChannelClosed, `Starting ${options.what} was aborted`));
-    const timer = setTimeout(() => settle(new CommunicationError(ErrorCode.Timeout, `${options.what} did not start within ${options.timeoutMs} ms`)), options.timeoutMs);
+    const timer = setTimeout(
+      () => settle(new CommunicationError(ErrorCode.Timeout, `${options.what} did not start within ${options.timeoutMs} ms`)),
+      options.timeoutMs,
+    );
     options.signal?.addEventListener('abort', onAbort, { once: true });
     child.once('spawn', () => settle());
     child.on('error', (err) => {
       // After a successful start, errors show up on the pipes and in the exit status instead.
-      if (!child.pid) settle(new CommunicationError(ErrorCode.ConnectionRefused, `Could not start ${options.what}: ${err.message}`, { cause: err }));
+      if (!child.pid)
+        settle(new CommunicationError(ErrorCode.ConnectionRefused, `Could not start ${options.what}: ${err.message}`, { cause: err }));
     });
     // A child that exits while we still write to it must not crash this process with EPIPE.
     child.stdin.on('error', () => {});

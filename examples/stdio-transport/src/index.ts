@@ -1,8 +1,14 @@
 import { existsSync, fstatSync } from 'node:fs';
 import { Socket } from 'node:net';
 import {
-  CommunicationError, ErrorCode, Transport,
-  type FrameConnection, type FrameListener, type TransportCapabilities, type TransportConnectOptions, type TransportListenOptions,
+  CommunicationError,
+  ErrorCode,
+  Transport,
+  type FrameConnection,
+  type FrameListener,
+  type TransportCapabilities,
+  type TransportConnectOptions,
+  type TransportListenOptions,
 } from 'spear-comm';
 import type { ConformanceHints } from 'spear-comm/conformance';
 import { ChildConnection } from './child-connection.js';
@@ -35,17 +41,26 @@ export class StdioTransport implements Transport {
   async connect(url: URL, options: TransportConnectOptions): Promise<FrameConnection> {
     if (url.host) return this.connectToEndpoint(decodeURIComponent(url.host), options);
     if (url.pathname && url.pathname !== '/') return this.spawnProgram(url, options);
-    throw new CommunicationError(ErrorCode.UnsupportedTransport, `Cannot connect to "${url.href}": use stdio:///abs/path/program.js to start a program, or stdio://NAME for an endpoint in this process`);
+    throw new CommunicationError(
+      ErrorCode.UnsupportedTransport,
+      `Cannot connect to "${url.href}": use stdio:///abs/path/program.js to start a program, or stdio://NAME for an endpoint in this process`,
+    );
   }
 
   async listen(url: URL, options: TransportListenOptions): Promise<FrameListener> {
     if (url.href === 'stdio:') return this.listenOnOwnStdio(options);
     if (!url.href.startsWith('stdio://') || (url.pathname !== '' && url.pathname !== '/')) {
-      throw new CommunicationError(ErrorCode.ChannelCreationFailed, `Cannot listen on "${url.href}": listen on stdio: (this program's own stdin/stdout) or stdio://NAME`);
+      throw new CommunicationError(
+        ErrorCode.ChannelCreationFailed,
+        `Cannot listen on "${url.href}": listen on stdio: (this program's own stdin/stdout) or stdio://NAME`,
+      );
     }
     const name = decodeURIComponent(url.host) || `anonymous-${++this.anonymous}`;
     if (this.endpoints.has(name)) {
-      throw new CommunicationError(ErrorCode.ChannelCreationFailed, `stdio://${name} is already listening in this kernel; pick another name or close the first listener`);
+      throw new CommunicationError(
+        ErrorCode.ChannelCreationFailed,
+        `stdio://${name} is already listening in this kernel; pick another name or close the first listener`,
+      );
     }
     return this.listenOnEndpoint(name, options);
   }
@@ -72,20 +87,28 @@ export class StdioTransport implements Transport {
     let closing: Promise<void> | undefined;
     const listener: FrameListener = {
       url: `stdio://${name}`,
-      close: () => (closing ??= (async () => {
-        if (this.endpoints.get(name) === endpoint) this.endpoints.delete(name);
-        this.listeners.delete(listener);
-        await Promise.all([...connections].map((c) => c.close()));
-      })()),
+      close: () =>
+        (closing ??= (async () => {
+          if (this.endpoints.get(name) === endpoint) this.endpoints.delete(name);
+          this.listeners.delete(listener);
+          await Promise.all([...connections].map((c) => c.close()));
+        })()),
     };
     this.listeners.add(listener);
     return listener;
   }
 
   private async connectToEndpoint(name: string, options: TransportConnectOptions): Promise<FrameConnection> {
-    if (!this.endpoints.has(name)) throw new CommunicationError(ErrorCode.ConnectionRefused, `Nothing is listening on stdio://${name} in this kernel`);
+    if (!this.endpoints.has(name))
+      throw new CommunicationError(ErrorCode.ConnectionRefused, `Nothing is listening on stdio://${name} in this kernel`);
     const id = ++this.connections;
-    const start = (direction: string) => startChild('cat', [], { timeoutMs: options.timeoutMs, ...(options.signal ? { signal: options.signal } : {}), what: `the cat process carrying ${direction} of stdio://${name}`, stderr: 'ignore' });
+    const start = (direction: string) =>
+      startChild('cat', [], {
+        timeoutMs: options.timeoutMs,
+        ...(options.signal ? { signal: options.signal } : {}),
+        what: `the cat process carrying ${direction} of stdio://${name}`,
+        stderr: 'ignore',
+      });
     const [up, down] = await Promise.allSettled([start('client-to-server frames'), start('server-to-client frames')]);
     if (up.status === 'rejected' || down.status === 'rejected') {
       for (const r of [up, down]) if (r.status === 'fulfilled') r.value.process.kill('SIGKILL');
@@ -117,7 +140,8 @@ export class StdioTransport implements Transport {
 
   private async spawnProgram(url: URL, options: TransportConnectOptions): Promise<FrameConnection> {
     const program = decodeURIComponent(url.pathname);
-    if (!existsSync(program)) throw new CommunicationError(ErrorCode.ConnectionRefused, `No program at ${program} (from ${url.href}); give an absolute path`);
+    if (!existsSync(program))
+      throw new CommunicationError(ErrorCode.ConnectionRefused, `No program at ${program} (from ${url.href}); give an absolute path`);
     const args = url.searchParams.getAll('arg');
     const viaNode = /\.[cm]?js$/.test(program);
     const env = options.extra?.env as Record<string, string> | undefined;
@@ -130,7 +154,11 @@ export class StdioTransport implements Transport {
     this.track(child);
     return new ChildConnection(
       { writable: child.process.stdin, readable: child.process.stdout },
-      { maxFrameSize: options.maxFrameSize, localAddress: `stdio-parent-${process.pid}`, remoteAddress: `${url.href} (pid ${child.process.pid})` },
+      {
+        maxFrameSize: options.maxFrameSize,
+        localAddress: `stdio-parent-${process.pid}`,
+        remoteAddress: `${url.href} (pid ${child.process.pid})`,
+      },
       [child],
     );
   }
@@ -141,14 +169,21 @@ export class StdioTransport implements Transport {
     for (const fd of [0, 1]) {
       const stat = fstatSync(fd);
       if (!stat.isFIFO() && !stat.isSocket()) {
-        throw new CommunicationError(ErrorCode.ChannelCreationFailed, `stdio: needs fd ${fd} to be a pipe; start this program with connect('stdio:///path/to/it') instead of from a terminal or file`);
+        throw new CommunicationError(
+          ErrorCode.ChannelCreationFailed,
+          `stdio: needs fd ${fd} to be a pipe; start this program with connect('stdio:///path/to/it') instead of from a terminal or file`,
+        );
       }
     }
     // Own handles on fds 0 and 1, so that closing the connection does not fight process.stdout.
     // Nothing else may write to stdout from now on: console.log would corrupt the frames (log to stderr).
     const readable = new Socket({ fd: 0, readable: true, writable: false });
     const writable = new Socket({ fd: 1, readable: false, writable: true });
-    const connection = new ChildConnection({ readable, writable }, { maxFrameSize: options.maxFrameSize, localAddress: `stdio-child-${process.pid}`, remoteAddress: `stdio-parent-${process.ppid}` }, []);
+    const connection = new ChildConnection(
+      { readable, writable },
+      { maxFrameSize: options.maxFrameSize, localAddress: `stdio-child-${process.pid}`, remoteAddress: `stdio-parent-${process.ppid}` },
+      [],
+    );
     queueMicrotask(() => options.onConnection(connection));
     let closing: Promise<void> | undefined;
     return { url: 'stdio:', close: () => (closing ??= connection.close()) };
