@@ -22,14 +22,15 @@ module.exports = {
     {
       name: 'plugins-use-public-entries',
       severity: 'error',
-      comment: "A plugin reaches anything outside its own folder only through public entries: no private door into core or another plugin's files.",
+      comment:
+        "A plugin reaches anything outside its own folder only through public entries: no private door into core or another plugin's files.",
       from: { path: '^plugins/([^/]+)/', pathNot: '\\.test\\.ts$' },
       to: { path: '^(core|runtime|plugins|codecs|conformance|bench|bin)/', pathNot: [`^(${entry})`, '^plugins/$1/'] },
     },
     {
       name: 'codecs-use-public-entries',
       severity: 'error',
-      comment: "A codec reaches anything outside its own folder only through public entries.",
+      comment: 'A codec reaches anything outside its own folder only through public entries.',
       from: { path: '^codecs/([^/]+)/', pathNot: ['^codecs/test-support/', '\\.test\\.ts$'] },
       to: { path: '^(core|runtime|plugins|codecs|conformance|bench|bin)/', pathNot: [`^(${entry})`, '^codecs/$1/'] },
     },
@@ -44,7 +45,10 @@ module.exports = {
       name: 'no-test-code-in-sources',
       severity: 'error',
       comment: 'Published code never imports test files or test support.',
-      from: { path: '^(core|runtime|plugins|codecs|conformance|bench|bin)/', pathNot: ['\\.test\\.ts$', '/test-support/', '^conformance/mutants/'] },
+      from: {
+        path: '^(core|runtime|plugins|codecs|conformance|bench|bin)/',
+        pathNot: ['\\.test\\.ts$', '/test-support/', '^conformance/mutants/'],
+      },
       to: { path: ['\\.test\\.ts$', '^test/', '/test-support/', '^conformance/mutants/'] },
     },
   ],
@@ -53,6 +57,10 @@ module.exports = {
     exclude: { path: '^(dist|node_modules|coverage)/' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
-    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'types', 'default'], extensions: ['.ts', '.js', '.mjs'] },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'types', 'default'],
+      extensions: ['.ts', '.js', '.mjs'],
+    },
   },
 };

@@ -4,7 +4,9 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'coverage/', 'bench-results/', '.conformance-out/', 'examples/*/dist/', '**/*.mjs', '**/*.cjs', 'eslint.config.js'] },
+  {
+    ignores: ['dist/', 'coverage/', 'bench-results/', '.conformance-out/', 'examples/*/dist/', '**/*.mjs', '**/*.cjs', 'eslint.config.js'],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
