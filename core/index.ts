@@ -1,7 +1,7 @@
 // spear-comm's public entry. Plugins and codecs import only from here.
 export { container, inject, injectable } from './di.js';
 export type { DependencyContainer, InjectionToken } from './di.js';
-export { CommunicationError, ErrorCode, toCommunicationError } from './errors.js';
+export { CommunicationError, ErrorCode, RETRYABLE_CODES, abortedError, isRetryable, toCommunicationError } from './errors.js';
 export type { CommunicationErrorOptions } from './errors.js';
 export { Messages, MESSAGE_TYPES, RUNTIME_TYPES, isResponse } from './messages.js';
 export type {
