@@ -5,6 +5,14 @@ export class ConformanceFailure extends Error {
   override readonly name = 'ConformanceFailure';
 }
 
+/**
+ * Thrown by a case that finds at run time that it does not apply (e.g. the transport's connections
+ * lack an optional method): the case is reported as unsupported with `reason`, never as passed.
+ */
+export class CaseNotApplicable extends Error {
+  override readonly name = 'CaseNotApplicable';
+}
+
 export function fail(message: string): never {
   throw new ConformanceFailure(message);
 }
@@ -17,14 +25,32 @@ export function checkEqual<T>(actual: T, expected: T, what: string): void {
   if (!Object.is(actual, expected)) fail(`${what}: expected ${show(expected)}, got ${show(actual)}`);
 }
 
+/** A value for a failure message, never longer than about 600 characters. */
 export function show(value: unknown): string {
-  if (value instanceof Error) return `${value.name}${CommunicationError.is(value) ? `(${value.code})` : ''}: ${value.message}`;
+  if (value instanceof Error) return clip(`${value.name}${CommunicationError.is(value) ? `(${value.code})` : ''}: ${value.message}`);
   if (value instanceof Uint8Array) return `<${value.byteLength} bytes>`;
   try {
-    return JSON.stringify(value) ?? String(value);
+    return clip(JSON.stringify(value) ?? String(value));
   } catch {
-    return String(value);
+    return clip(String(value));
   }
+}
+
+/** Cuts a long text to its start and end, saying how much was cut. */
+export function clip(text: string, max = 600): string {
+  if (text.length <= max) return text;
+  const head = Math.floor(max * 0.7);
+  const tail = max - head;
+  return `${text.slice(0, head)} …[${text.length - head - tail} characters cut]… ${text.slice(-tail)}`;
+}
+
+/** Lists items as the first few and the last, with the count of those left out. */
+export function listSome<T>(items: readonly T[], format: (item: T) => string = String, first = 5, last = 2): string {
+  if (items.length <= first + last) return items.map(format).join(', ');
+  return `${items.slice(0, first).map(format).join(', ')}, …(${items.length - first - last} more)…, ${items
+    .slice(-last)
+    .map(format)
+    .join(', ')}`;
 }
 
 /** Settles with the promise, or fails with "`what` did not happen within `ms` ms". Clears its timer either way. */
@@ -70,8 +96,7 @@ export async function expectRejection(
   if (outcome.state === 'resolved')
     fail(`${what}: expected a rejection with ${wanted.join(' or ')}, but it resolved with ${show(outcome.value)}`);
   const error = outcome.error;
-  if (!(error instanceof CommunicationError))
-    fail(`${what}: expected a CommunicationError with ${wanted.join(' or ')}, got ${show(error)}`);
+  if (!CommunicationError.is(error)) fail(`${what}: expected a CommunicationError with ${wanted.join(' or ')}, got ${show(error)}`);
   if (!wanted.includes(error.code)) fail(`${what}: expected code ${wanted.join(' or ')}, got ${error.code} (${error.message})`);
   if (!error.message.trim()) fail(`${what}: the ${error.code} error has no message; users need one that says what to do`);
   return error;

@@ -1,6 +1,6 @@
 import type { Codec } from './codec.js';
 import { Deque } from './deque.js';
-import { CommunicationError, ErrorCode, toCommunicationError } from './errors.js';
+import { CommunicationError, ErrorCode, abortedError, toCommunicationError } from './errors.js';
 import { Emitter } from './events.js';
 import { LatencyRecorder, type LatencySummary } from './latency.js';
 import { isResponse, type ExecutionRequest, type RuntimeInstanceId, type RuntimeMessage } from './messages.js';
@@ -227,7 +227,10 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
     try {
       bytes = this.codecImpl.encode(message);
     } catch (err) {
-      throw toCommunicationError(err, ErrorCode.DecodeFailed, `Codec "${this.codec}" could not encode a ${message?.type} message`);
+      const detail = err instanceof Error ? err.message : String(err);
+      throw new CommunicationError(ErrorCode.EncodeFailed, `Codec "${this.codec}" could not encode a ${message?.type} message: ${detail}`, {
+        cause: err,
+      });
     }
     if (bytes.byteLength > this.peerMaxFrameSize) {
       throw new CommunicationError(
@@ -272,7 +275,7 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
     if (this.pending.has(requestId)) {
       return Promise.reject(
         new CommunicationError(
-          ErrorCode.ChannelCreationFailed,
+          ErrorCode.InvalidArgument,
           `A request with requestId "${requestId}" is already in flight on this channel; request ids must be unique per channel`,
         ),
       );
@@ -473,10 +476,8 @@ function describeRequest(message: RuntimeMessage): string {
 
 function abortError(signal: AbortSignal, what: string): CommunicationError {
   const reason: unknown = signal.reason;
-  if (reason instanceof CommunicationError) return reason;
-  if (reason instanceof Error && reason.name === 'TimeoutError')
-    return new CommunicationError(ErrorCode.Timeout, `${what}: ${reason.message}`, { cause: reason });
-  return new CommunicationError(ErrorCode.ChannelClosed, `${what}${reason instanceof Error ? `: ${reason.message}` : ''}`, {
-    cause: reason,
-  });
+  if (CommunicationError.is(reason)) return reason;
+  // Aborted (or Timeout for AbortSignal.timeout()), with the caller's wording.
+  const { code } = abortedError(signal, what);
+  return new CommunicationError(code, `${what}${reason instanceof Error ? `: ${reason.message}` : ''}`, { cause: reason });
 }

@@ -186,7 +186,7 @@ export class Kernel {
     const entry = this.codecEntries.get(name);
     if (!entry)
       throw new CommunicationError(
-        ErrorCode.ChannelCreationFailed,
+        ErrorCode.InvalidArgument,
         `No codec named "${name}" is installed; installed: ${this.codecs().join(', ') || '(none)'}`,
       );
     instance = this.container.resolve(entry.plugin);

@@ -60,7 +60,7 @@ export function registerTransport(plugin: PluginClass<TransportContract>, meta: 
     for (const other of registry.transports.values()) {
       if (other.meta.name !== meta.name && other.meta.schemes.includes(scheme)) {
         throw new CommunicationError(
-          ErrorCode.ChannelCreationFailed,
+          ErrorCode.InvalidArgument,
           `Transport "${meta.name}" claims scheme "${scheme}:", which transport "${other.meta.name}" already serves; pick another scheme or unregister "${other.meta.name}" first`,
         );
       }

@@ -129,12 +129,11 @@ async function answer(
     }
     await respond({ success: true, output });
   } catch (err) {
-    const code =
-      err instanceof CommunicationError
-        ? err.code
-        : typeof (err as { code?: unknown })?.code === 'string'
-          ? (err as { code: string }).code
-          : ExecutionErrorCode.HandlerError;
+    const code = CommunicationError.is(err)
+      ? err.code
+      : typeof (err as { code?: unknown })?.code === 'string'
+        ? (err as { code: string }).code
+        : ExecutionErrorCode.HandlerError;
     const message = err instanceof Error ? err.message : String(err);
     await respond({ success: false, output: new Uint8Array(0), error: { code, message } });
   } finally {

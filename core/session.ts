@@ -140,9 +140,12 @@ export function openSession(connection: FrameConnection, options: ClientSessionO
       (error) =>
         failWith(
           new CommunicationError(
-            error && CommunicationError.is(error) && error.code === ErrorCode.FrameTooLarge
-              ? ErrorCode.FrameTooLarge
-              : ErrorCode.ChannelCreationFailed,
+            // A close with no error is the listener turning the connection away (e.g. it is full).
+            error === undefined
+              ? ErrorCode.ConnectionRefused
+              : CommunicationError.is(error, ErrorCode.FrameTooLarge)
+                ? ErrorCode.FrameTooLarge
+                : ErrorCode.ChannelClosed,
             `${where} closed the connection during the handshake${error ? `: ${error.message}` : ' (wrong address, or the listener refused the connection)'}`,
             { cause: error },
           ),
@@ -151,7 +154,8 @@ export function openSession(connection: FrameConnection, options: ClientSessionO
     connection.start(sink);
     connection.send(encodeHandshake(request)).catch((err: unknown) =>
       failWith(
-        new CommunicationError(ErrorCode.ChannelCreationFailed, `Could not send the AuthRequest to ${where}: ${(err as Error).message}`, {
+        // The peer closed before reading it: the listener turned the connection away (e.g. it is full).
+        new CommunicationError(ErrorCode.ConnectionRefused, `Could not send the AuthRequest to ${where}: ${(err as Error).message}`, {
           cause: err,
         }),
       ),

@@ -14,10 +14,7 @@ const READABLE_PREFIX = 40;
 /** Rejects what can never be an instance id. Any other string is allowed: it only ever becomes a hash and a filtered prefix. */
 export function checkInstanceId(instanceId: unknown): asserts instanceId is string {
   if (typeof instanceId !== 'string' || instanceId.length === 0) {
-    throw new CommunicationError(
-      ErrorCode.ChannelCreationFailed,
-      `An instance id must be a non-empty string, got ${JSON.stringify(instanceId)}`,
-    );
+    throw new CommunicationError(ErrorCode.InvalidArgument, `An instance id must be a non-empty string, got ${JSON.stringify(instanceId)}`);
   }
 }
 

@@ -137,8 +137,8 @@ export abstract class DurableChannel extends Emitter<DurableChannelEvents> imple
       const onAbort = () => {
         cleanup();
         const reason: unknown = signal?.reason;
-        if (reason instanceof CommunicationError) return reject(reason);
-        const code = reason instanceof Error && reason.name === 'TimeoutError' ? ErrorCode.Timeout : ErrorCode.ChannelClosed;
+        if (CommunicationError.is(reason)) return reject(reason);
+        const code = reason instanceof Error && reason.name === 'TimeoutError' ? ErrorCode.Timeout : ErrorCode.Aborted;
         reject(
           new CommunicationError(code, `Waiting for instance "${this.instanceId.instanceId}" to connect was aborted`, { cause: reason }),
         );

@@ -141,7 +141,7 @@ export class CommunicationFactory {
     const key = instanceId.instanceId;
     if (this.reserved.has(key)) {
       throw new CommunicationError(
-        ErrorCode.ChannelCreationFailed,
+        ErrorCode.InvalidArgument,
         `Instance "${key}" already has a channel; instances never share one. Close it before creating another`,
       );
     }

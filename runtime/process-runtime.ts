@@ -65,7 +65,7 @@ export class ProcessRuntime extends Emitter<ProcessRuntimeEvents> {
     const instanceId = options.instanceId ?? `${runtimeType}-${++this.sequence}-${randomBytes(3).toString('hex')}`;
     if (instanceId.includes('\0')) {
       throw new CommunicationError(
-        ErrorCode.ChannelCreationFailed,
+        ErrorCode.InvalidArgument,
         `Instance id ${JSON.stringify(instanceId)} contains NUL, which cannot be passed to a process in its environment; choose another id`,
       );
     }

@@ -68,7 +68,7 @@ describe('channel: receive, iteration, flow control', () => {
     const controller = new AbortController();
     const waiting = code(client.receive({ signal: controller.signal }));
     controller.abort();
-    expect(await waiting).toBe('ChannelClosed');
+    expect(await waiting).toBe('Aborted');
     expect(await code(client.receive({ signal: AbortSignal.abort(new CommunicationError('Timeout', 'given up')) }))).toBe('Timeout');
     // The channel still works after abandoned waits.
     expect(client.isConnected()).toBe(true);
@@ -150,7 +150,7 @@ describe('channel: receive, iteration, flow control', () => {
     const controller = new AbortController();
     const p = code(invoke(client, 'hang', new Uint8Array(), { signal: controller.signal }));
     controller.abort();
-    expect(await p).toBe('ChannelClosed');
+    expect(await p).toBe('Aborted');
     expect(client.stats().pendingRequests).toBe(0);
     expect(await code(invoke(client, 'hang', new Uint8Array(), { signal: AbortSignal.timeout(10) }))).toBe('Timeout');
   });
@@ -159,7 +159,10 @@ describe('channel: receive, iteration, flow control', () => {
     const { client } = await pair({ handlers: { hang: () => new Promise<Uint8Array>(() => {}) } });
     const request = Messages.executionRequest({ functionName: 'hang', input: new Uint8Array(), timeoutMs: 1000, requestId: 'same' });
     const first = code(client.request(request, { timeoutMs: 1000 }));
-    await expect(client.request(request)).rejects.toThrow(/already in flight/);
+    await expect(client.request(request)).rejects.toMatchObject({
+      code: 'InvalidArgument',
+      message: expect.stringMatching(/already in flight/),
+    });
     await client.close();
     expect(await first).toBe('ChannelClosed');
   });
@@ -304,7 +307,7 @@ describe('listener: limits and bad input', () => {
     listener.on('rejected', (e) => refused.push(e.code));
     await k.connect(listener.url);
     await k.connect(listener.url);
-    await expect(k.connect(listener.url, { timeoutMs: 2000 })).rejects.toMatchObject({ code: 'ChannelCreationFailed' });
+    await expect(k.connect(listener.url, { timeoutMs: 2000 })).rejects.toMatchObject({ code: 'ConnectionRefused' });
     expect(refused).toEqual(['ConnectionRefused']);
   });
 });

@@ -23,7 +23,7 @@ import {
   type TransportConnectOptions,
   type TransportListenOptions,
 } from 'spear-comm';
-import { OpenListeners } from 'spear-comm/transport-kit';
+import { OpenListeners, connectAbortedError, invalidOptionError, listenError } from 'spear-comm/transport-kit';
 import { CONNECT_PATH, SPEAR_TRANSPORT_SERVICE, deserializeFrame, frameMessageSize, serializeFrame } from './frame-message.js';
 import { frameLimitInterceptor } from './frame-limit-interceptor.js';
 import { GrpcConnection } from './grpc-connection.js';
@@ -142,8 +142,7 @@ export class GrpcTransport implements Transport {
     });
     const port = await new Promise<number>((resolve, reject) => {
       server.bindAsync(address, serverCredentials(url, options.tls), (err, bound) => {
-        if (err)
-          reject(new CommunicationError(ErrorCode.ChannelCreationFailed, `Cannot listen on ${url.href}: ${err.message}`, { cause: err }));
+        if (err) reject(listenError(url.href, err.message, err));
         else resolve(bound);
       });
     });
@@ -176,7 +175,7 @@ export class GrpcTransport implements Transport {
 }
 
 function aborted(target: string, signal: AbortSignal): CommunicationError {
-  return new CommunicationError(ErrorCode.ChannelCreationFailed, `Connecting to ${target} was aborted`, { cause: signal.reason });
+  return connectAbortedError(target, signal);
 }
 
 function commonOptions(extra: GrpcExtra, maxFrameSize: number, transportMax: number): ChannelOptions {
@@ -194,10 +193,7 @@ function readExtra(extra: Record<string, unknown> | undefined): GrpcExtra {
   for (const key of ['keepaliveTimeMs', 'keepaliveTimeoutMs'] as const) {
     const value = e[key];
     if (value !== undefined && !(Number.isInteger(value) && value > 0)) {
-      throw new CommunicationError(
-        ErrorCode.ChannelCreationFailed,
-        `extra.${key} must be a positive whole number of milliseconds, got ${String(value)}`,
-      );
+      throw invalidOptionError(`extra.${key} must be a positive whole number of milliseconds, got ${String(value)}`);
     }
   }
   return e;
@@ -205,15 +201,14 @@ function readExtra(extra: Record<string, unknown> | undefined): GrpcExtra {
 
 function requirePort(url: URL): string {
   if (url.port === '') {
-    throw new CommunicationError(ErrorCode.ChannelCreationFailed, `${url.href} names no port; connect to e.g. grpc://127.0.0.1:50051`);
+    throw invalidOptionError(`${url.href} names no port; connect to e.g. grpc://127.0.0.1:50051`);
   }
   return url.host;
 }
 
 function secure(url: URL, tls: TlsOptions | undefined): boolean {
   if (url.protocol === 'grpcs:') return true;
-  if (tls)
-    throw new CommunicationError(ErrorCode.ChannelCreationFailed, `TLS options were given for ${url.href}; use grpcs:// to use them`);
+  if (tls) throw invalidOptionError(`TLS options were given for ${url.href}; use grpcs:// to use them`);
   return false;
 }
 
@@ -236,10 +231,7 @@ function channelCredentials(url: URL, tls: TlsOptions | undefined): ChannelCrede
 function serverCredentials(url: URL, tls: TlsOptions | undefined): ServerCredentials {
   if (!secure(url, tls)) return ServerCredentials.createInsecure();
   if (!tls?.cert || !tls.key) {
-    throw new CommunicationError(
-      ErrorCode.ChannelCreationFailed,
-      `Listening on ${url.href} needs tls.cert and tls.key (PEM); pass them in the listen options or use grpc://`,
-    );
+    throw invalidOptionError(`Listening on ${url.href} needs tls.cert and tls.key (PEM); pass them in the listen options or use grpc://`);
   }
   return ServerCredentials.createSsl(pem(tls.ca), [{ private_key: Buffer.from(tls.key), cert_chain: Buffer.from(tls.cert) }], false);
 }

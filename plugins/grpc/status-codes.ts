@@ -1,5 +1,6 @@
 import { status as Status, type StatusObject } from '@grpc/grpc-js';
 import { CommunicationError, ErrorCode } from 'spear-comm';
+import { untrustedCertificateError } from 'spear-comm/transport-kit';
 
 /** gRPC status -> CommunicationError code; anything not listed ends the channel as `ChannelClosed`. */
 const STATUS_TO_CODE: Partial<Record<Status, ErrorCode>> = {
@@ -14,6 +15,9 @@ const STATUS_TO_CODE: Partial<Record<Status, ErrorCode>> = {
   [Status.CANCELLED]: ErrorCode.ChannelClosed,
 };
 
+/** What grpc-js / OpenSSL write in the details when the peer's certificate is not trusted. */
+const UNTRUSTED_CERT = /certificate|CERT_|self[- ]signed|unable to verify/i;
+
 const HINTS: Partial<Record<ErrorCode, string>> = {
   [ErrorCode.ConnectionRefused]: 'is a spear-comm gRPC listener running there, and does TLS (grpcs:// and tls.ca) match?',
   [ErrorCode.FrameTooLarge]: 'a frame exceeded maxFrameSize; send less per message or raise the limit',
@@ -25,6 +29,10 @@ const HINTS: Partial<Record<ErrorCode, string>> = {
  * means the connection was lost, not refused.
  */
 export function statusToError(status: Pick<StatusObject, 'code' | 'details'>, where: string, established: boolean): CommunicationError {
+  // grpc-js reports a certificate it does not trust as UNAVAILABLE; say what it is, as every transport does.
+  if (!established && status.code === Status.UNAVAILABLE && UNTRUSTED_CERT.test(status.details)) {
+    return untrustedCertificateError(where.replace(/^Connect to /, ''), undefined, status.details);
+  }
   const lost = established && status.code === Status.UNAVAILABLE;
   const code = lost ? ErrorCode.ChannelClosed : (STATUS_TO_CODE[status.code] ?? ErrorCode.ChannelClosed);
   const hint = lost ? 'the connection was lost' : HINTS[code];

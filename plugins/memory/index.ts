@@ -1,6 +1,4 @@
 import {
-  CommunicationError,
-  ErrorCode,
   Transport,
   type FrameConnection,
   type FrameListener,
@@ -8,6 +6,7 @@ import {
   type TransportConnectOptions,
   type TransportListenOptions,
 } from 'spear-comm';
+import { addressInUseError, connectAbortedError, refusedError } from 'spear-comm/transport-kit';
 import { MemoryConnection } from './memory-connection.js';
 
 interface MemoryEndpoint {
@@ -29,8 +28,9 @@ export class MemoryTransport implements Transport {
 
   async connect(url: URL, options: TransportConnectOptions): Promise<FrameConnection> {
     const name = nameOf(url);
+    if (options.signal?.aborted) throw connectAbortedError(`memory://${name}`, options.signal);
     const endpoint = this.endpoints.get(name);
-    if (!endpoint) throw new CommunicationError(ErrorCode.ConnectionRefused, `Nothing is listening on memory://${name} in this kernel`);
+    if (!endpoint) throw refusedError(`memory://${name}`, 'nothing is listening there in this kernel');
     const client = `memory-client-${++this.clients}`;
     const [mine, theirs] = MemoryConnection.pair(client, `memory://${name}`, options.maxFrameSize, endpoint.maxFrameSize);
     endpoint.connections.add(theirs);
@@ -41,10 +41,7 @@ export class MemoryTransport implements Transport {
   async listen(url: URL, options: TransportListenOptions): Promise<FrameListener> {
     const name = nameOf(url) || `anonymous-${++this.anonymous}`;
     if (this.endpoints.has(name)) {
-      throw new CommunicationError(
-        ErrorCode.ChannelCreationFailed,
-        `memory://${name} is already listening in this kernel; pick another name or close the first listener`,
-      );
+      throw addressInUseError(`memory://${name}`, 'it is already listening in this kernel; pick another name or close the first listener');
     }
     const endpoint: MemoryEndpoint = { maxFrameSize: options.maxFrameSize, accept: options.onConnection, connections: new Set() };
     this.endpoints.set(name, endpoint);

@@ -27,8 +27,16 @@ export class MemoryConnection implements FrameConnection {
     readonly localAddress: string,
     readonly remoteAddress: string,
     /** Largest frame this end accepts. */
-    private readonly maxFrameSize: number,
+    private maxFrameSize: number,
   ) {}
+
+  /** Why the limit is what it is, for the error (see `setMaxFrameSize`). */
+  private limitReason: string | undefined;
+
+  setMaxFrameSize(maxFrameSize: number, reason?: string): void {
+    this.maxFrameSize = maxFrameSize;
+    this.limitReason = reason;
+  }
 
   static pair(a: string, b: string, aMax: number, bMax: number): [MemoryConnection, MemoryConnection] {
     const left = new MemoryConnection(a, b, aMax);
@@ -52,7 +60,7 @@ export class MemoryConnection implements FrameConnection {
     if (frame.byteLength > peer.maxFrameSize) {
       const error = new CommunicationError(
         ErrorCode.FrameTooLarge,
-        `frame of ${frame.byteLength} bytes exceeds the limit of ${peer.maxFrameSize} bytes on ${peer.localAddress}`,
+        `frame of ${frame.byteLength} bytes exceeds the limit of ${peer.maxFrameSize} bytes on ${peer.localAddress}${peer.limitReason ? ` ${peer.limitReason}` : ''}`,
       );
       // The receiving side refuses it the way a stream receiver would: by closing the connection.
       peer.closeWith(error);

@@ -2,9 +2,8 @@ import { constants as bufferConstants } from 'node:buffer';
 import { connect as netConnect, createServer as netCreateServer, type AddressInfo, type Server } from 'node:net';
 import { connect as tlsConnect, createServer as tlsCreateServer, type TLSSocket } from 'node:tls';
 import {
-  CommunicationError,
-  ErrorCode,
   Transport,
+  type CommunicationError,
   type FrameConnection,
   type FrameListener,
   type TransportCapabilities,
@@ -14,6 +13,11 @@ import {
 import {
   MAX_WIRE_FRAME_SIZE,
   OpenListeners,
+  invalidOptionError,
+  isUntrustedCertificate,
+  listenError,
+  tlsHandshakeError,
+  untrustedCertificateError,
   StreamFrameConnection,
   listenStreamServer,
   whenSocketConnected,
@@ -86,10 +90,11 @@ export class TcpTransport implements Transport {
     if (secure) {
       server.on('tlsClientError', (error: Error, socket: TLSSocket) => {
         const peer = socket.remoteAddress ? ` from ${formatHost(socket.remoteAddress)}:${socket.remotePort}` : '';
+        const code = (error as NodeJS.ErrnoException).code;
         options.onError?.(
-          new CommunicationError(ErrorCode.AuthFailed, `A TLS handshake on ${frames.url}${peer} failed: ${error.message}`, {
-            cause: error,
-          }),
+          isUntrustedCertificate(code)
+            ? untrustedCertificateError(`a client of ${frames.url}${peer}`, error, `${code}: ${error.message}`)
+            : tlsHandshakeError(`a client of ${frames.url}${peer}`, error.message, error),
         );
       });
     }
@@ -106,13 +111,10 @@ function endpointOf(url: URL, listening: boolean): { host: string; port: number 
   // URL keeps the brackets of an IPv6 literal; node:net wants the bare address.
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1') || (listening ? LOOPBACK : '');
   if (!host) {
-    throw new CommunicationError(ErrorCode.ChannelCreationFailed, `${url.href} names no host; connect to e.g. ${scheme}://127.0.0.1:7000`);
+    throw invalidOptionError(`${url.href} names no host; connect to e.g. ${scheme}://127.0.0.1:7000`);
   }
   if (url.port === '' && !listening) {
-    throw new CommunicationError(
-      ErrorCode.ChannelCreationFailed,
-      `${url.href} names no port; connect to e.g. ${scheme}://${formatHost(host)}:7000`,
-    );
+    throw invalidOptionError(`${url.href} names no port; connect to e.g. ${scheme}://${formatHost(host)}:7000`);
   }
   return { host, port: url.port === '' ? 0 : Number(url.port) };
 }
@@ -127,7 +129,5 @@ function describeBindError(error: NodeJS.ErrnoException, address: string): Commu
     EACCES: 'permission denied; ports below 1024 need privileges, use a higher port',
     EADDRNOTAVAIL: 'this machine has no such address; use 127.0.0.1 (the default) or one of its own addresses',
   }[error.code ?? ''];
-  return new CommunicationError(ErrorCode.ChannelCreationFailed, `Could not listen on ${address}: ${hint ?? error.message}`, {
-    cause: error,
-  });
+  return listenError(address, hint ?? error.message, error);
 }

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import type { ConnectionOptions, TlsOptions as NodeTlsServerOptions } from 'node:tls';
-import { CommunicationError, ErrorCode, type TlsOptions } from 'spear-comm';
+import type { CommunicationError, TlsOptions } from 'spear-comm';
+import { invalidOptionError, isUntrustedCertificate, tlsHandshakeError, untrustedCertificateError } from 'spear-comm/transport-kit';
 
 /** node:tls client options from spear-comm's TlsOptions; certificates are verified unless told otherwise. */
 export function tlsClientOptions(tls: TlsOptions | undefined, host: string): ConnectionOptions {
@@ -16,33 +17,17 @@ export function tlsClientOptions(tls: TlsOptions | undefined, host: string): Con
 
 export function tlsServerOptions(tls: TlsOptions | undefined, address: string): NodeTlsServerOptions {
   if (!tls?.cert || !tls.key) {
-    throw new CommunicationError(
-      ErrorCode.ChannelCreationFailed,
-      `Listening on ${address} needs a certificate: pass tls: { cert, key } (PEM) to listen(), or use a tcp:// URL`,
-    );
+    throw invalidOptionError(`Listening on ${address} needs a certificate: pass tls: { cert, key } (PEM) to listen(), or use a tcp:// URL`);
   }
   return { cert: tls.cert, key: tls.key, ...(tls.ca !== undefined ? { ca: tls.ca } : {}) };
 }
 
-// OpenSSL's verification failures (node reports them by these codes), plus node's host name check.
-const UNTRUSTED = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|HOSTNAME_MISMATCH/;
-
-/** Wording for a failed TLS connect; undefined leaves plain socket errors (refused, unreachable) to the default. */
+/** The error for a failed TLS connect; undefined leaves plain socket errors (refused, unreachable) to the default. */
 export function describeTlsError(error: NodeJS.ErrnoException, address: string): CommunicationError | undefined {
   const code = error.code ?? '';
-  if (UNTRUSTED.test(code)) {
-    return new CommunicationError(
-      ErrorCode.AuthFailed,
-      `${address} presented a TLS certificate this client does not trust (${code}: ${error.message}). Pass the server's CA certificate (or its self-signed certificate) as tls.ca, and connect by a name or address the certificate lists`,
-      { cause: error },
-    );
-  }
+  if (isUntrustedCertificate(code)) return untrustedCertificateError(address, error, `${code}: ${error.message}`);
   if (code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') || code === 'ECONNRESET') {
-    return new CommunicationError(
-      ErrorCode.ChannelCreationFailed,
-      `TLS handshake with ${address} failed (${code}: ${error.message}); is a tls:// listener there?`,
-      { cause: error },
-    );
+    return tlsHandshakeError(address, `${code}: ${error.message}`, error);
   }
   return undefined;
 }

@@ -11,3 +11,18 @@ export { OpenListeners, listenStreamServer } from './stream-server.js';
 export type { StreamServerOptions } from './stream-server.js';
 export { FrameInbox } from './frame-inbox.js';
 export type { PausableSource } from './frame-inbox.js';
+export {
+  addressInUseError,
+  closedError,
+  connectAbortedError,
+  connectError,
+  connectTimeoutError,
+  frameTooLargeError,
+  invalidOptionError,
+  isUntrustedCertificate,
+  listenError,
+  refusedError,
+  socketConnectError,
+  tlsHandshakeError,
+  untrustedCertificateError,
+} from './errors.js';

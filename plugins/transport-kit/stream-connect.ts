@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
-import { CommunicationError, ErrorCode } from 'spear-comm';
+import type { CommunicationError } from 'spear-comm';
+import { connectAbortedError, connectTimeoutError, socketConnectError } from './errors.js';
 
 export interface SocketConnectOptions {
   /** What is being connected to, as the user wrote it (e.g. `tcp://127.0.0.1:7000`); every error names it. */
@@ -16,7 +17,8 @@ export interface SocketConnectOptions {
 /**
  * Waits until a socket that is connecting is ready, with a timeout and an abort signal.
  * Failures become CommunicationErrors that name the address: `ConnectionRefused` when nothing
- * listens there, `Timeout`, or `ChannelCreationFailed`. On failure the socket is destroyed.
+ * listens there, `Timeout`, `Aborted` when `signal` fires, `AuthFailed` for an untrusted certificate,
+ * or `ChannelCreationFailed` (see `socketConnectError`). On failure the socket is destroyed.
  */
 export function whenSocketConnected(socket: Socket, options: SocketConnectOptions): Promise<void> {
   const readyEvent = options.readyEvent ?? 'connect';
@@ -38,42 +40,12 @@ export function whenSocketConnected(socket: Socket, options: SocketConnectOption
       cleanup();
       resolve();
     };
-    const onError = (error: NodeJS.ErrnoException) => failWith(options.describeError?.(error) ?? describeConnectError(error, address));
-    const onAbort = () =>
-      failWith(new CommunicationError(ErrorCode.ChannelClosed, `Connecting to ${address} was aborted`, { cause: signal?.reason }));
-    const timer = setTimeout(
-      () =>
-        failWith(
-          new CommunicationError(
-            ErrorCode.Timeout,
-            `Could not connect to ${address} within ${options.timeoutMs} ms; check that the address is reachable and a spear-comm listener runs there, or raise timeoutMs`,
-          ),
-        ),
-      options.timeoutMs,
-    );
+    const onError = (error: NodeJS.ErrnoException) => failWith(options.describeError?.(error) ?? socketConnectError(error, address));
+    const onAbort = () => failWith(connectAbortedError(address, signal!));
+    const timer = setTimeout(() => failWith(connectTimeoutError(address, options.timeoutMs)), options.timeoutMs);
     socket.once(readyEvent, onReady);
     socket.on('error', onError);
     if (signal?.aborted) onAbort();
     else signal?.addEventListener('abort', onAbort, { once: true });
   });
-}
-
-function describeConnectError(error: NodeJS.ErrnoException, address: string): CommunicationError {
-  switch (error.code) {
-    case 'ECONNREFUSED':
-      return new CommunicationError(
-        ErrorCode.ConnectionRefused,
-        `Connection refused by ${address}: nothing is listening there. Start the listener first, or check the address`,
-        { cause: error },
-      );
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return new CommunicationError(
-        ErrorCode.ChannelCreationFailed,
-        `Could not resolve the host of ${address} (${error.code}); check the host name`,
-        { cause: error },
-      );
-    default:
-      return new CommunicationError(ErrorCode.ChannelCreationFailed, `Could not connect to ${address}: ${error.message}`, { cause: error });
-  }
 }

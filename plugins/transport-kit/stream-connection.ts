@@ -412,7 +412,7 @@ function whenClosed(stream: Readable | Writable): Promise<void> {
 const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
 
 function describeStreamError(error: Error, remote: string): Error {
-  if (error instanceof CommunicationError) return error;
+  if (CommunicationError.is(error)) return error;
   const code = (error as NodeJS.ErrnoException).code;
   const message =
     code && RESET_CODES.has(code)

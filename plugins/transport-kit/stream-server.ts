@@ -56,7 +56,7 @@ export async function listenStreamServer(server: Server, options: StreamServerOp
     } catch (err) {
       server.off('error', onError);
       server.off('listening', onListening);
-      reject(err instanceof CommunicationError ? err : options.describeBindError(err as NodeJS.ErrnoException));
+      reject(CommunicationError.is(err) ? err : options.describeBindError(err as NodeJS.ErrnoException));
     }
   });
 

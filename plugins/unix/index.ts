@@ -17,6 +17,9 @@ import {
   OpenListeners,
   StreamFrameConnection,
   listenStreamServer,
+  connectError,
+  listenError,
+  refusedError,
   whenSocketConnected,
 } from 'spear-comm/transport-kit';
 import { bindPrivately, removeSocketFile, removeStaleSocket, restrictSocket, socketPathOf } from './socket-file.js';
@@ -89,23 +92,15 @@ function describeConnectError(error: NodeJS.ErrnoException, path: string): Commu
   const address = `unix://${path}`;
   switch (error.code) {
     case 'ENOENT':
-      return new CommunicationError(
-        ErrorCode.ConnectionRefused,
-        `Nothing listens on ${address}: there is no socket file. Start the listener first, or check the path`,
-        { cause: error },
-      );
+      return refusedError(address, 'nothing listens there: there is no socket file. Start the listener first, or check the path', error);
     case 'ECONNREFUSED':
-      return new CommunicationError(
-        ErrorCode.ConnectionRefused,
-        `Connection refused by ${address}: the socket file exists but nobody accepts on it (left by a process that died?). Start the listener; it replaces a stale file`,
-        { cause: error },
+      return refusedError(
+        address,
+        'the socket file exists but nobody accepts on it (left by a process that died?). Start the listener; it replaces a stale file',
+        error,
       );
     case 'EACCES':
-      return new CommunicationError(
-        ErrorCode.ConnectionRefused,
-        `Permission denied connecting to ${address}: the socket is mode 0600, so connect as the user that runs the listener`,
-        { cause: error },
-      );
+      return connectError(address, 'permission denied: the socket is mode 0600, so connect as the user that runs the listener', error);
     default:
       return undefined;
   }
@@ -122,7 +117,5 @@ function describeBindError(error: NodeJS.ErrnoException, path: string): Communic
     ENOSPC: 'the file system is full (no space or no free inodes for the socket file); free some space or choose another directory',
     ENOTDIR: 'a component of the path is a file, not a directory',
   }[code ?? ''];
-  return new CommunicationError(ErrorCode.ChannelCreationFailed, `Could not listen on unix://${path}: ${hint ?? error.message}`, {
-    cause: error,
-  });
+  return listenError(`unix://${path}`, hint ?? error.message, error);
 }

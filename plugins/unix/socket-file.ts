@@ -2,7 +2,7 @@ import { chmod, lstat, unlink } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { isAbsolute } from 'node:path';
 import { CommunicationError, ErrorCode } from 'spear-comm';
-import { whenSocketConnected } from 'spear-comm/transport-kit';
+import { addressInUseError, invalidOptionError, whenSocketConnected } from 'spear-comm/transport-kit';
 
 /**
  * The longest socket path the OS takes, in bytes: `sun_path` is 108 bytes on Linux and 104 on
@@ -13,17 +13,13 @@ export const MAX_SOCKET_PATH_BYTES = process.platform === 'linux' ? 107 : 103;
 /** The socket path of a `unix:///abs/path.sock` URL, validated. */
 export function socketPathOf(url: URL): string {
   if (url.host !== '') {
-    throw new CommunicationError(
-      ErrorCode.ChannelCreationFailed,
+    throw invalidOptionError(
       `${url.href} has a host ("${url.host}"); a unix URL takes an absolute path after three slashes, e.g. unix:///run/spear/a.sock`,
     );
   }
   const path = decodeURIComponent(url.pathname);
   if (!isAbsolute(path) || path === '/' || path.includes('\0')) {
-    throw new CommunicationError(
-      ErrorCode.ChannelCreationFailed,
-      `${url.href} does not name an absolute socket file path; use e.g. unix:///run/spear/a.sock`,
-    );
+    throw invalidOptionError(`${url.href} does not name an absolute socket file path; use e.g. unix:///run/spear/a.sock`);
   }
   const bytes = Buffer.byteLength(path);
   if (bytes > MAX_SOCKET_PATH_BYTES) {
@@ -58,9 +54,9 @@ export async function removeStaleSocket(path: string): Promise<void> {
     );
   }
   if (await isLive(path)) {
-    throw new CommunicationError(
-      ErrorCode.ChannelCreationFailed,
-      `unix://${path} is in use by a running listener; close that listener or choose another path (a live socket is never replaced)`,
+    throw addressInUseError(
+      `unix://${path}`,
+      'it is in use by a running listener; close that listener or choose another path (a live socket is never replaced)',
     );
   }
   await unlink(path).catch((err: NodeJS.ErrnoException) => {

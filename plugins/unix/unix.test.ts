@@ -60,7 +60,7 @@ describe('unix://', () => {
     const first = await listen(path);
     await expect(bed.kernel.listen(`unix://${path}`)).rejects.toMatchObject({
       code: ErrorCode.ChannelCreationFailed,
-      message: expect.stringContaining(`unix://${path} is in use by a running listener`),
+      message: expect.stringContaining(`unix://${path}: it is in use by a running listener`),
     });
     expect(await roundTrip(first.url)).toEqual(Uint8Array.of(7));
   });

@@ -14,7 +14,7 @@ import {
   type TransportConnectOptions,
   type TransportListenOptions,
 } from 'spear-comm';
-import { OpenListeners } from 'spear-comm/transport-kit';
+import { OpenListeners, connectAbortedError, invalidOptionError, listenError, socketConnectError } from 'spear-comm/transport-kit';
 import { WebSocket, WebSocketServer, type PerMessageDeflateOptions } from 'ws';
 import { CloseCode, WebSocketConnection } from './websocket-connection.js';
 
@@ -51,7 +51,7 @@ export class WebSocketTransport implements Transport {
     const target = `${url.protocol}//${url.host}${url.pathname}`;
     if (options.signal?.aborted) throw aborted(target, options.signal);
     if (options.tls && url.protocol !== 'wss:') {
-      throw new CommunicationError(ErrorCode.ChannelCreationFailed, `TLS options were given for ${target}; connect to wss:// to use them`);
+      throw invalidOptionError(`TLS options were given for ${target}; connect to wss:// to use them`);
     }
     const tls = options.tls ?? {};
     let ws: WebSocket;
@@ -108,7 +108,7 @@ export class WebSocketTransport implements Transport {
     const secure = url.protocol === 'wss:';
     const path = url.pathname || '/';
     if (options.tls && !secure && !extra.server) {
-      throw new CommunicationError(ErrorCode.ChannelCreationFailed, `TLS options were given for ${url.href}; listen on wss:// to use them`);
+      throw invalidOptionError(`TLS options were given for ${url.href}; listen on wss:// to use them`);
     }
     const shared = extra.server;
     const upgradeDeadlineMs = options.authTimeoutMs;
@@ -183,9 +183,7 @@ export class WebSocketTransport implements Transport {
       } catch (err) {
         server.off('upgrade', onUpgrade);
         server.off('error', onServerError);
-        throw new CommunicationError(ErrorCode.ChannelCreationFailed, `Cannot listen on ${url.href}: ${(err as Error).message}`, {
-          cause: err,
-        });
+        throw listenError(url.href, (err as Error).message, err);
       }
     }
     const address = server.address() as AddressInfo;
@@ -223,11 +221,10 @@ function readExtra(extra: Record<string, unknown> | undefined): WebSocketExtra {
   const e = (extra ?? {}) as WebSocketExtra;
   const server: unknown = e.server;
   if (server !== undefined && !(server instanceof HttpServer || server instanceof HttpsServer)) {
-    throw new CommunicationError(ErrorCode.ChannelCreationFailed, 'extra.server must be an http.Server or https.Server');
+    throw invalidOptionError('extra.server must be an http.Server or https.Server');
   }
   if (e.pingIntervalMs !== undefined && !(Number.isFinite(e.pingIntervalMs) && e.pingIntervalMs >= 0)) {
-    throw new CommunicationError(
-      ErrorCode.ChannelCreationFailed,
+    throw invalidOptionError(
       `extra.pingIntervalMs must be a number of milliseconds >= 0 (0 turns pings off), got ${String(e.pingIntervalMs)}`,
     );
   }
@@ -237,10 +234,7 @@ function readExtra(extra: Record<string, unknown> | undefined): WebSocketExtra {
 function requireServerTls(options: TransportListenOptions, url: URL): Pick<TlsOptions, 'cert' | 'key' | 'ca'> {
   const tls = options.tls;
   if (!tls?.cert || !tls.key) {
-    throw new CommunicationError(
-      ErrorCode.ChannelCreationFailed,
-      `Listening on ${url.href} needs tls.cert and tls.key (PEM); pass them in the listen options or use ws://`,
-    );
+    throw invalidOptionError(`Listening on ${url.href} needs tls.cert and tls.key (PEM); pass them in the listen options or use ws://`);
   }
   return { cert: tls.cert, key: tls.key, ...(tls.ca ? { ca: tls.ca } : {}) };
 }
@@ -279,23 +273,13 @@ function pick<T extends object, K extends keyof T>(obj: T, keys: K[]): Partial<P
 }
 
 function aborted(target: string, signal: AbortSignal): CommunicationError {
-  return new CommunicationError(ErrorCode.ChannelCreationFailed, `Connecting to ${target} was aborted`, { cause: signal.reason });
+  return connectAbortedError(target, signal);
 }
 
 function describeConnectError(err: Error & { code?: string }, target: string): CommunicationError {
-  const code = err.code ?? '';
-  if (code === 'ECONNREFUSED')
-    return new CommunicationError(ErrorCode.ConnectionRefused, `Nothing is listening at ${target} (connection refused)`, { cause: err });
   if (err.message.includes('Opening handshake has timed out'))
     return new CommunicationError(ErrorCode.Timeout, `${target} did not complete the WebSocket handshake in time`, { cause: err });
-  if (/CERT|SELF_SIGNED|ERR_TLS|UNABLE_TO_VERIFY/.test(code)) {
-    return new CommunicationError(
-      ErrorCode.ChannelCreationFailed,
-      `TLS to ${target} failed: ${err.message} (${code}); pass the server's CA as tls.ca`,
-      { cause: err },
-    );
-  }
-  return new CommunicationError(ErrorCode.ChannelCreationFailed, `Cannot open a WebSocket to ${target}: ${err.message}`, { cause: err });
+  return socketConnectError(err, target);
 }
 
 export { CloseCode };

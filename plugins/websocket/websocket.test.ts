@@ -197,7 +197,7 @@ describe('websocket listener', () => {
   it('rejects bad extra options with a clear message', async () => {
     const k = await kernel();
     await expect(k.listen('ws://127.0.0.1:0/x', { extra: { pingIntervalMs: -1 } })).rejects.toMatchObject({
-      code: ErrorCode.ChannelCreationFailed,
+      code: ErrorCode.InvalidArgument,
       message: expect.stringMatching(/pingIntervalMs/),
     });
     await expect(k.listen('ws://127.0.0.1:0/x', { extra: { server: {} } })).rejects.toMatchObject({
@@ -276,8 +276,8 @@ describe('wss://', () => {
 
     const untrusted = k.connect(listener.url, { token: SECRET });
     await expect(untrusted).rejects.toMatchObject({
-      code: ErrorCode.ChannelCreationFailed,
-      message: expect.stringMatching(/TLS.*self-signed certificate.*tls\.ca/),
+      code: ErrorCode.AuthFailed,
+      message: expect.stringMatching(/TLS certificate.*self-signed certificate.*tls\.ca/),
     });
     // A plain ws:// client on a TLS port does not get a session either.
     await expect(k.connect(listener.url.replace('wss:', 'ws:'), { token: SECRET, timeoutMs: 3000 })).rejects.toBeInstanceOf(
@@ -305,7 +305,7 @@ describe('wss://', () => {
   it('needs a certificate and key to listen', async () => {
     const k = await kernel();
     await expect(k.listen('wss://127.0.0.1:0/spear', {})).rejects.toMatchObject({
-      code: ErrorCode.ChannelCreationFailed,
+      code: ErrorCode.InvalidArgument,
       message: expect.stringMatching(/tls\.cert and tls\.key/),
     });
     await expect(k.listen('ws://127.0.0.1:0/spear', { tls: { cert: 'x', key: 'y' } })).rejects.toMatchObject({

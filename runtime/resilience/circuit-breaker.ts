@@ -1,4 +1,4 @@
-import { CommunicationError, Emitter, ErrorCode } from 'spear-comm';
+import { CommunicationError, Emitter, ErrorCode, isRetryable } from 'spear-comm';
 
 export type CircuitState = 'closed' | 'open' | 'half-open';
 
@@ -10,8 +10,9 @@ export interface CircuitBreakerOptions {
   /** Trial calls allowed at once while half-open (default 1). */
   halfOpenMaxCalls?: number;
   /**
-   * Which errors count against the peer. Default: timeouts and lost or refused connections; a
-   * `RemoteError` (the function ran and failed) shows the peer is alive, so it does not count.
+   * Which errors count against the peer. Default (`isPeerFailure`): retryable errors — timeouts and
+   * lost or refused connections; a `RemoteError` (the function ran and failed) shows the peer is
+   * alive, and a caller's own mistake (InvalidArgument, Aborted, EncodeFailed) is no fault of the peer.
    */
   isFailure?: (error: unknown) => boolean;
   /** Names the protected peer in `CircuitOpen` messages. */
@@ -22,15 +23,13 @@ export interface CircuitBreakerEvents {
   state: [state: CircuitState, previous: CircuitState];
 }
 
-const PEER_FAILURES: ReadonlySet<string> = new Set([
-  ErrorCode.Timeout,
-  ErrorCode.ChannelClosed,
-  ErrorCode.ConnectionRefused,
-  ErrorCode.ChannelCreationFailed,
-]);
-
+/**
+ * A failure of the peer: a retryable error (refused, timed out, connection lost), other than the
+ * `CircuitOpen` of another breaker. A caller's own mistake (InvalidArgument, Aborted, EncodeFailed)
+ * or a definite answer (AuthFailed, RemoteError…) never counts.
+ */
 export function isPeerFailure(error: unknown): boolean {
-  return error instanceof CommunicationError && PEER_FAILURES.has(error.code);
+  return isRetryable(error) && !CommunicationError.is(error, ErrorCode.CircuitOpen);
 }
 
 /**

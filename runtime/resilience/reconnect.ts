@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   CommunicationError,
   ErrorCode,
+  isRetryable,
   serve,
   toCommunicationError,
   type CommunicationChannel,
@@ -22,11 +23,6 @@ export interface ReconnectingConnectOptions extends Omit<ConnectOptions, 'signal
   heartbeat?: HeartbeatOptions | false;
   /** Jitter source, for tests (default Math.random). */
   random?: () => number;
-}
-
-/** Errors that a second try cannot fix: a wrong secret, a missing plugin, a closed kernel, a bad peer. */
-function isRetryable(error: CommunicationError): boolean {
-  return error.code === ErrorCode.ChannelCreationFailed || error.code === ErrorCode.ConnectionRefused || error.code === ErrorCode.Timeout;
 }
 
 /**

@@ -230,7 +230,7 @@ describe('connection flood over tcp', () => {
     // A newcomer while every slot is taken is turned away with a clear error, not left hanging.
     const newcomer = await bed.kernel.connect(listener.url, { timeoutMs: 10_000 }).catch((e: unknown) => e);
     expect(newcomer).toMatchObject({
-      code: ErrorCode.ChannelCreationFailed,
+      code: ErrorCode.ConnectionRefused,
       message: expect.stringContaining('closed the connection during the handshake'),
     });
     // Every flood socket is closed by the listener: beyond the limit at once, the rest at the auth timeout.

@@ -46,7 +46,7 @@ describe('CommunicationFactory (wasm strategy, memory transport)', () => {
     expect(a.url).not.toBe(b.url);
     expect(a.environment()[SPEAR_ENV.secret]).not.toBe(b.environment()[SPEAR_ENV.secret]);
     await expect(factoryFor(k).createChannelForInstance({ runtimeType: 'wasm', instanceId: 'a' })).rejects.toMatchObject({
-      code: ErrorCode.ChannelCreationFailed,
+      code: ErrorCode.InvalidArgument,
     });
 
     // b's address with a's secret, and a's secret under b's id: both refused.
@@ -121,10 +121,13 @@ describe('CommunicationFactory (wasm strategy, memory transport)', () => {
   it('rejects an unknown codec and an empty id before opening anything', async () => {
     const k = await kernel();
     await expect(factoryFor(k).createChannelForInstance({ runtimeType: 'wasm', instanceId: '' })).rejects.toMatchObject({
-      code: ErrorCode.ChannelCreationFailed,
+      code: ErrorCode.InvalidArgument,
     });
-    await expect(factoryFor(k).createChannelForInstance({ runtimeType: 'wasm', instanceId: 'x' }, { codec: 'nope' })).rejects.toThrow(
-      /No codec named "nope"/,
+    await expect(factoryFor(k).createChannelForInstance({ runtimeType: 'wasm', instanceId: 'x' }, { codec: 'nope' })).rejects.toMatchObject(
+      {
+        code: ErrorCode.InvalidArgument,
+        message: expect.stringMatching(/No codec named "nope"/),
+      },
     );
     expect(factoryFor(k).channels()).toHaveLength(0);
   });

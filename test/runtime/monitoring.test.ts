@@ -59,7 +59,7 @@ describe('listener connection limit', () => {
     monitor.watchListener(listener);
     const first = await kernel.connect(listener.url, { token: 's' });
     await kernel.connect(listener.url, { token: 's' });
-    await expect(kernel.connect(listener.url, { token: 's' })).rejects.toMatchObject({ code: ErrorCode.ChannelCreationFailed });
+    await expect(kernel.connect(listener.url, { token: 's' })).rejects.toMatchObject({ code: ErrorCode.ConnectionRefused });
     expect(
       monitor
         .recent()

@@ -58,7 +58,7 @@ describe('ProcessRuntime resilience with real child processes', () => {
     expect(instances.map((i) => i.channel.instanceId.instanceId)).toEqual(ids);
 
     await expect(start(runtime, { instanceId: 'nul\0id' })).rejects.toMatchObject({
-      code: ErrorCode.ChannelCreationFailed,
+      code: ErrorCode.InvalidArgument,
       message: expect.stringMatching(/contains NUL/),
     });
   });

@@ -92,7 +92,7 @@ describe('ReconnectingChannel (memory transport)', () => {
     const reason = await closed;
     expect(reason).toMatchObject({
       code: ErrorCode.ChannelClosed,
-      message: expect.stringMatching(/Gave up reconnecting to memory:\/\/host after 3 attempts: .*Nothing is listening/),
+      message: expect.stringMatching(/Gave up reconnecting to memory:\/\/host after 3 attempts: .*[Nn]othing is listening/),
     });
     await expect(channel.receive()).rejects.toMatchObject({ code: ErrorCode.ChannelClosed });
   });

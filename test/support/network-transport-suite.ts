@@ -166,7 +166,7 @@ export function describeNetworkTransport(transport: string, listenUrl: string): 
     const k = await kernel();
     const listener = await k.listen(listenUrl, { secret: SECRET });
     await expect(k.connect(listener.url, { token: SECRET, signal: AbortSignal.abort() })).rejects.toMatchObject({
-      code: ErrorCode.ChannelCreationFailed,
+      code: ErrorCode.Aborted,
       message: expect.stringMatching(/aborted/),
     });
     expect(listener.connectionCount).toBe(0);

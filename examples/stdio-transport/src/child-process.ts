@@ -1,5 +1,6 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { CommunicationError, ErrorCode } from 'spear-comm';
+import { connectAbortedError } from 'spear-comm/transport-kit';
 
 /** How long a child may take to exit once its stdin has ended, before it is killed. */
 const EXIT_GRACE_MS = 2_000;
@@ -25,7 +26,7 @@ export interface StartOptions {
 /** Starts `command` and resolves once it runs; a command that cannot start is `ConnectionRefused`. */
 export function startChild(command: string, args: readonly string[], options: StartOptions): Promise<Child> {
   return new Promise<Child>((resolve, reject) => {
-    if (options.signal?.aborted) return reject(new CommunicationError(ErrorCode.ChannelClosed, `Starting ${options.what} was aborted`));
+    if (options.signal?.aborted) return reject(connectAbortedError(options.what, options.signal));
     // stdout carries frames; a program's diagnostics belong on stderr, which is inherited by default.
     const child = spawn(command, args, {
       stdio: ['pipe', 'pipe', options.stderr ?? 'inherit'],
@@ -48,7 +49,7 @@ export function startChild(command: string, args: readonly string[], options: St
         resolve({ process: child, closed, isClosed: () => done });
       }
     };
-    const onAbort = () => settle(new CommunicationError(ErrorCode.ChannelClosed, `Starting ${options.what} was aborted`));
+    const onAbort = () => settle(connectAbortedError(options.what, options.signal!));
     const timer = setTimeout(
       () => settle(new CommunicationError(ErrorCode.Timeout, `${options.what} did not start within ${options.timeoutMs} ms`)),
       options.timeoutMs,

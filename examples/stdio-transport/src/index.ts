@@ -11,6 +11,7 @@ import {
   type TransportListenOptions,
 } from 'spear-comm';
 import type { ConformanceHints } from 'spear-comm/conformance';
+import { addressInUseError, invalidOptionError } from 'spear-comm/transport-kit';
 import { ChildConnection } from './child-connection.js';
 import { startChild, type Child } from './child-process.js';
 
@@ -41,8 +42,7 @@ export class StdioTransport implements Transport {
   async connect(url: URL, options: TransportConnectOptions): Promise<FrameConnection> {
     if (url.host) return this.connectToEndpoint(decodeURIComponent(url.host), options);
     if (url.pathname && url.pathname !== '/') return this.spawnProgram(url, options);
-    throw new CommunicationError(
-      ErrorCode.UnsupportedTransport,
+    throw invalidOptionError(
       `Cannot connect to "${url.href}": use stdio:///abs/path/program.js to start a program, or stdio://NAME for an endpoint in this process`,
     );
   }
@@ -50,17 +50,11 @@ export class StdioTransport implements Transport {
   async listen(url: URL, options: TransportListenOptions): Promise<FrameListener> {
     if (url.href === 'stdio:') return this.listenOnOwnStdio(options);
     if (!url.href.startsWith('stdio://') || (url.pathname !== '' && url.pathname !== '/')) {
-      throw new CommunicationError(
-        ErrorCode.ChannelCreationFailed,
-        `Cannot listen on "${url.href}": listen on stdio: (this program's own stdin/stdout) or stdio://NAME`,
-      );
+      throw invalidOptionError(`Cannot listen on "${url.href}": listen on stdio: (this program's own stdin/stdout) or stdio://NAME`);
     }
     const name = decodeURIComponent(url.host) || `anonymous-${++this.anonymous}`;
     if (this.endpoints.has(name)) {
-      throw new CommunicationError(
-        ErrorCode.ChannelCreationFailed,
-        `stdio://${name} is already listening in this kernel; pick another name or close the first listener`,
-      );
+      throw addressInUseError(`stdio://${name}`, 'it is already listening in this kernel; pick another name or close the first listener');
     }
     return this.listenOnEndpoint(name, options);
   }
