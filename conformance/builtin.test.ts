@@ -39,7 +39,12 @@ if (installed.some((t) => t.tls)) {
  * Where a built-in transport does not meet the contract yet. Each entry still runs and must still
  * fail; when the transport is fixed its test turns red until the entry is removed.
  */
-const KNOWN_FAILURES: Record<string, Record<string, string>> = {};
+const PRE_AUTH = "a peer that has not authenticated may send at most 64 KiB per frame, whatever the listener's limit";
+const NO_SET_LIMIT = 'its connections have no setMaxFrameSize(), so the listener cannot lower the limit before authentication (issue #14)';
+const KNOWN_FAILURES: Record<string, Record<string, string>> = {
+  websocket: { [PRE_AUTH]: NO_SET_LIMIT },
+  grpc: { [PRE_AUTH]: NO_SET_LIMIT },
+};
 
 for (const transport of installed) {
   const knownFailures = KNOWN_FAILURES[transport.name] ?? {};

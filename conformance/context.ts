@@ -12,7 +12,7 @@ import {
   type ListenOptions,
   type Transport,
 } from 'spear-comm';
-import { ConformanceFailure, show, within } from './assert.js';
+import { CaseNotApplicable, ConformanceFailure, show, within } from './assert.js';
 import { Arrivals } from './arrivals.js';
 import { FrameCollector, type RawEnd } from './collector.js';
 import type { CaseFailure, Capabilities, ResolvedTarget } from './types.js';
@@ -104,6 +104,11 @@ export class CaseContext {
     return url;
   }
 
+  /** Ends the case as not applicable to this transport, with the reason (reported as unsupported/skipped, never passed). */
+  notApplicable(reason: string): never {
+    throw new CaseNotApplicable(reason);
+  }
+
   /** Records an observation in the case's result (shown by the reporters). */
   note(text: string): void {
     this.notes.push(text);
@@ -166,8 +171,11 @@ export class CaseContext {
 
   // ---- Frame level: the transport plugin itself, below the session layer ----
 
-  /** Listens with the plugin directly; every accepted connection is started with a collecting sink. */
-  async rawListen(options: { maxFrameSize?: number; address?: string } = {}): Promise<RawListener> {
+  /**
+   * Listens with the plugin directly; every accepted connection is started with a collecting sink
+   * (with `hold`, it is not started: the case calls `connection.start(sink)` itself).
+   */
+  async rawListen(options: { maxFrameSize?: number; address?: string; hold?: boolean } = {}): Promise<RawListener> {
     const accepted = new Arrivals<RawEnd>();
     const errors: Error[] = [];
     let n = 0;
@@ -175,7 +183,8 @@ export class CaseContext {
       maxFrameSize: options.maxFrameSize ?? this.defaultMaxFrameSize,
       onConnection: (connection) => {
         this.rawConnections.add(connection);
-        accepted.push(this.startRaw(connection, `server connection #${++n}`));
+        const label = `server connection #${++n}`;
+        accepted.push(options.hold ? this.trackRaw(connection, label) : this.startRaw(connection, label));
       },
       onError: (error) => errors.push(error),
       ...(this.target.tls ? { tls: this.target.tls.listen } : {}),
@@ -195,7 +204,10 @@ export class CaseContext {
     return listener;
   }
 
-  async rawConnect(url: string, options: { maxFrameSize?: number; timeoutMs?: number; label?: string } = {}): Promise<RawEnd> {
+  async rawConnect(
+    url: string,
+    options: { maxFrameSize?: number; timeoutMs?: number; label?: string; hold?: boolean } = {},
+  ): Promise<RawEnd> {
     const connection = await this.transport.connect(new URL(url), {
       maxFrameSize: options.maxFrameSize ?? this.defaultMaxFrameSize,
       timeoutMs: options.timeoutMs ?? 10_000,
@@ -204,7 +216,8 @@ export class CaseContext {
       ...(this.target.extra.connect ? { extra: this.target.extra.connect } : {}),
     });
     this.rawConnections.add(connection);
-    return this.startRaw(connection, options.label ?? 'client connection');
+    const label = options.label ?? 'client connection';
+    return options.hold ? this.trackRaw(connection, label) : this.startRaw(connection, label);
   }
 
   /** A raw listener and one connection to it, both ends started. */
@@ -223,10 +236,16 @@ export class CaseContext {
 
   /** Wraps a connection the case opened some other way, so teardown closes it and checks its sink. */
   startRaw(connection: FrameConnection, label: string): RawEnd {
+    const end = this.trackRaw(connection, label);
+    connection.start(end.sink);
+    return end;
+  }
+
+  /** Like `startRaw`, without starting: the case calls `end.connection.start(end.sink)` when it wants delivery to begin. */
+  trackRaw(connection: FrameConnection, label: string): RawEnd {
     const sink = new FrameCollector(label);
     this.collectors.push(sink);
     this.rawConnections.add(connection);
-    connection.start(sink);
     return { connection, sink };
   }
 

@@ -1,5 +1,5 @@
 import { createKernel, invoke, registeredTransports } from 'spear-comm';
-import { ConformanceFailure, show, within } from './assert.js';
+import { CaseNotApplicable, clip, ConformanceFailure, show, within } from './assert.js';
 import { defaultAddress } from './addresses.js';
 import { ALL_CASES } from './cases/index.js';
 import { CaseContext } from './context.js';
@@ -124,12 +124,14 @@ export async function runCase(kase: ConformanceCase, target: ResolvedTarget): Pr
 
   startTracking();
   let ctx: CaseContext | undefined;
+  let notApplicable: string | undefined;
   try {
     ctx = await CaseContext.create(target);
     const timeoutMs = kase.timeoutMs ?? target.caseTimeoutMs;
     await within(kase.run(ctx), timeoutMs, 'the case', `the case did not finish within its ${timeoutMs} ms time limit`);
   } catch (err) {
-    record('run', err);
+    if (err instanceof CaseNotApplicable) notApplicable = err.message;
+    else record('run', err);
   }
   if (ctx) failures.push(...(await ctx.teardown()));
   const settleMs = Math.min(LEAK_SETTLE_MS, target.waitMs);
@@ -145,10 +147,49 @@ export async function runCase(kase: ConformanceCase, target: ResolvedTarget): Pr
   process.off('uncaughtException', onException);
 
   const durationMs = performance.now() - started;
-  const notes = ctx?.notes.length ? { notes: [...ctx.notes] } : {};
-  return failures.length > 0
-    ? { ...base, status: 'failed', durationMs, failures, ...notes }
-    : { ...base, status: 'passed', durationMs, ...notes };
+  const notes = ctx?.notes.length ? { notes: condenseNotes(ctx.notes) } : {};
+  if (failures.length > 0) return { ...base, status: 'failed', durationMs, failures: condenseFailures(failures), ...notes };
+  if (notApplicable !== undefined) return { ...base, status: 'unsupported', durationMs, reason: notApplicable, ...notes };
+  return { ...base, status: 'passed', durationMs, ...notes };
+}
+
+/** At most this many distinct failures per case are kept; the rest are counted. */
+const MAX_FAILURES = 8;
+/** Longest message and stack kept per failure. */
+const MAX_MESSAGE = 1_500;
+const MAX_STACK = 1_200;
+
+/**
+ * Keeps a failing case's report to a few KB: identical messages collapsed into one with a count,
+ * long messages and stacks cut (start and end kept), and only the first few distinct failures.
+ */
+export function condenseFailures(failures: readonly CaseFailure[]): CaseFailure[] {
+  const distinct = new Map<string, { failure: CaseFailure; count: number }>();
+  for (const f of failures) {
+    const key = `${f.phase}\u0000${f.message}`;
+    const seen = distinct.get(key);
+    if (seen) seen.count++;
+    else distinct.set(key, { failure: f, count: 1 });
+  }
+  const out: CaseFailure[] = [];
+  for (const { failure, count } of [...distinct.values()].slice(0, MAX_FAILURES)) {
+    out.push({
+      phase: failure.phase,
+      message: clip(failure.message, MAX_MESSAGE) + (count > 1 ? ` (×${count}: the same failure ${count} times)` : ''),
+      ...(failure.stack ? { stack: clip(failure.stack, MAX_STACK) } : {}),
+    });
+  }
+  if (distinct.size > MAX_FAILURES) {
+    const left = [...distinct.values()].slice(MAX_FAILURES).reduce((n, d) => n + d.count, 0);
+    out.push({ phase: 'run', message: `…and ${left} more failure(s) of ${distinct.size - MAX_FAILURES} other kind(s), not shown` });
+  }
+  return out;
+}
+
+function condenseNotes(notes: readonly string[]): string[] {
+  const kept = notes.slice(0, 10).map((n) => clip(n, 500));
+  if (notes.length > 10) kept.push(`…and ${notes.length - 10} more note(s)`);
+  return kept;
 }
 
 /**

@@ -10,7 +10,7 @@ export interface RunConformanceOptions {
    * Cases this transport is known to fail, by case name, with the reason. Each still runs, and its
    * test passes only while the case fails (named "… — known failure: <reason>", with the failure
    * as an annotation): a gap stays visible, and the test turns red when it is fixed, so the entry
-   * gets removed. A name that matches no case is an error.
+   * gets removed. A name that matches no case, or a case that does not apply, is an error too.
    */
   knownFailures?: Record<string, string>;
 }
@@ -21,8 +21,9 @@ export interface RunConformanceOptions {
  *
  *   await runConformance({ transport: 'my-transport', plugins: ['./dist/my-transport.js'] });
  *
- * Cases the transport's capabilities rule out are registered as passing tests named
- * "… — unsupported: <reason>" and annotated, so they show in every report instead of vanishing.
+ * Cases the transport's capabilities rule out are registered as skipped tests named
+ * "… — not applicable: <reason>", so they show as skipped (never as passed) with their reason; a
+ * case that finds out while running that it does not apply is skipped the same way.
  * vitest is imported only here, lazily, so the CLI runs the kit without it.
  */
 export async function runConformance(target: ConformanceTarget, options: RunConformanceOptions = {}): Promise<void> {

@@ -17,21 +17,34 @@ export function registerSuite(target: ResolvedTarget, cases: readonly Conformanc
       describe(category, () => {
         for (const kase of selected) {
           const reason = unsupportedReason(kase, target);
+          const known = knownFailures[kase.name];
           if (reason !== undefined) {
-            it(`${kase.name} — unsupported: ${reason}`, async (t) => {
-              await t.annotate(`unsupported: ${reason}`, 'unsupported');
-            });
+            if (known !== undefined) {
+              it(`${kase.name} — stale knownFailures entry`, () => {
+                throw new Error(
+                  `knownFailures lists this case ("${known}"), but it does not apply to ${target.transport} (${reason}): remove the entry`,
+                );
+              });
+            } else {
+              // Skipped, not passed: the capability manifest rules it out.
+              it.skip(`${kase.name} — not applicable: ${reason}`, () => {});
+            }
             continue;
           }
           const timeout = (kase.timeoutMs ?? target.caseTimeoutMs) + TEARDOWN_BUDGET_MS;
-          const known = knownFailures[kase.name];
           if (known !== undefined) {
             it(
               `${kase.name} — known failure: ${known}`,
               async (t) => {
                 const result = await runCase(kase, target);
-                if (result.status !== 'failed')
-                  throw new Error(`This case was declared a known failure ("${known}") but it passes now: remove it from knownFailures`);
+                if (result.status === 'passed')
+                  throw new Error(
+                    `Stale knownFailures entry: this case was declared a known failure ("${known}") but it passes now: remove it from knownFailures`,
+                  );
+                if (result.status === 'unsupported')
+                  throw new Error(
+                    `Stale knownFailures entry: this case was declared a known failure ("${known}") but it does not apply (${result.reason}): remove it from knownFailures`,
+                  );
                 await t.annotate(`known failure: ${describeFailures(result)}`, 'known-failure');
               },
               timeout,
@@ -44,6 +57,8 @@ export function registerSuite(target: ResolvedTarget, cases: readonly Conformanc
               const result = await runCase(kase, target);
               for (const note of result.notes ?? []) await t.annotate(note, 'notice');
               if (result.status === 'failed') throw new Error(describeFailures(result));
+              // Found not to apply while running (e.g. an optional method missing): skipped, with the reason.
+              if (result.status === 'unsupported') t.skip(`not applicable: ${result.reason}`);
             },
             timeout,
           );

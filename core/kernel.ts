@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import type { CommunicationChannel } from './channel.js';
 import type { Codec } from './codec.js';
 import { container, type DependencyContainer } from './di.js';
-import { CommunicationError, ErrorCode, toCommunicationError } from './errors.js';
+import { CommunicationError, ErrorCode, abortedError, toCommunicationError } from './errors.js';
 import { Listener } from './listener.js';
 import { silentLogger, type Logger } from './logger.js';
 import type { AuthRequest, RuntimeInstanceId, RuntimeType } from './messages.js';
@@ -312,12 +312,17 @@ export class Kernel {
       await connection.close();
       this.assertOpen();
     }
+    if (options.signal?.aborted) {
+      await connection.close();
+      throw abortedError(options.signal, `Connecting to ${url}`);
+    }
     const channel = await openSession(connection, {
       transport: transportName,
       codec,
       instanceId,
       token: options.token ?? '',
       timeoutMs: Math.max(1, deadline - Date.now()),
+      ...(options.signal ? { signal: options.signal } : {}),
       ...(options.clientVersion ? { clientVersion: options.clientVersion } : {}),
       ...(options.extraParams ? { extraParams: options.extraParams } : {}),
       ...(options.receiveQueueLimit !== undefined ? { receiveQueueLimit: options.receiveQueueLimit } : {}),

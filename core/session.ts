@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { SessionChannel } from './channel.js';
 import type { Codec } from './codec.js';
-import { CommunicationError, ErrorCode, toCommunicationError } from './errors.js';
+import { CommunicationError, ErrorCode, abortedError, toCommunicationError } from './errors.js';
 import { decodeHandshake, encodeHandshake } from './handshake-codec.js';
 import type { AuthRequest, RuntimeInstanceId } from './messages.js';
 import { clipPeerText, quotePeerText } from './peer-text.js';
@@ -68,6 +68,8 @@ export interface ClientSessionOptions {
   instanceId: RuntimeInstanceId;
   token: string;
   timeoutMs: number;
+  /** Aborts the handshake: the session fails with `Aborted` and the connection is closed. */
+  signal?: AbortSignal;
   clientVersion?: string;
   extraParams?: Record<string, string>;
   receiveQueueLimit?: number;
@@ -91,11 +93,14 @@ export function openSession(connection: FrameConnection, options: ClientSessionO
   };
   const where = `${options.transport} ${connection.remoteAddress}`;
   return new Promise<SessionChannel>((resolve, reject) => {
+    const signal = options.signal;
     const failWith = (error: CommunicationError) => {
       clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
       connection.close().catch(() => {});
       reject(error);
     };
+    const onAbort = () => failWith(abortedError(signal!, `The handshake with ${where}`));
     const timer = setTimeout(
       () =>
         failWith(
@@ -106,9 +111,11 @@ export function openSession(connection: FrameConnection, options: ClientSessionO
         ),
       options.timeoutMs,
     );
+    signal?.addEventListener('abort', onAbort, { once: true });
     sink.awaitFirst(
       (frame) => {
         clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
         let response;
         try {
           response = decodeHandshake(frame, 'AuthResponse');
@@ -219,6 +226,9 @@ export function acceptSession(connection: FrameConnection, options: ServerSessio
         ),
       options.authTimeoutMs,
     );
+    // A listener that closes while a peer is mid-handshake closes the connection locally, which its
+    // sink is not told of: this timer must not keep the process (or a closed kernel) alive meanwhile.
+    timer.unref();
     sink.awaitFirst(
       (frame) => {
         let request: AuthRequest;

@@ -108,7 +108,7 @@ export const timeoutCases: ConformanceCase[] = [
       const promptMs = 3_000;
       const error = await expectRejection(
         ctx.connect(dead, { timeoutMs }),
-        [ErrorCode.ConnectionRefused, ErrorCode.ChannelCreationFailed],
+        ErrorCode.ConnectionRefused,
         `connect(${dead}) with nothing listening (connect timeout ${timeoutMs} ms)`,
         promptMs,
       );

@@ -34,6 +34,11 @@ export class ForwardingConnection implements FrameConnection {
     return this.inner.send(frame);
   }
 
+  /** Forwarded, as every wrapper must: without it the listener loses the 64 KiB limit for peers that have not authenticated. */
+  setMaxFrameSize(maxFrameSize: number, reason?: string): void {
+    this.inner.setMaxFrameSize?.(maxFrameSize, reason);
+  }
+
   pause(): void {
     this.inner.pause();
   }

@@ -46,6 +46,14 @@ export class ChildConnection implements FrameConnection {
     return this.frames.send(frame);
   }
 
+  /**
+   * Forwarded like every other method of the contract: the listener's session lowers the limit to
+   * 64 KiB until the peer has authenticated, and a wrapper that dropped this would lift that guard.
+   */
+  setMaxFrameSize(maxFrameSize: number, reason?: string): void {
+    this.frames.setMaxFrameSize(maxFrameSize, reason);
+  }
+
   pause(): void {
     this.frames.pause();
   }
