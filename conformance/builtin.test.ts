@@ -42,7 +42,6 @@ if (installed.some((t) => t.tls)) {
 const PRE_AUTH = "a peer that has not authenticated may send at most 64 KiB per frame, whatever the listener's limit";
 const NO_SET_LIMIT = 'its connections have no setMaxFrameSize(), so the listener cannot lower the limit before authentication (issue #14)';
 const KNOWN_FAILURES: Record<string, Record<string, string>> = {
-  websocket: { [PRE_AUTH]: NO_SET_LIMIT },
   grpc: { [PRE_AUTH]: NO_SET_LIMIT },
 };
 

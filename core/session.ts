@@ -13,6 +13,8 @@ export const MAX_FRAME_SIZE_METADATA = 'maxFrameSize';
 
 export const CLIENT_VERSION = '0.1.0';
 
+const KEPT_HANDSHAKE_CODES = new Set<string>([ErrorCode.FrameTooLarge, ErrorCode.AuthFailed, ErrorCode.ConnectionRefused]);
+
 /**
  * Stands between a connection and its channel during the handshake: the first frame goes to
  * the handshake, anything after it is held until the channel is attached.
@@ -147,11 +149,12 @@ export function openSession(connection: FrameConnection, options: ClientSessionO
       (error) =>
         failWith(
           new CommunicationError(
-            // A close with no error is the listener turning the connection away (e.g. it is full).
+            // A close with no error is the listener turning the connection away; the transport may know why
+            // (full, our certificate refused, a frame too large); anything else ended the connection.
             error === undefined
               ? ErrorCode.ConnectionRefused
-              : CommunicationError.is(error, ErrorCode.FrameTooLarge)
-                ? ErrorCode.FrameTooLarge
+              : CommunicationError.is(error) && KEPT_HANDSHAKE_CODES.has(error.code)
+                ? error.code
                 : ErrorCode.ChannelClosed,
             `${where} closed the connection during the handshake${error ? `: ${error.message}` : ' (wrong address, or the listener refused the connection)'}`,
             { cause: error },
@@ -199,7 +202,7 @@ export function acceptSession(connection: FrameConnection, options: ServerSessio
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      const closeNow = () => connection.close().catch(() => {});
+      const closeNow = () => connection.close(error).catch(() => {});
       if (answer) {
         const refusal = encodeHandshake({
           type: 'AuthResponse',

@@ -1,3 +1,5 @@
+import type { CommunicationError } from './errors.js';
+
 /**
  * What a transport can and cannot do; the conformance kit selects its tests from this. Every
  * sentence of the doc comments in this file is a promise the kit checks (`docs/conformance.md`
@@ -73,13 +75,16 @@ export interface FrameConnection {
   /** Delivers the held frames, in order, and continues delivering. */
   resume(): void;
   /**
-   * Closes both directions; the peer's sink then gets `onClose()` without an error. Idempotent.
-   * Frames whose `send()` was called before `close()` are either delivered (their `send()`
-   * resolves) or their `send()` rejects with `ChannelClosed`; no `send()` is left pending. No frame
-   * is delivered to this side's sink once `close()` has been called. Resolves when the underlying
-   * resources (sockets, timers, streams) are released.
+   * Closes both directions; the peer's sink then gets `onClose()` (without an error unless
+   * `reason` is given). Idempotent. Frames whose `send()` was called before `close()` are either
+   * delivered (their `send()` resolves) or their `send()` rejects with `ChannelClosed`; no `send()`
+   * is left pending. No frame is delivered to this side's sink once `close()` has been called.
+   * Resolves when the underlying resources (sockets, timers, streams) are released.
+   * `reason`: the connection ends because of this failure (a refused or timed-out session, a
+   * frame that does not decode, a full listener); a transport that can tell its peer why does so
+   * on its wire (a WebSocket close code and reason, a gRPC status), otherwise it closes as usual.
    */
-  close(): Promise<void>;
+  close(reason?: CommunicationError): Promise<void>;
 }
 
 export interface FrameListener {
@@ -140,6 +145,12 @@ export interface TransportListenOptions {
    * FrameConnection within this time; the session's own auth timeout runs after that.
    */
   authTimeoutMs?: number;
+  /**
+   * The listener's connection limit. A transport that holds connections before they become
+   * FrameConnections (an HTTP upgrade, an HTTP/2 connection without a call yet) counts those too,
+   * and refuses connections over the limit as early as it can.
+   */
+  maxConnections?: number;
   /**
    * Called for each accepted connection, not yet started (the callee calls `start()`, at once or
    * later). The listener owns it until the listener closes.
