@@ -34,6 +34,36 @@ describe('the conformance engine', () => {
     );
   }, 60_000);
 
+  it('keeps a flood of failures to a few KB: identical ones collapsed with a count, long ones cut', async () => {
+    const flooding: ConformanceCase = {
+      category: 'framing',
+      name: 'fails loudly',
+      async run() {
+        // What a transport that merges every frame of a tick used to produce: the same rejection 1,000 times, one huge line.
+        for (let i = 0; i < 1_000; i++) void Promise.reject(new Error('send() of frame #7 rejected: connection closed'));
+        await new Promise((resolve) => setImmediate(resolve));
+        throw new Error(`frame content is wrong: ${'ab'.repeat(24_000)}`);
+      },
+    };
+    const report = await runSuite(control, { cases: [flooding] });
+    const [result] = report.results;
+    expect(result!.status).toBe('failed');
+    const text = JSON.stringify(result!.failures);
+    expect(text.length).toBeLessThan(8_000);
+    expect(text).toMatch(/×1000/);
+    expect(text).toMatch(/characters cut/);
+  });
+
+  it('reports a case that finds out while running that it does not apply as unsupported, never passed', async () => {
+    const optional: ConformanceCase = {
+      category: 'framing',
+      name: 'needs an optional method',
+      run: (ctx) => ctx.notApplicable('the connections lack it'),
+    };
+    const report = await runSuite(control, { cases: [optional] });
+    expect(report.results.map((r) => [r.status, r.reason])).toEqual([['unsupported', 'the connections lack it']]);
+  });
+
   it('fails a case that leaves a timer running, in the leak phase, naming what is left', async () => {
     let leaked: NodeJS.Timeout | undefined;
     const leaky: ConformanceCase = {
