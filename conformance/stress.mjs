@@ -11,6 +11,10 @@ import { writeFileSync } from 'node:fs';
 const { runSuite, ALL_CASES } = await import('../dist/conformance/index.js');
 
 const DEFAULT_RUNS = { memory: 20, tcp: 20, unix: 5, websocket: 5, grpc: 5 };
+/** As in conformance/builtin.test.ts: failures still expected, counted apart (and an entry that passes is reported as stale). */
+const KNOWN_FAILURES = {
+  grpc: ["a peer that has not authenticated may send at most 64 KiB per frame, whatever the listener's limit"],
+};
 
 const args = process.argv.slice(2);
 let runsOverride;
@@ -31,6 +35,9 @@ const started = performance.now();
 for (const [transport, runs] of plan) {
   const durations = [];
   const failures = [];
+  const known = KNOWN_FAILURES[transport] ?? [];
+  let knownFailed = 0;
+  let stale = 0;
   let passed = 0;
   let unsupported = 0;
   for (let run = 1; run <= runs; run++) {
@@ -38,6 +45,11 @@ for (const [transport, runs] of plan) {
     durations.push(report.durationMs);
     if (report.error) failures.push({ run, name: '(could not run)', message: report.error });
     for (const result of report.results) {
+      if (known.includes(result.name)) {
+        if (result.status === 'failed') knownFailed++;
+        else stale++;
+        continue;
+      }
       if (result.status === 'failed')
         failures.push({ run, name: result.name, message: (result.failures ?? []).map((f) => `[${f.phase}] ${f.message}`).join(' | ') });
     }
@@ -55,6 +67,8 @@ for (const [transport, runs] of plan) {
     runs,
     failedRuns: new Set(failures.map((f) => f.run)).size,
     failedCases: failures.length,
+    knownFailures: knownFailed,
+    staleKnownFailures: stale,
     passedCases: passed,
     unsupportedCases: unsupported,
     minMs: Math.round(sorted[0]),
@@ -65,11 +79,15 @@ for (const [transport, runs] of plan) {
 }
 
 console.log(`spear-comm conformance stress: ${ALL_CASES.length} cases per run, ${fmt(performance.now() - started)} in all`);
-console.log('transport   runs  failed runs  failed cases  kit run time min / median / max');
+console.log('transport   runs  failed runs  failed cases  known failures  kit run time min / median / max');
 for (const s of summary) {
   console.log(
-    `${s.transport.padEnd(11)} ${String(s.runs).padStart(4)}  ${String(s.failedRuns).padStart(11)}  ${String(s.failedCases).padStart(12)}  ${fmt(s.minMs)} / ${fmt(s.medianMs)} / ${fmt(s.maxMs)}`,
+    `${s.transport.padEnd(11)} ${String(s.runs).padStart(4)}  ${String(s.failedRuns).padStart(11)}  ${String(s.failedCases).padStart(12)}  ${String(s.knownFailures).padStart(14)}  ${fmt(s.minMs)} / ${fmt(s.medianMs)} / ${fmt(s.maxMs)}`,
   );
 }
 if (jsonOut) writeFileSync(jsonOut, `${JSON.stringify({ cases: ALL_CASES.length, summary }, null, 2)}\n`);
-process.exitCode = summary.some((s) => s.failedCases > 0) ? 1 : 0;
+for (const s of summary.filter((x) => x.staleKnownFailures > 0))
+  console.log(
+    `${s.transport}: a known failure passed ${s.staleKnownFailures} time(s): remove it from KNOWN_FAILURES here and in builtin.test.ts`,
+  );
+process.exitCode = summary.some((s) => s.failedCases > 0 || s.staleKnownFailures > 0) ? 1 : 0;
