@@ -67,6 +67,11 @@ export interface TlsOptions {
   cert?: string | Buffer;
   key?: string | Buffer;
   ca?: string | Buffer | Array<string | Buffer>;
+  /**
+   * Listener side: ask every client for a certificate and refuse one without a certificate that
+   * `ca` signed (mutual TLS); such a client's connect fails with `AuthFailed`.
+   */
+  requestCert?: boolean;
   /** Client side: whether to reject a certificate it cannot verify (default true). */
   rejectUnauthorized?: boolean;
   servername?: string;

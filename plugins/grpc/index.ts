@@ -12,6 +12,7 @@ import {
   type ServerOptions,
   type StatusObject,
 } from '@grpc/grpc-js';
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import {
   CommunicationError,
   ErrorCode,
@@ -39,6 +40,66 @@ export interface GrpcExtra {
   keepaliveTimeMs?: number;
   keepaliveTimeoutMs?: number;
   channelOptions?: ChannelOptions;
+}
+
+/**
+ * The TCP connections of one gRPC listener: counted against its limit from accept, and closed
+ * when they carry no call for `idleMs` (from accept, and again whenever their last call ends).
+ * Calls are matched to connections by the peer address grpc-js reports (`host:port`).
+ */
+class PeerConnections {
+  private readonly sockets = new Map<string, { socket: Socket; calls: number; timer: NodeJS.Timeout | undefined }>();
+  private count = 0;
+
+  constructor(
+    private readonly max: number | undefined,
+    private readonly idleMs: number | undefined,
+  ) {}
+
+  /** Whether to serve this new connection; one over the limit is destroyed at once. */
+  admit(socket: Socket): boolean {
+    if (this.max !== undefined && this.count >= this.max) {
+      socket.destroy();
+      return false;
+    }
+    this.count++;
+    const key = `${socket.remoteAddress}:${socket.remotePort}`;
+    const entry = { socket, calls: 0, timer: undefined as NodeJS.Timeout | undefined };
+    this.sockets.set(key, entry);
+    socket.once('close', () => {
+      this.count--;
+      clearTimeout(entry.timer);
+      if (this.sockets.get(key) === entry) this.sockets.delete(key);
+    });
+    this.armIdle(entry);
+    return true;
+  }
+
+  callStarted(peer: string): void {
+    const entry = this.sockets.get(peer);
+    if (!entry) return;
+    entry.calls++;
+    clearTimeout(entry.timer);
+    entry.timer = undefined;
+  }
+
+  callEnded(peer: string): void {
+    const entry = this.sockets.get(peer);
+    if (!entry) return;
+    entry.calls = Math.max(0, entry.calls - 1);
+    if (entry.calls === 0) this.armIdle(entry);
+  }
+
+  destroyAll(): void {
+    for (const { socket } of this.sockets.values()) socket.destroy();
+  }
+
+  private armIdle(entry: { socket: Socket; calls: number; timer: NodeJS.Timeout | undefined }): void {
+    if (!this.idleMs || entry.socket.destroyed) return;
+    clearTimeout(entry.timer);
+    entry.timer = setTimeout(() => entry.socket.destroy(), this.idleMs);
+    entry.timer.unref();
+  }
 }
 
 /** How long `listener.close()` lets calls end in order before cutting them off. */
@@ -114,9 +175,15 @@ export class GrpcTransport implements Transport {
     });
   }
 
+  /**
+   * grpc-js serves HTTP/2 connections this listener accepts itself (grpc-js's connection injector):
+   * every TCP connection counts against `maxConnections` from its first moment (one over the limit
+   * is closed at once), and one that carries no call for the auth timeout (silent, never sending
+   * the HTTP/2 preface, or idle after its calls ended) is closed.
+   */
   async listen(url: URL, options: TransportListenOptions): Promise<FrameListener> {
     // Like tcp://, a listener without a port takes a free one.
-    const address = url.port === '' ? `${url.host}:0` : url.host;
+    const host = url.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1';
     const extra = readExtra(options.extra);
     const server = new Server({
       ...commonOptions(extra, options.maxFrameSize, this.capabilities.maxFrameSize),
@@ -127,6 +194,7 @@ export class GrpcTransport implements Transport {
     const connections = new Set<GrpcConnection>();
     let local = `${url.protocol}//${url.host}`;
     let closed = false;
+    const peers = new PeerConnections(options.maxConnections, options.authTimeoutMs);
     server.addService(SPEAR_TRANSPORT_SERVICE, {
       Connect: (call: ServerDuplexStream<Uint8Array, Uint8Array>) => {
         if (closed) {
@@ -136,17 +204,27 @@ export class GrpcTransport implements Transport {
         call.sendMetadata(new Metadata());
         const connection = GrpcConnection.server(call, local, this.capabilities.maxFrameSize, options.maxFrameSize);
         connections.add(connection);
-        void connection.ended.then(() => connections.delete(connection));
+        const peer = call.getPeer();
+        peers.callStarted(peer);
+        void connection.ended.then(() => {
+          connections.delete(connection);
+          peers.callEnded(peer);
+        });
         options.onConnection(connection);
       },
     });
-    const port = await new Promise<number>((resolve, reject) => {
-      server.bindAsync(address, serverCredentials(url, options.tls), (err, bound) => {
-        if (err)
-          reject(new CommunicationError(ErrorCode.ChannelCreationFailed, `Cannot listen on ${url.href}: ${err.message}`, { cause: err }));
-        else resolve(bound);
-      });
+    const injector = server.createConnectionInjector(serverCredentials(url, options.tls));
+    const tcp = createNetServer({ noDelay: true }, (socket) => {
+      if (peers.admit(socket)) injector.injectConnection(socket);
     });
+    const port = await new Promise<number>((resolve, reject) => {
+      tcp.once('error', (err) => {
+        injector.destroy();
+        reject(new CommunicationError(ErrorCode.ChannelCreationFailed, `Cannot listen on ${url.href}: ${err.message}`, { cause: err }));
+      });
+      tcp.listen({ host, port: url.port === '' ? 0 : Number(url.port) }, () => resolve((tcp.address() as AddressInfo).port));
+    });
+    tcp.on('error', (err) => options.onError?.(err));
     local = `${url.protocol}//${url.hostname}:${port}`;
     let closing: Promise<void> | undefined;
     return this.listeners.track({
@@ -154,6 +232,7 @@ export class GrpcTransport implements Transport {
       close: () =>
         (closing ??= (async () => {
           closed = true;
+          const tcpClosed = new Promise<void>((resolve) => tcp.close(() => resolve()));
           await Promise.all([...connections].map((c) => c.close()));
           await new Promise<void>((resolve) => {
             const timer = setTimeout(() => {
@@ -165,6 +244,9 @@ export class GrpcTransport implements Transport {
               resolve();
             });
           });
+          injector.destroy();
+          peers.destroyAll();
+          await tcpClosed;
         })()),
     });
   }
@@ -241,7 +323,17 @@ function serverCredentials(url: URL, tls: TlsOptions | undefined): ServerCredent
       `Listening on ${url.href} needs tls.cert and tls.key (PEM); pass them in the listen options or use grpc://`,
     );
   }
-  return ServerCredentials.createSsl(pem(tls.ca), [{ private_key: Buffer.from(tls.key), cert_chain: Buffer.from(tls.cert) }], false);
+  if (tls.requestCert && tls.ca === undefined) {
+    throw new CommunicationError(
+      ErrorCode.ChannelCreationFailed,
+      `Listening on ${url.href} with requestCert needs tls.ca: the CA that signs the client certificates to accept`,
+    );
+  }
+  return ServerCredentials.createSsl(
+    pem(tls.ca),
+    [{ private_key: Buffer.from(tls.key), cert_chain: Buffer.from(tls.cert) }],
+    tls.requestCert === true,
+  );
 }
 
 export { transportProtoPath } from './proto-path.js';
