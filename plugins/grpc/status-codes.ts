@@ -16,6 +16,9 @@ const STATUS_TO_CODE: Partial<Record<Status, ErrorCode>> = {
 
 const SAID = /^(AuthFailed|ConnectionRefused|FrameTooLarge|Timeout): /;
 
+const CLIENT_CERT_REFUSED =
+  /alert (certificate required|bad certificate|unknown ca|certificate unknown|unsupported certificate|certificate expired|certificate revoked|access denied)|ALERT_(CERTIFICATE_REQUIRED|BAD_CERTIFICATE|UNKNOWN_CA|CERTIFICATE_UNKNOWN)/i;
+
 /** Status for a call a listener ends because of `error`: the code by the kind of failure, details `<ErrorCode>: <message>`. */
 export function statusFor(error: CommunicationError): { code: Status; details: string } {
   const code =
@@ -43,7 +46,11 @@ export function statusToError(status: Pick<StatusObject, 'code' | 'details'>, wh
   // A spear-comm listener says why it ends a call as "<ErrorCode>: message"; these codes keep their meaning here.
   const said = status.code !== Status.OK ? (SAID.exec(status.details ?? '')?.[1] as ErrorCode | undefined) : undefined;
   const lost = established && status.code === Status.UNAVAILABLE && !said;
-  const code = said ?? (lost ? ErrorCode.ChannelClosed : (STATUS_TO_CODE[status.code] ?? ErrorCode.ChannelClosed));
+  // grpc-js reports a TLS alert from the listener (it refused our client certificate) as UNAVAILABLE with the alert in the details.
+  const certRefused = !established && status.code === Status.UNAVAILABLE && CLIENT_CERT_REFUSED.test(status.details ?? '');
+  const code = certRefused
+    ? ErrorCode.AuthFailed
+    : (said ?? (lost ? ErrorCode.ChannelClosed : (STATUS_TO_CODE[status.code] ?? ErrorCode.ChannelClosed)));
   const hint = lost ? 'the connection was lost' : HINTS[code];
   return new CommunicationError(
     code,

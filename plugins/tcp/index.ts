@@ -18,7 +18,7 @@ import {
   listenStreamServer,
   whenSocketConnected,
 } from 'spear-comm/transport-kit';
-import { describeTlsError, tlsClientOptions, tlsServerOptions } from './tls-options.js';
+import { describeClientCertRefused, describeTlsError, tlsClientOptions, tlsServerOptions } from './tls-options.js';
 
 const LOOPBACK = '127.0.0.1';
 
@@ -55,6 +55,7 @@ export class TcpTransport implements Transport {
       maxFrameSize: options.maxFrameSize,
       localAddress: `${url.protocol}//${formatHost(socket.localAddress ?? '')}:${socket.localPort ?? 0}`,
       remoteAddress: address,
+      ...(secure ? { describeError: (error: Error) => describeClientCertRefused(error, address) } : {}),
     });
   }
 

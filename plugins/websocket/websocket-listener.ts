@@ -205,7 +205,10 @@ export async function listenSharedServer(server: HttpServer | HttpsServer, setti
   };
 }
 
-function serverTls(options: TransportListenOptions, url: URL): Pick<TlsOptions, 'cert' | 'key' | 'ca'> & { requestCert?: boolean } {
+function serverTls(
+  options: TransportListenOptions,
+  url: URL,
+): Pick<TlsOptions, 'cert' | 'key' | 'ca'> & { requestCert?: boolean; rejectUnauthorized?: boolean } {
   const tls = options.tls;
   if (!tls?.cert || !tls.key) {
     throw new CommunicationError(
@@ -213,7 +216,19 @@ function serverTls(options: TransportListenOptions, url: URL): Pick<TlsOptions, 
       `Listening on ${url.href} needs tls.cert and tls.key (PEM); pass them in the listen options or use ws://`,
     );
   }
-  return { cert: tls.cert, key: tls.key, ...(tls.ca ? { ca: tls.ca } : {}) };
+  if (tls.requestCert && tls.ca === undefined) {
+    throw new CommunicationError(
+      ErrorCode.ChannelCreationFailed,
+      `Listening on ${url.href} with requestCert needs tls.ca: the CA that signs the client certificates to accept`,
+    );
+  }
+  return {
+    cert: tls.cert,
+    key: tls.key,
+    ...(tls.ca ? { ca: tls.ca } : {}),
+    // Mutual TLS: a client without a certificate the CA signed fails the TLS handshake, before any HTTP.
+    ...(tls.requestCert ? { requestCert: true, rejectUnauthorized: true } : {}),
+  };
 }
 
 /** Answers an HTTP request on a socket that is not (or not yet) a WebSocket, then closes it once written. */
