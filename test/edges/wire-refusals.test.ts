@@ -131,9 +131,10 @@ function rawCall(url: string): RawCall {
   stream.on('error', () => {});
   stream.on('data', () => {});
   const status = new Promise<{ code: number; message: string }>((resolve) => {
-    const take = (headers: Record<string, unknown>) => {
+    const take = (headers: Record<string, string | string[] | undefined>) => {
+      const message = headers['grpc-message'];
       if (headers['grpc-status'] !== undefined)
-        resolve({ code: Number(headers['grpc-status']), message: decodeURIComponent(String(headers['grpc-message'] ?? '')) });
+        resolve({ code: Number(headers['grpc-status']), message: decodeURIComponent(typeof message === 'string' ? message : '') });
     };
     stream.on('response', take);
     stream.on('trailers', take);
