@@ -6,8 +6,12 @@ import { ServerInterceptingCall, status as Status, type Metadata, type ServerInt
  * (whose limit it checks against each message's length prefix, before buffering the message).
  */
 export interface InnerServerCall {
-  stream?: { session?: { close(): void; destroy(): void; closed?: boolean; destroyed?: boolean } };
-  decoder?: { maxReadMessageLength?: unknown };
+  stream?: {
+    session?: { close(): void; destroy(): void; closed?: boolean; destroyed?: boolean };
+    on?(event: 'data', listener: () => void): unknown;
+  };
+  /** `readState` 0 (NO_DATA): between messages; otherwise part of a message is buffered. */
+  decoder?: { maxReadMessageLength?: unknown; readState?: unknown };
   maxReceiveMessageSize?: unknown;
 }
 

@@ -124,6 +124,44 @@ export class GrpcConnection implements FrameConnection {
   }
 
   /**
+   * Server side: a frame the client has begun must be complete within `frameTimeoutMs`, or the
+   * call ends with DEADLINE_EXCEEDED `Timeout: …` and its HTTP/2 connection closes; the clock
+   * stops while this side is paused. After each chunk of the call's HTTP/2 stream, grpc-js's
+   * message decoder says whether it holds part of a message.
+   */
+  watchFrames(frameTimeoutMs: number): void {
+    const inner = this.internals.inner;
+    const decoder = inner?.decoder;
+    if (!inner?.stream?.on || !decoder || typeof decoder.readState !== 'number') return;
+    let timer: NodeJS.Timeout | undefined;
+    const midFrame = () => decoder.readState !== 0;
+    const onTimeout = () => {
+      timer = undefined;
+      if (!midFrame() || this.closing || this.over) return;
+      if (this.call.isPaused()) {
+        timer = setTimeout(onTimeout, frameTimeoutMs);
+        return;
+      }
+      void this.close(
+        new CommunicationError(
+          ErrorCode.Timeout,
+          `gRPC call from ${this.remoteAddress} began a frame and did not complete it within ${frameTimeoutMs} ms; connection closed`,
+        ),
+      );
+    };
+    // Added after grpc-js's own listener, so it runs once grpc-js has decoded the chunk.
+    inner.stream.on('data', () => {
+      if (!midFrame()) {
+        clearTimeout(timer);
+        timer = undefined;
+      } else if (!timer) {
+        timer = setTimeout(onTimeout, frameTimeoutMs);
+      }
+    });
+    void this.ended.then(() => clearTimeout(timer));
+  }
+
+  /**
    * Server side: the largest frame accepted from the client from now on. grpc-js fixes its limit
    * per server, so this sets the limit of the call's own message decoder, which grpc-js checks
    * against each message's length prefix before it buffers the message (refused: the call ends

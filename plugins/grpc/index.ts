@@ -203,6 +203,7 @@ export class GrpcTransport implements Transport {
         }
         call.sendMetadata(new Metadata());
         const connection = GrpcConnection.server(call, local, this.capabilities.maxFrameSize, options.maxFrameSize);
+        if (options.frameTimeoutMs) connection.watchFrames(options.frameTimeoutMs);
         connections.add(connection);
         const peer = call.getPeer();
         peers.callStarted(peer);

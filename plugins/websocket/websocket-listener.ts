@@ -62,6 +62,8 @@ class UpgradeAcceptor {
         describeAddress(scheme, s.remoteAddress, s.remotePort),
         this.settings.pingIntervalMs,
       );
+      const frameTimeoutMs = this.settings.options.frameTimeoutMs;
+      if (frameTimeoutMs) connection.watchFrames(socket, frameTimeoutMs);
       this.connections.add(connection);
       void connection.ended.then(() => this.connections.delete(connection));
       this.settings.options.onConnection(connection);

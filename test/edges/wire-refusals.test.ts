@@ -75,6 +75,19 @@ describe('websocket: a refused peer reads why in the close frame', () => {
     expect(parseJson(await honest.next())).toMatchObject({ type: 'ExecutionResponse', requestId: 'r', success: true });
   });
 
+  it('a frame begun and not completed within frameTimeoutMs: 1008 "Timeout: …"', async () => {
+    const listener = await (
+      await kernel()
+    ).listen('ws://127.0.0.1:0/spear', { secret: SECRET, authTimeoutMs: 20_000, frameTimeoutMs: 300 });
+    const peer = await rawWs(listener.url);
+    // A masked binary frame header announcing 1000 bytes, then 10 of them, then nothing.
+    const header = Buffer.from([0x82, 0x80 | 126, 0x03, 0xe8, 1, 2, 3, 4]);
+    (peer.ws as unknown as { _socket: import('node:net').Socket })._socket.write(Buffer.concat([header, Buffer.alloc(10)]));
+    const close = await peer.closed;
+    expect(close.code).toBe(1008);
+    expect(close.reason).toMatch(/^Timeout: .*did not complete it within 300 ms/);
+  });
+
   it('a full listener: HTTP 503 "ConnectionRefused: …" before the upgrade', async () => {
     const listener = await (await kernel()).listen('ws://127.0.0.1:0/spear', { secret: SECRET, maxConnections: 1 });
     await rawWs(listener.url); // holds the only slot, silently
@@ -133,8 +146,9 @@ function rawCall(url: string): RawCall {
   const status = new Promise<{ code: number; message: string }>((resolve) => {
     const take = (headers: Record<string, string | string[] | undefined>) => {
       const message = headers['grpc-message'];
-      if (headers['grpc-status'] !== undefined)
-        resolve({ code: Number(headers['grpc-status']), message: decodeURIComponent(typeof message === 'string' ? message : '') });
+      if (headers['grpc-status'] === undefined) return;
+      stream.close(); // as a gRPC client does once the status is in
+      resolve({ code: Number(headers['grpc-status']), message: decodeURIComponent(typeof message === 'string' ? message : '') });
     };
     stream.on('response', take);
     stream.on('trailers', take);
@@ -167,6 +181,17 @@ describe('grpc: a refused peer reads why in the status, and its HTTP/2 connectio
     const call = rawCall(listener.url);
     call.stream.write(grpcFrame(new Uint8Array(100_000)));
     expect((await call.status).code).toBe(8);
+  });
+
+  it('a frame begun and not completed within frameTimeoutMs: DEADLINE_EXCEEDED (4) "Timeout: …"', async () => {
+    const listener = await (await kernel()).listen('grpc://127.0.0.1:0', { secret: SECRET, authTimeoutMs: 20_000, frameTimeoutMs: 300 });
+    const call = rawCall(listener.url);
+    // A gRPC message prefix announcing 1000 bytes, then 10 of them, then nothing.
+    call.stream.write(grpcFrame(new Uint8Array(1000)).subarray(0, 15));
+    const status = await call.status;
+    expect(status.code).toBe(4);
+    expect(status.message).toMatch(/^Timeout: .*did not complete it within 300 ms/);
+    await call.sessionClosed;
   });
 
   it('an HTTP/2 connection that opens no call is closed at the auth timeout', async () => {
