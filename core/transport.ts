@@ -43,6 +43,12 @@ export interface FrameConnection {
    * not authenticated yet. Transports that cannot change it on a live connection omit it.
    */
   setMaxFrameSize?(maxFrameSize: number, reason?: string): void;
+  /**
+   * Set by a listener's transport that accepted the connection only to refuse its session (e.g. a
+   * client certificate the listener does not trust): the session answers the peer's AuthRequest
+   * with `success: false` and this error's message, and closes the connection with it.
+   */
+  refusal?: CommunicationError;
   /** Stop delivering frames (the peer's sends will eventually wait) until `resume()`. */
   pause(): void;
   resume(): void;

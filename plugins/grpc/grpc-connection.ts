@@ -30,6 +30,8 @@ export class GrpcConnection implements FrameConnection {
   /** Resolves once the call is over, however it ended. */
   readonly ended = new Promise<void>((resolve) => (this.finished = resolve));
   private drainWaiters: Waiter[] = [];
+  /** Set by the listener for a client whose certificate it refuses (mutual TLS). */
+  refusal?: CommunicationError;
   /** Server side: what the frame-limit interceptor knows of this call. */
   private internals: RefusedFrame = {};
   /** Server side: the largest frame accepted from the client from now on. */

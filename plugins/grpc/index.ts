@@ -13,6 +13,7 @@ import {
   type StatusObject,
 } from '@grpc/grpc-js';
 import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TLSSocket, type TlsOptions as NodeTlsOptions } from 'node:tls';
 import {
   CommunicationError,
   ErrorCode,
@@ -42,13 +43,20 @@ export interface GrpcExtra {
   channelOptions?: ChannelOptions;
 }
 
+interface PeerEntry {
+  socket: Socket;
+  calls: number;
+  timer: NodeJS.Timeout | undefined;
+  refusal?: CommunicationError;
+}
+
 /**
  * The TCP connections of one gRPC listener: counted against its limit from accept, and closed
  * when they carry no call for `idleMs` (from accept, and again whenever their last call ends).
  * Calls are matched to connections by the peer address grpc-js reports (`host:port`).
  */
 class PeerConnections {
-  private readonly sockets = new Map<string, { socket: Socket; calls: number; timer: NodeJS.Timeout | undefined }>();
+  private readonly sockets = new Map<string, PeerEntry>();
   private count = 0;
 
   constructor(
@@ -64,7 +72,7 @@ class PeerConnections {
     }
     this.count++;
     const key = `${socket.remoteAddress}:${socket.remotePort}`;
-    const entry = { socket, calls: 0, timer: undefined as NodeJS.Timeout | undefined };
+    const entry: PeerEntry = { socket, calls: 0, timer: undefined };
     this.sockets.set(key, entry);
     socket.once('close', () => {
       this.count--;
@@ -90,11 +98,21 @@ class PeerConnections {
     if (entry.calls === 0) this.armIdle(entry);
   }
 
+  /** Notes why the sessions of this connection are refused (an untrusted client certificate). */
+  refuse(socket: Socket, refusal: CommunicationError): void {
+    const entry = this.sockets.get(`${socket.remoteAddress}:${socket.remotePort}`);
+    if (entry) entry.refusal = refusal;
+  }
+
+  refusalOf(peer: string): CommunicationError | undefined {
+    return this.sockets.get(peer)?.refusal;
+  }
+
   destroyAll(): void {
     for (const { socket } of this.sockets.values()) socket.destroy();
   }
 
-  private armIdle(entry: { socket: Socket; calls: number; timer: NodeJS.Timeout | undefined }): void {
+  private armIdle(entry: PeerEntry): void {
     if (!this.idleMs || entry.socket.destroyed) return;
     clearTimeout(entry.timer);
     entry.timer = setTimeout(() => entry.socket.destroy(), this.idleMs);
@@ -206,6 +224,8 @@ export class GrpcTransport implements Transport {
         if (options.frameTimeoutMs) connection.watchFrames(options.frameTimeoutMs);
         connections.add(connection);
         const peer = call.getPeer();
+        const refusal = peers.refusalOf(peer);
+        if (refusal) connection.refusal = refusal;
         peers.callStarted(peer);
         void connection.ended.then(() => {
           connections.delete(connection);
@@ -214,9 +234,24 @@ export class GrpcTransport implements Transport {
         options.onConnection(connection);
       },
     });
-    const injector = server.createConnectionInjector(serverCredentials(url, options.tls));
+    // Mutual TLS is terminated here rather than by grpc-js, whose credentials drop a client with an
+    // untrusted certificate without telling it why: here its session is refused with AuthFailed instead.
+    const mutual = mutualTlsContext(url, options.tls);
+    const injector = server.createConnectionInjector(mutual ? ServerCredentials.createInsecure() : serverCredentials(url, options.tls));
+    // A tls.Server that never listens does the TLS of the sockets handed to it (as grpc-js's own
+    // secure server would), then HTTP/2 starts on the secured socket.
+    const tlsTerminator = mutual
+      ? createTlsServer({ ...mutual, requestCert: true, rejectUnauthorized: false, ALPNProtocols: ['h2'] }, (secured: TLSSocket) => {
+          const refusal = clientCertificateRefusal(secured, local);
+          if (refusal) peers.refuse(secured, refusal);
+          injector.injectConnection(secured);
+        })
+      : undefined;
+    tlsTerminator?.on('tlsClientError', (_err, secured: TLSSocket) => secured.destroy());
     const tcp = createNetServer({ noDelay: true }, (socket) => {
-      if (peers.admit(socket)) injector.injectConnection(socket);
+      if (!peers.admit(socket)) return;
+      if (tlsTerminator) tlsTerminator.emit('connection', socket);
+      else injector.injectConnection(socket);
     });
     const port = await new Promise<number>((resolve, reject) => {
       tcp.once('error', (err) => {
@@ -313,6 +348,24 @@ function channelCredentials(url: URL, tls: TlsOptions | undefined): ChannelCrede
     pem(tls?.key),
     pem(tls?.cert),
     tls?.rejectUnauthorized === false ? { rejectUnauthorized: false } : {},
+  );
+}
+
+/** The TLS options of a `grpcs://` listener with `tls.requestCert`, or undefined for any other. */
+function mutualTlsContext(url: URL, tls: TlsOptions | undefined): Pick<NodeTlsOptions, 'cert' | 'key' | 'ca'> | undefined {
+  if (!tls?.requestCert) return undefined;
+  serverCredentials(url, tls); // the same checks: grpcs://, cert, key and ca given
+  return { cert: tls.cert, key: tls.key, ca: tls.ca };
+}
+
+function clientCertificateRefusal(socket: TLSSocket, where: string): CommunicationError | undefined {
+  if (socket.authorized) return undefined;
+  const none = !socket.getPeerCertificate()?.raw;
+  return new CommunicationError(
+    ErrorCode.AuthFailed,
+    none
+      ? `${where} requires a client certificate (mutual TLS) and this client presented none`
+      : `${where} does not trust this client's certificate (${String(socket.authorizationError)})`,
   );
 }
 

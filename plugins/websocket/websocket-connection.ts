@@ -75,6 +75,8 @@ export class WebSocketConnection implements FrameConnection {
   private killTimer: NodeJS.Timeout | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
   private answeredPing = true;
+  /** Set by the listener for a client whose certificate it refuses (mutual TLS). */
+  refusal?: CommunicationError;
   /** Set by setMaxFrameSize; until then ws's own maxPayload applies. */
   private maxFrameSize = Infinity;
   private limitReason: string | undefined;

@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { createServer as createHttpServer, type Server as HttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Server as HttpsServer, createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { CommunicationError, ErrorCode, type FrameListener, type TlsOptions, type TransportListenOptions } from 'spear-comm';
 import { WebSocketServer, type PerMessageDeflateOptions } from 'ws';
@@ -62,6 +63,10 @@ class UpgradeAcceptor {
         describeAddress(scheme, s.remoteAddress, s.remotePort),
         this.settings.pingIntervalMs,
       );
+      if (this.settings.options.tls?.requestCert && s instanceof TLSSocket) {
+        const refusal = clientCertificateRefusal(s, this.settings.url.href);
+        if (refusal) connection.refusal = refusal;
+      }
       const frameTimeoutMs = this.settings.options.frameTimeoutMs;
       if (frameTimeoutMs) connection.watchFrames(socket, frameTimeoutMs);
       this.connections.add(connection);
@@ -207,6 +212,21 @@ export async function listenSharedServer(server: HttpServer | HttpsServer, setti
   };
 }
 
+/**
+ * Why a mutual-TLS listener refuses the session of a client whose certificate did not verify, or
+ * undefined for a verified one; the client reads it in its AuthResponse and the close frame.
+ */
+function clientCertificateRefusal(socket: TLSSocket, where: string): CommunicationError | undefined {
+  if (socket.authorized) return undefined;
+  const none = !socket.getPeerCertificate()?.raw;
+  return new CommunicationError(
+    ErrorCode.AuthFailed,
+    none
+      ? `${where} requires a client certificate (mutual TLS) and this client presented none`
+      : `${where} does not trust this client's certificate (${String(socket.authorizationError)})`,
+  );
+}
+
 function serverTls(
   options: TransportListenOptions,
   url: URL,
@@ -228,8 +248,9 @@ function serverTls(
     cert: tls.cert,
     key: tls.key,
     ...(tls.ca ? { ca: tls.ca } : {}),
-    // Mutual TLS: a client without a certificate the CA signed fails the TLS handshake, before any HTTP.
-    ...(tls.requestCert ? { requestCert: true, rejectUnauthorized: true } : {}),
+    // Mutual TLS: every client is asked for a certificate; one without a certificate `ca` signed
+    // completes TLS and the upgrade, and its session is refused with AuthFailed (clientCertificateRefusal).
+    ...(tls.requestCert ? { requestCert: true, rejectUnauthorized: false } : {}),
   };
 }
 
