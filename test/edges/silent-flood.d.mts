@@ -6,6 +6,7 @@ export interface StartedListener {
 export interface FloodResult {
   before: number;
   held: number;
+  settled: number;
   closedByListener: number;
   opened: number;
 }
