@@ -102,6 +102,23 @@ describe('websocket: a refused peer reads why in the close frame', () => {
   });
 });
 
+describe('websocket on a shared http.Server', () => {
+  it('counts the WebSockets upgraded to its path and answers more with 503, leaving other requests to the server', async () => {
+    const { createServer } = await import('node:http');
+    const server = createServer((_req, res) => res.end('app'));
+    defer(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const listener = await (await kernel()).listen('ws://127.0.0.1:0/spear', { secret: SECRET, maxConnections: 1, extra: { server } });
+    await rawWs(listener.url);
+    const refused = new WebSocket(listener.url);
+    refused.on('error', () => {});
+    const [, res] = (await once(refused, 'unexpected-response')) as [unknown, import('node:http').IncomingMessage];
+    expect(res.statusCode).toBe(503);
+    refused.terminate();
+    const plain = await fetch(listener.url.replace('ws:', 'http:').replace('/spear', '/'));
+    expect(await plain.text()).toBe('app');
+  });
+});
+
 // ---- gRPC, by hand over node:http2 ----
 
 const CONNECT_PATH = '/spear.v1.SpearTransport/Connect';
