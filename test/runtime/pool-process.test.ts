@@ -1,0 +1,99 @@
+// Issue #18's "done when": four real worker processes in a least-pending pool, 4,000 idempotent
+// invokes with 32 in flight, one member SIGKILLed after 1,000. Needs `npm run build` (the fixture
+// imports spear-comm from dist/).
+import { describe, expect, it } from 'vitest';
+import { ErrorCode } from 'spear-comm';
+import type { PoolMemberStats } from 'spear-comm/runtime';
+import { failOnUnhandledRejections } from '../support.js';
+import { FIXTURE, cleanups, host, isAlive, text } from './process-support.js';
+
+failOnUnhandledRejections();
+
+describe('spawnPool with real worker processes', () => {
+  it('survives a SIGKILLed member: no idempotent call fails, work is spread, the dead one leaves, nothing runs after close()', async () => {
+    const { runtime } = await host();
+    const pool = await runtime.spawnPool({
+      size: 4,
+      args: [FIXTURE],
+      strategy: 'least-pending',
+      startTimeoutMs: 15_000,
+      restart: { initialDelayMs: 50 },
+    });
+    cleanups.push(() => pool.close());
+    const original = pool.instances();
+    expect(original).toHaveLength(4);
+    const pids = original.map((i) => i.pid!);
+    const victim = original[1]!;
+
+    const left: Array<[PoolMemberStats, string]> = [];
+    pool.on('leave', (member, reason) => left.push([member, reason.code]));
+    const servedBy = new Map<string, number>();
+    let completed = 0;
+    let killedAt = 0;
+    let slowestAfterKill = 0;
+    let next = 0;
+    const failures: unknown[] = [];
+    const worker = async () => {
+      while (next < 4_000) {
+        next++;
+        const started = performance.now();
+        try {
+          const pid = text(await pool.invoke('pid', new Uint8Array(), { idempotent: true, timeoutMs: 10_000 }));
+          servedBy.set(pid, (servedBy.get(pid) ?? 0) + 1);
+        } catch (err) {
+          failures.push(err);
+        }
+        if (killedAt && started <= killedAt) slowestAfterKill = Math.max(slowestAfterKill, performance.now() - started);
+        if (++completed === 1_000) {
+          killedAt = performance.now();
+          victim.signal('SIGKILL');
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 32 }, worker));
+
+    expect(failures).toEqual([]);
+    expect(completed).toBe(4_000);
+    const stats = pool.stats();
+    expect(stats).toMatchObject({ failed: 0, succeeded: 4_000 });
+    // Spread: every original member served a fair part before (and the survivors after) the kill.
+    for (const pid of pids) expect(servedBy.get(String(pid)) ?? 0, `calls served by ${pid}`).toBeGreaterThan(100);
+    expect(servedBy.get(String(victim.pid))).toBeLessThan(1_000);
+    // The dead member left the rotation, for good.
+    expect(left.map(([m, code]) => [m.id, code])).toEqual([[victim.id.instanceId, ErrorCode.ChannelClosed]]);
+    expect(pool.memberIds()).not.toContain(victim.id.instanceId);
+    console.log(
+      `pool failover: ${stats.retries} calls retried after the SIGKILL; slowest call in flight at the kill took ${slowestAfterKill.toFixed(1)} ms (call timeout 10,000 ms)`,
+    );
+
+    // A replacement was started in its place.
+    await pool.whenUp(4, { timeoutMs: 15_000 });
+    const replacement = pool.instances().find((i) => !pids.includes(i.pid!));
+    expect(replacement).toBeDefined();
+    expect(stats.restarts + pool.stats().restarts).toBeGreaterThanOrEqual(1);
+
+    const all = [...pids, replacement!.pid!];
+    await pool.close();
+    expect(runtime.instances()).toEqual([]);
+    for (const pid of all) expect(isAlive(pid), `process ${pid} still running`).toBe(false);
+    await expect(pool.invoke('pid', new Uint8Array())).rejects.toMatchObject({ code: ErrorCode.ChannelClosed });
+  });
+
+  it('does not restart past the cap, and a pool that cannot start fails with the cause and leaves nothing running', async () => {
+    const { runtime } = await host();
+    const pool = await runtime.spawnPool({ size: 2, args: [FIXTURE], restart: false, startTimeoutMs: 15_000 });
+    cleanups.push(() => pool.close());
+    const exhausted = new Promise<number>((resolve) => pool.on('restartsExhausted', resolve));
+    pool.instances()[0]!.signal('SIGKILL');
+    expect(await exhausted).toBe(1);
+    expect(text(await pool.invoke('echo', Buffer.from('still here')))).toBe('still here');
+    await pool.close();
+
+    await expect(runtime.spawnPool({ size: 0, args: [FIXTURE] })).rejects.toMatchObject({ code: ErrorCode.InvalidArgument });
+    const before = runtime.instances().length;
+    await expect(runtime.spawnPool({ size: 2, args: ['-e', 'process.exit(7)'], startTimeoutMs: 15_000 })).rejects.toMatchObject({
+      code: ErrorCode.ChannelCreationFailed,
+    });
+    expect(runtime.instances()).toHaveLength(before);
+  });
+});
