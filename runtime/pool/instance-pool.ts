@@ -63,6 +63,8 @@ export interface InstancePoolEvents {
   leave: [member: PoolMemberStats, reason: CommunicationError];
   /** A member joined the rotation: newly added, or back after a successful probe. */
   join: [member: PoolMemberStats];
+  /** A member left the pool for good (its channel closed, its process exited, or it was removed); `member.state` is `closed`. */
+  removed: [member: PoolMemberStats, reason: CommunicationError];
   /** A call failed on a member and is being tried again on another one. */
   retry: [functionName: string, from: string, error: CommunicationError];
   /** (spawnPool) A dead member is being replaced by a new instance in `delayMs`. */
@@ -470,6 +472,7 @@ export class InstancePool extends Emitter<InstancePoolEvents> {
     const index = this.members.indexOf(member);
     if (index >= 0) this.members.splice(index, 1);
     if (notify && wasUp) this.emit('leave', member.stats(), reason);
+    if (notify) this.emit('removed', member.stats(), reason);
     this.memberRetired(member, reason);
   }
 
