@@ -21,6 +21,8 @@ Options:
   --strategy NAME    round-robin, least-pending, latency (default least-pending)
   --work-us N        CPU time each worker burns per call, in µs (default 0: pure transport;
                      with work, more members can serve more calls if there are cores for them)
+  --pairs N          Alternating 250 ms slices of direct and pool-of-1 for the cost figure
+                     (default 20; 0 skips)
   --json             Print the figures as JSON
 `;
 
@@ -38,6 +40,20 @@ export interface PoolBenchResult {
   /** 1 - pool-1/direct per round, and its median (negative: the pool was faster in that round). */
   onePoolCost: number[];
   onePoolCostMedian: number;
+  /**
+   * The 1-member pool against direct in many short alternating slices (load drifting on a shared
+   * machine hits both alike): throughput cost `1 - Σpool/Σdirect` and the host's CPU per call.
+   */
+  paired?: {
+    slices: number;
+    sliceMs: number;
+    directPerSecond: number;
+    poolPerSecond: number;
+    throughputCost: number;
+    directCpuUsPerCall: number;
+    poolCpuUsPerCall: number;
+    cpuCost: number;
+  };
   cpus: number;
 }
 
@@ -53,6 +69,7 @@ export async function runPoolBench(args: string[]): Promise<number> {
       rounds: { type: 'string', default: '3' },
       strategy: { type: 'string', default: 'least-pending' },
       'work-us': { type: 'string', default: '0' },
+      pairs: { type: 'string', default: '20' },
       json: { type: 'boolean' },
     },
   });
@@ -67,7 +84,9 @@ export async function runPoolBench(args: string[]): Promise<number> {
   const rounds = Number(values.rounds);
   const strategy = values.strategy;
   const workUs = Number(values['work-us']);
+  const pairs = Number(values.pairs);
   const bad =
+    !(Number.isInteger(pairs) && pairs >= 0) ||
     !(workUs >= 0) ||
     members.some((n) => !Number.isInteger(n) || n < 1) ||
     !Number.isInteger(inFlight) ||
@@ -83,7 +102,17 @@ export async function runPoolBench(args: string[]): Promise<number> {
     return 2;
   }
   const log = (line: string) => process.stderr.write(`[bench pool] ${line}\n`);
-  const result = await measurePools({ members, inFlight, size, seconds, rounds, workUs, strategy: strategy as 'least-pending', log });
+  const result = await measurePools({
+    members,
+    inFlight,
+    size,
+    seconds,
+    rounds,
+    workUs,
+    pairs,
+    strategy: strategy as 'least-pending',
+    log,
+  });
   process.stdout.write(values.json ? `${JSON.stringify(result, null, 2)}\n` : renderPoolBench(result));
   return 0;
 }
@@ -95,6 +124,8 @@ export async function measurePools(options: {
   seconds: number;
   rounds: number;
   workUs: number;
+  /** Alternating slice pairs for the 1-member cost (0: skip). */
+  pairs: number;
   strategy: 'round-robin' | 'least-pending' | 'latency';
   log: (line: string) => void;
 }): Promise<PoolBenchResult> {
@@ -129,6 +160,33 @@ export async function measurePools(options: {
         options.log(`round ${round}/${options.rounds} ${name.padEnd(8)} ${Math.round(perSecond)} req/s`);
       }
     }
+    let paired: PoolBenchResult['paired'];
+    const onePoolMode = modes.find(([name]) => name === 'pool-1');
+    if (onePoolMode && options.pairs > 0) {
+      const sliceMs = 250;
+      const total = { direct: { calls: 0, ms: 0, cpuUs: 0 }, pool: { calls: 0, ms: 0, cpuUs: 0 } };
+      const add = (into: Slice, s: Slice) => ((into.calls += s.calls), (into.ms += s.ms), (into.cpuUs += s.cpuUs));
+      options.log(`${options.pairs} alternating ${sliceMs} ms slice pairs: direct vs pool of 1`);
+      for (let i = 0; i < options.pairs; i++) {
+        const first = i % 2 === 0;
+        const a = await slice(first ? modes[0]![1] : onePoolMode[1], options.inFlight, sliceMs);
+        const b = await slice(first ? onePoolMode[1] : modes[0]![1], options.inFlight, sliceMs);
+        add(total.direct, first ? a : b);
+        add(total.pool, first ? b : a);
+      }
+      const perSecond = (s: Slice) => s.calls / (s.ms / 1000);
+      const cpuPerCall = (s: Slice) => s.cpuUs / s.calls;
+      paired = {
+        slices: options.pairs,
+        sliceMs,
+        directPerSecond: perSecond(total.direct),
+        poolPerSecond: perSecond(total.pool),
+        throughputCost: 1 - perSecond(total.pool) / perSecond(total.direct),
+        directCpuUsPerCall: cpuPerCall(total.direct),
+        poolCpuUsPerCall: cpuPerCall(total.pool),
+        cpuCost: cpuPerCall(total.pool) / cpuPerCall(total.direct) - 1,
+      };
+    }
     for (const pool of pools) await pool.close();
     const median = Object.fromEntries(Object.entries(perRound).map(([name, values]) => [name, middle(values)]));
     const onePool = perRound['pool-1'];
@@ -144,6 +202,7 @@ export async function measurePools(options: {
       median,
       onePoolCost,
       onePoolCostMedian: onePoolCost.length ? middle(onePoolCost) : Number.NaN,
+      ...(paired ? { paired } : {}),
       cpus: (await import('node:os')).availableParallelism(),
     };
   } finally {
@@ -165,7 +224,14 @@ export function renderPoolBench(r: PoolBenchResult): string {
     const pct = (v: number) => `${(v * 100).toFixed(1)} %`;
     lines.push(
       '',
-      `1-member pool vs direct: costs ${pct(r.onePoolCostMedian)} of throughput (median; per round ${r.onePoolCost.map(pct).join(', ')}; negative = the pool was faster)`,
+      `1-member pool vs direct, whole rounds: costs ${pct(r.onePoolCostMedian)} of throughput (median; per round ${r.onePoolCost.map(pct).join(', ')}; negative = the pool was faster)`,
+    );
+  }
+  if (r.paired) {
+    const p = r.paired;
+    const pct = (v: number) => `${(v * 100).toFixed(1)} %`;
+    lines.push(
+      `1-member pool vs direct, ${p.slices} alternating ${p.sliceMs} ms slice pairs: ${Math.round(p.poolPerSecond)} vs ${Math.round(p.directPerSecond)} req/s (costs ${pct(p.throughputCost)}); host CPU ${p.poolCpuUsPerCall.toFixed(2)} vs ${p.directCpuUsPerCall.toFixed(2)} µs per call (${pct(p.cpuCost)} more)`,
     );
   }
   return `${lines.join('\n')}\n`;
@@ -177,17 +243,31 @@ function middle(values: number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-async function rate(call: () => Promise<unknown>, inFlight: number, ms: number): Promise<number> {
-  let done = 0;
+interface Slice {
+  calls: number;
+  ms: number;
+  /** CPU time of this (host) process, µs. */
+  cpuUs: number;
+}
+
+async function slice(call: () => Promise<unknown>, inFlight: number, ms: number): Promise<Slice> {
+  let calls = 0;
+  const cpu = process.cpuUsage();
   const started = performance.now();
   const end = started + ms;
   await Promise.all(
     Array.from({ length: inFlight }, async () => {
       while (performance.now() < end) {
         await call();
-        done++;
+        calls++;
       }
     }),
   );
-  return done / ((performance.now() - started) / 1000);
+  const used = process.cpuUsage(cpu);
+  return { calls, ms: performance.now() - started, cpuUs: used.user + used.system };
+}
+
+async function rate(call: () => Promise<unknown>, inFlight: number, ms: number): Promise<number> {
+  const s = await slice(call, inFlight, ms);
+  return s.calls / (s.ms / 1000);
 }
