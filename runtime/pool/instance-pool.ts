@@ -286,7 +286,7 @@ export class InstancePool extends Emitter<InstancePoolEvents> {
   async remove(id: string): Promise<boolean> {
     const member = this.members.find((m) => m.id === id);
     if (!member) return false;
-    this.retire(member, new CommunicationError(ErrorCode.ChannelClosed, `Member "${id}" was removed from the pool`));
+    this.retire(member, new CommunicationError(ErrorCode.ChannelClosed, `Member "${id}" was removed from the pool`), true, false);
     if (this.closeMembers) await this.closeMember(member);
     return true;
   }
@@ -404,7 +404,7 @@ export class InstancePool extends Emitter<InstancePoolEvents> {
       await this.beforeClose();
       const members = [...this.members];
       for (const member of members) {
-        this.retire(member, new CommunicationError(ErrorCode.ChannelClosed, 'The pool was closed'), false);
+        this.retire(member, new CommunicationError(ErrorCode.ChannelClosed, 'The pool was closed'), false, false);
       }
       if (this.closeMembers) await Promise.all(members.map((m) => this.closeMember(m)));
     })();
@@ -418,8 +418,8 @@ export class InstancePool extends Emitter<InstancePoolEvents> {
   /** For subclasses: runs first in `close()`. */
   protected async beforeClose(): Promise<void> {}
 
-  /** For subclasses: a member left the pool for good (its channel closed or it was removed). */
-  protected memberRetired(_member: PoolMember, _reason: CommunicationError): void {}
+  /** For subclasses: a member left the pool for good; `unexpected` is false for `remove()` and `close()`. */
+  protected memberRetired(_member: PoolMember, _reason: CommunicationError, _unexpected: boolean): void {}
 
   private async closeMember(member: PoolMember): Promise<void> {
     try {
@@ -458,7 +458,7 @@ export class InstancePool extends Emitter<InstancePoolEvents> {
     this.probeSoon(member, this.probeIntervalMs);
   }
 
-  private retire(member: PoolMember, reason: CommunicationError, notify = true): void {
+  private retire(member: PoolMember, reason: CommunicationError, notify = true, unexpected = true): void {
     if (member.state === 'closed') return;
     const wasUp = member.state === 'up';
     member.state = 'closed';
@@ -473,7 +473,7 @@ export class InstancePool extends Emitter<InstancePoolEvents> {
     if (index >= 0) this.members.splice(index, 1);
     if (notify && wasUp) this.emit('leave', member.stats(), reason);
     if (notify) this.emit('removed', member.stats(), reason);
-    this.memberRetired(member, reason);
+    this.memberRetired(member, reason, unexpected);
   }
 
   private probeSoon(member: PoolMember, delayMs: number): void {

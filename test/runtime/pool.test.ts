@@ -277,6 +277,19 @@ describe('health and retries', () => {
     expect(p.stats().members.map((m) => m.id)).toEqual(['b', 'c']);
   });
 
+  it('remove() takes a member out for good and leaves its channel open', async () => {
+    const members = await Promise.all(['a', 'b'].map((id) => member(id)));
+    const p = pool(members, 'round-robin');
+    const removed: string[] = [];
+    p.on('removed', (m, reason) => removed.push(`${m.id} ${m.state} ${reason.code}`));
+    expect(await p.remove('a')).toBe(true);
+    expect(await p.remove('a')).toBe(false);
+    expect(removed).toEqual(['a closed ChannelClosed']);
+    for (let i = 0; i < 4; i++) expect(text(await p.invoke('whoami', bytes('')))).toBe('b');
+    expect(members[0]!.channel.isConnected()).toBe(true);
+    expect(() => p.add({ channel: members[1]!.channel, id: 'b' })).toThrow(expect.objectContaining({ code: ErrorCode.InvalidArgument }));
+  });
+
   it('with every member gone a call fails at once with ChannelClosed; a closed pool refuses calls', async () => {
     const a = await member('a');
     const p = pool([a], 'least-pending');
