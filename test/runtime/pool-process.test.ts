@@ -3,7 +3,7 @@
 // imports spear-comm from dist/).
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from 'spear-comm';
-import type { PoolMemberStats } from 'spear-comm/runtime';
+import type { PoolMemberStats, ProcessInstance } from 'spear-comm/runtime';
 import { failOnUnhandledRejections } from '../support.js';
 import { FIXTURE, cleanups, host, isAlive, text } from './process-support.js';
 
@@ -82,6 +82,44 @@ describe('spawnPool with real worker processes', () => {
     expect(runtime.instances()).toEqual([]);
     for (const pid of all) expect(isAlive(pid), `process ${pid} still running`).toBe(false);
     await expect(pool.invoke('pid', new Uint8Array())).rejects.toMatchObject({ code: ErrorCode.ChannelClosed });
+  });
+
+  it('a member whose connection drops leaves at once and rejoins after its instance reconnects and a probe answers', async () => {
+    const { runtime } = await host();
+    const pool = await runtime.spawnPool({
+      size: 2,
+      args: [FIXTURE],
+      env: { FIXTURE_RECONNECT: JSON.stringify({ kind: 'fixed', intervalMs: 50, maxAttempts: 100 }) },
+      probe: { intervalMs: 50 },
+      startTimeoutMs: 15_000,
+    });
+    cleanups.push(() => pool.close());
+    const [a, b] = pool.instances() as [ProcessInstance, ProcessInstance];
+    const events: string[] = [];
+    const left = new Promise<void>((resolve) =>
+      pool.on('leave', (m, reason) => {
+        events.push(`leave ${m.id} ${reason.code}`);
+        resolve();
+      }),
+    );
+    const rejoined = new Promise<void>((resolve) =>
+      pool.on('join', (m) => {
+        events.push(`join ${m.id}`);
+        resolve();
+      }),
+    );
+    // The host ends a's session; the process lives on and connects again.
+    await a.channel.session!.close();
+    await left;
+    expect(events).toEqual([`leave ${a.id.instanceId} ChannelClosed`]);
+    // Out of rotation: every call goes to b meanwhile, none waits on a.
+    expect(text(await pool.invoke('pid', new Uint8Array()))).toBe(String(b.pid));
+    await rejoined;
+    expect(events).toEqual([`leave ${a.id.instanceId} ChannelClosed`, `join ${a.id.instanceId}`]);
+    const pids = new Set<string>();
+    for (let i = 0; i < 6; i++) pids.add(text(await pool.invoke('pid', new Uint8Array())));
+    expect(pids).toEqual(new Set([String(a.pid), String(b.pid)]));
+    expect(pool.stats().restarts).toBe(0);
   });
 
   it('does not restart past the cap, and a pool that cannot start fails with the cause and leaves nothing running', async () => {
