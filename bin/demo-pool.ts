@@ -95,7 +95,21 @@ async function drivePool(
     };
     await Promise.all(Array.from({ length: options.concurrency }, worker));
     // Show the replacement the pool started for the killed member (it joins once it has authenticated).
-    if (killed && !stopped()) await pool.whenUp(options.size, { timeoutMs: 5_000 }).catch(() => {});
+    // The killed member is out of rotation from the moment its connection dropped; it leaves the
+    // pool once its exit is seen, and the replacement joins once it has authenticated.
+    if (killed && !stopped()) {
+      const id = killed.id;
+      await new Promise<void>((resolve) => {
+        if (gone.some((m) => m.id === id)) return resolve();
+        const timer = setTimeout(resolve, 10_000);
+        pool.on('removed', (m) => {
+          if (m.id !== id) return;
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      await pool.whenUp(options.size, { timeoutMs: 10_000 }).catch(() => {});
+    }
     const stats = pool.stats();
     return {
       size: options.size,
