@@ -85,7 +85,7 @@ describe('strategies', () => {
   });
 
   it('least-pending sends less to a member that holds its calls longer', async () => {
-    const slow = await member('slow', { work: () => new Promise((r) => setTimeout(() => r(bytes('')), 20)) });
+    const slow = await member('slow', { work: () => new Promise((r) => setTimeout(() => r(bytes('')), 50)) });
     const fast = await Promise.all(['f1', 'f2'].map((id) => member(id, { work: () => bytes('') })));
     const p = pool([slow, ...fast], 'least-pending');
     await drive(300, 4, () => p.invoke('work', bytes('')));
@@ -98,7 +98,7 @@ describe('strategies', () => {
   });
 
   it('latency (power of two choices over the EWMA) favours the faster member', async () => {
-    const slow = await member('slow', { work: () => new Promise((r) => setTimeout(() => r(bytes('')), 15)) });
+    const slow = await member('slow', { work: () => new Promise((r) => setTimeout(() => r(bytes('')), 40)) });
     const fast = await member('fast', { work: () => bytes('') });
     let seed = 1;
     const random = () => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
