@@ -29,6 +29,7 @@ export const USAGE = `Usage: spear-comm bench [options]
 
 Measures every transport × codec against raw sockets in the same run (server and client in
 separate processes) and writes report.json, report.csv, report.html and report.md.
+\`spear-comm bench pool --help\`: the InstancePool mode (1, 2, 4 members vs one channel).
 
 Options:
   --transports a,b   Transports to measure (default: all installed; the raw baselines of

@@ -42,6 +42,7 @@ export { InstancePool } from './pool/instance-pool.js';
 export type {
   InstancePoolEvents,
   InstancePoolOptions,
+  PoolBreakerOptions,
   PoolInvokeOptions,
   PoolMemberSource,
   PoolMemberState,
