@@ -38,10 +38,12 @@ export {
   registerTransport,
   registeredCodecs,
   registeredTransports,
+  markTransportUnavailable,
+  unavailableTransports,
   unregisterCodec,
   unregisterTransport,
 } from './registry.js';
-export type { CodecEntry, CodecMeta, PluginClass, TransportEntry, TransportMeta } from './registry.js';
+export type { CodecEntry, CodecMeta, PluginClass, TransportEntry, TransportMeta, UnavailableTransport } from './registry.js';
 export { KERNEL, LOGGER } from './tokens.js';
 export { consoleLogger, silentLogger } from './logger.js';
 export type { Logger } from './logger.js';

@@ -8,7 +8,7 @@ import { CommunicationError, ErrorCode, toCommunicationError } from './errors.js
 import { Listener } from './listener.js';
 import { silentLogger, type Logger } from './logger.js';
 import type { AuthRequest, RuntimeInstanceId, RuntimeType } from './messages.js';
-import { registeredCodecs, registeredTransports, type CodecEntry, type TransportEntry } from './registry.js';
+import { registeredCodecs, registeredTransports, unavailableTransports, type CodecEntry, type TransportEntry } from './registry.js';
 import { serve, type Handlers } from './serve.js';
 import { acceptSession, openSession } from './session.js';
 import { KERNEL, LOGGER } from './tokens.js';
@@ -88,15 +88,27 @@ export interface ConnectOptions {
   signal?: AbortSignal;
 }
 
-/** A loaded plugin that could not be used, and why (e.g. a built-in whose module is missing). */
+/** A built-in plugin `createKernel()` could not load, and why (e.g. its library is not installed). */
 export interface UnavailablePlugin {
+  /** The module specifier, e.g. `spear-comm/plugins/websocket`. */
   module: string;
+  /** The load error's message; for a missing library it names the package to install. */
   reason: string;
 }
 
 export class Kernel {
   readonly container: DependencyContainer;
   readonly logger: Logger;
+  /**
+   * The built-in plugins `createKernel()` could not load, and why — typically a transport whose
+   * library (an optional peer dependency such as `ws` or `@grpc/grpc-js`) is not installed. Also
+   * reported through `logger` (info for a missing library, warn for anything else); using one of
+   * their schemes fails with `UnsupportedTransport` and the same reason.
+   *
+   * @example
+   * const kernel = await createKernel();
+   * for (const { module, reason } of kernel.unavailable) console.warn(`${module}: ${reason}`);
+   */
   readonly unavailable: readonly UnavailablePlugin[];
   private readonly transportEntries: Map<string, TransportEntry>;
   private readonly schemeToTransport = new Map<string, string>();
@@ -169,6 +181,8 @@ export class Kernel {
     const scheme = parsed.protocol.slice(0, -1);
     const name = this.schemeToTransport.get(scheme);
     if (!name) {
+      const missing = unavailableTransports().find((u) => u.meta.schemes.includes(scheme));
+      if (missing) throw new CommunicationError(ErrorCode.UnsupportedTransport, missing.reason);
       const known = [...this.transportEntries.values()]
         .map((t) => `${t.meta.name} (${t.meta.schemes.map((s) => `${s}://`).join(', ')})`)
         .join('; ');
@@ -393,5 +407,12 @@ export async function createKernel(options: KernelOptions = {}): Promise<Kernel>
       throw toCommunicationError(err, ErrorCode.UnsupportedTransport, `Could not load plugin module "${module}"`);
     }
   }
-  return new Kernel({ ...options, unavailable });
+  const kernel = new Kernel({ ...options, unavailable });
+  // A built-in whose library is not installed is expected (it is an optional peer dependency):
+  // say so quietly. Any other failure to load one is a fault worth a warning.
+  for (const { module, reason } of unavailable) {
+    const expected = unavailableTransports().some((u) => u.reason === reason);
+    kernel.logger[expected ? 'info' : 'warn'](`Built-in plugin ${module} is not available: ${reason}`, { module });
+  }
+  return kernel;
 }

@@ -28,9 +28,17 @@ export interface CodecEntry {
   plugin: PluginClass<CodecContract>;
 }
 
+/** A transport whose plugin module loaded but cannot work here, e.g. because its library is not installed. */
+export interface UnavailableTransport {
+  meta: TransportMeta;
+  /** What is missing and how to fix it; the message of the `UnsupportedTransport` error for its schemes. */
+  reason: string;
+}
+
 interface Registry {
   transports: Map<string, TransportEntry>;
   codecs: Map<string, CodecEntry>;
+  unavailable?: Map<string, UnavailableTransport>;
 }
 
 // One registry per process, even if two copies of spear-comm end up in a user's dependency
@@ -38,6 +46,8 @@ interface Registry {
 const REGISTRY_KEY = Symbol.for('spear-comm.plugin-registry.v1');
 const holder = globalThis as { [REGISTRY_KEY]?: Registry };
 const registry: Registry = (holder[REGISTRY_KEY] ??= { transports: new Map(), codecs: new Map() });
+// Added after v1 shipped: a registry made by an older copy lacks it.
+const unavailable = (registry.unavailable ??= new Map());
 
 const NAME = /^[a-z][a-z0-9._-]*$/;
 const SCHEME = /^[a-z][a-z0-9+.-]*$/;
@@ -81,6 +91,22 @@ export function unregisterTransport(name: string): boolean {
 
 export function unregisterCodec(name: string): boolean {
   return registry.codecs.delete(name);
+}
+
+/**
+ * Records that transport `meta.name` cannot be used in this process and why (what
+ * `loadOptional()` of `spear-comm/transport-kit` does when a transport's library is missing).
+ * A kernel then answers its schemes with `UnsupportedTransport` carrying `reason`, instead of
+ * "no transport handles this scheme". Registering the transport later clears the mark.
+ */
+export function markTransportUnavailable(meta: TransportMeta, reason: string): void {
+  checkName('Transport', meta.name);
+  unavailable.set(meta.name, { meta: { name: meta.name, schemes: [...meta.schemes] }, reason });
+}
+
+/** Transports marked unavailable with `markTransportUnavailable()` (and not registered since). */
+export function unavailableTransports(): UnavailableTransport[] {
+  return [...unavailable.values()].filter((u) => !registry.transports.has(u.meta.name));
 }
 
 export function registeredTransports(): TransportEntry[] {
