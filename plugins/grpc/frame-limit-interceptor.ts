@@ -1,4 +1,4 @@
-import { ServerInterceptingCall, status as Status, type Metadata, type ServerInterceptor } from '@grpc/grpc-js';
+import { ServerInterceptingCall, Status, type Metadata, type ServerInterceptor } from './grpc-library.js';
 
 /** Set once grpc-js has refused one of the call's messages for its size: grpc-js's own status details. */
 export interface RefusedFrame {

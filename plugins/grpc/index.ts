@@ -4,14 +4,14 @@ import {
   Server,
   ServerCredentials,
   credentials,
-  status as Status,
+  Status,
   type ChannelCredentials,
   type ChannelOptions,
   type ClientDuplexStream,
   type ServerDuplexStream,
   type ServerOptions,
   type StatusObject,
-} from '@grpc/grpc-js';
+} from './grpc-library.js';
 import {
   CommunicationError,
   ErrorCode,

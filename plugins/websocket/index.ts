@@ -15,8 +15,8 @@ import {
   type TransportListenOptions,
 } from 'spear-comm';
 import { OpenListeners } from 'spear-comm/transport-kit';
-import { WebSocket, WebSocketServer, type PerMessageDeflateOptions } from 'ws';
 import { CloseCode, WebSocketConnection } from './websocket-connection.js';
+import { WebSocket, WebSocketServer, type PerMessageDeflateOptions } from './ws-library.js';
 
 /**
  * What `extra` may carry for this transport (all optional):
