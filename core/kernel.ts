@@ -2,17 +2,24 @@ import { randomUUID } from 'node:crypto';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { CommunicationChannel } from './channel.js';
-import type { Codec } from './codec.js';
 import { container, type DependencyContainer } from './di.js';
 import { CommunicationError, ErrorCode, toCommunicationError } from './errors.js';
 import { Listener } from './listener.js';
 import { silentLogger, type Logger } from './logger.js';
 import type { AuthRequest, RuntimeInstanceId, RuntimeType } from './messages.js';
-import { registeredCodecs, registeredTransports, unavailableTransports, type CodecEntry, type TransportEntry } from './registry.js';
+import {
+  registeredCodecs,
+  registeredTransports,
+  unavailableTransports,
+  type Codec,
+  type CodecEntry,
+  type Transport,
+  type TransportEntry,
+} from './registry.js';
 import { serve, type Handlers } from './serve.js';
 import { acceptSession, openSession } from './session.js';
 import { KERNEL, LOGGER } from './tokens.js';
-import { DEFAULT_MAX_FRAME_SIZE, type TlsOptions, type Transport } from './transport.js';
+import { DEFAULT_MAX_FRAME_SIZE, type TlsOptions } from './transport.js';
 
 /** How long a listener lets a peer take over one frame, from its first byte to its last. */
 export const DEFAULT_FRAME_TIMEOUT_MS = 30_000;

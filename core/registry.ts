@@ -21,11 +21,11 @@ export type PluginClass<T> = new (...args: any[]) => T;
 
 export interface TransportEntry {
   meta: TransportMeta;
-  plugin: PluginClass<TransportContract>;
+  plugin: PluginClass<Transport>;
 }
 export interface CodecEntry {
   meta: CodecMeta;
-  plugin: PluginClass<CodecContract>;
+  plugin: PluginClass<Codec>;
 }
 
 /** A transport whose plugin module loaded but cannot work here, e.g. because its library is not installed. */
@@ -61,7 +61,7 @@ function checkName(kind: string, name: string): void {
 }
 
 /** Registers a transport plugin class (what `@Transport` does; for code that cannot use decorators). */
-export function registerTransport(plugin: PluginClass<TransportContract>, meta: TransportMeta): void {
+export function registerTransport(plugin: PluginClass<Transport>, meta: TransportMeta): void {
   checkName('Transport', meta.name);
   if (meta.schemes.length === 0) throw new TypeError(`Transport "${meta.name}" must declare at least one URL scheme`);
   for (const scheme of meta.schemes) {
@@ -80,7 +80,7 @@ export function registerTransport(plugin: PluginClass<TransportContract>, meta: 
   registry.transports.set(meta.name, { meta: { name: meta.name, schemes: [...meta.schemes] }, plugin });
 }
 
-export function registerCodec(plugin: PluginClass<CodecContract>, meta: CodecMeta): void {
+export function registerCodec(plugin: PluginClass<Codec>, meta: CodecMeta): void {
   checkName('Codec', meta.name);
   registry.codecs.set(meta.name, { meta: { ...meta }, plugin });
 }
@@ -119,7 +119,7 @@ export function registeredCodecs(): CodecEntry[] {
 
 /** Class decorator: `@Transport({ name: 'tcp', schemes: ['tcp'] }) class TcpTransport implements Transport {}` */
 export function Transport(meta: TransportMeta) {
-  return <C extends PluginClass<TransportContract>>(plugin: C): C => {
+  return <C extends PluginClass<Transport>>(plugin: C): C => {
     injectable()(plugin);
     registerTransport(plugin, meta);
     return plugin;
@@ -128,7 +128,7 @@ export function Transport(meta: TransportMeta) {
 
 /** Class decorator: `@Codec({ name: 'json', contentType: 'application/json' }) class JsonCodec implements Codec {}` */
 export function Codec(meta: CodecMeta) {
-  return <C extends PluginClass<CodecContract>>(plugin: C): C => {
+  return <C extends PluginClass<Codec>>(plugin: C): C => {
     injectable()(plugin);
     registerCodec(plugin, meta);
     return plugin;

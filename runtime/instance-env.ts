@@ -54,7 +54,8 @@ export function instanceEnvironment(settings: InstanceSettings): Record<string, 
   };
 }
 
-type Env = Record<string, string | undefined>;
+/** Environment variables, as in `process.env`. */
+export type Env = Record<string, string | undefined>;
 
 /**
  * Reads the `SPEAR_*` variables. The address is `SPEAR_COMMUNICATION_ADDRESS`, or, for a host that

@@ -272,7 +272,11 @@ const bin = join(project, 'node_modules', '.bin', 'spear-comm');
 const help = run(bin, ['--help'], { cwd: project });
 check('`spear-comm --help` in the project', help.code === 0 && help.out.includes('conformance'), help.out);
 const kit = run(bin, ['conformance', './dist/loop-transport.js'], { cwd: project, timeout: 300_000 });
-const kitSummary = kit.out.trim().split('\n').slice(-3).join(' | ');
+const kitSummary =
+  kit.out
+    .split('\n')
+    .find((line) => line.includes('transport(s):'))
+    ?.trim() ?? '';
 check(`\`spear-comm conformance ./dist/loop-transport.js\` passes (${kitSummary})`, kit.code === 0, kit.out.slice(-4000));
 
 if (!args.has('--no-bench')) {
