@@ -215,7 +215,21 @@ export class Kernel {
     return instance;
   }
 
-  /** Listens on `url`; every client must open its session with the handshake before anything else. */
+  /**
+   * Listens on `url`; every client must open its session with the handshake before anything else.
+   * Port 0 picks a free port: `listener.url` has the real one. Fails with `UnsupportedTransport`
+   * for a scheme no installed transport serves, `ChannelCreationFailed` when the address is taken.
+   *
+   * @example
+   * ```ts
+   * const listener = await kernel.listen('tcp://127.0.0.1:0', {
+   *   secret: 'per-instance-secret',                       // clients must present it as `token`
+   *   handlers: { upper: (input) => Buffer.from(Buffer.from(input).toString().toUpperCase()) },
+   * });
+   * listener.on('rejected', (reason) => console.warn(reason));
+   * console.log(listener.url);                             // tcp://127.0.0.1:40123
+   * ```
+   */
   async listen(url: string, options: ListenOptions = {}): Promise<Listener> {
     this.assertOpen();
     const transportName = this.transportNameFor(url);
@@ -304,7 +318,18 @@ export class Kernel {
     return listener;
   }
 
-  /** Connects to `url`, authenticates, and returns the channel. */
+  /**
+   * Connects to `url`, authenticates, and returns the channel. Fails with `ConnectionRefused`
+   * when nothing accepts there, `AuthFailed` for a wrong token or a codec the listener refuses,
+   * `Timeout` after `timeoutMs` (10 s).
+   *
+   * @example
+   * ```ts
+   * const channel = await kernel.connect('tcp://127.0.0.1:7000', { token: 'per-instance-secret', codec: 'cbor' });
+   * const out = await invoke(channel, 'upper', Buffer.from('hello'), { timeoutMs: 1000 });
+   * await channel.close();
+   * ```
+   */
   async connect(url: string, options: ConnectOptions = {}): Promise<CommunicationChannel> {
     this.assertOpen();
     const transportName = this.transportNameFor(url);
@@ -390,7 +415,21 @@ function toImportable(module: string): string {
 
 /**
  * Builds a kernel on its own DI container: two kernels in one process share no plugin instance,
- * listener or channel. Loads the built-in plugins and `options.plugins` first.
+ * listener or channel. Loads the built-in plugins and `options.plugins` first. A built-in whose
+ * library is not installed (`ws`, `@grpc/grpc-js`) is listed in `kernel.unavailable`; a module in
+ * `options.plugins` that fails to load rejects with `UnsupportedTransport`.
+ *
+ * @example
+ * ```ts
+ * import { createKernel, invoke } from 'spear-comm';
+ *
+ * const kernel = await createKernel({ plugins: ['./dist/my-transport.js'] });
+ * console.log(kernel.transports(), kernel.codecs());   // ['memory', 'tcp', 'unix', …], ['json', 'cbor', 'protobuf']
+ * const listener = await kernel.listen('memory://demo', { handlers: { echo: (input) => input } });
+ * const channel = await kernel.connect(listener.url);
+ * await invoke(channel, 'echo', Buffer.from('hi'));
+ * await kernel.close();                                 // closes every listener and channel
+ * ```
  */
 export async function createKernel(options: KernelOptions = {}): Promise<Kernel> {
   const unavailable: UnavailablePlugin[] = [];

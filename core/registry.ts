@@ -117,7 +117,25 @@ export function registeredCodecs(): CodecEntry[] {
   return [...registry.codecs.values()];
 }
 
-/** Class decorator: `@Transport({ name: 'tcp', schemes: ['tcp'] }) class TcpTransport implements Transport {}` */
+/**
+ * Class decorator that registers a transport plugin: importing the module is all it takes to
+ * install it (in every kernel created afterwards). Needs `experimentalDecorators` and
+ * `emitDecoratorMetadata` in your tsconfig. The kernel constructs the class through its container,
+ * so the constructor may `@inject(KERNEL)` or `@inject(LOGGER)`.
+ *
+ * @example
+ * ```ts
+ * import { Transport, type FrameConnection, type FrameListener, type TransportCapabilities,
+ *   type TransportConnectOptions, type TransportListenOptions } from 'spear-comm';
+ *
+ * @Transport({ name: 'carrier', schemes: ['carrier'] })
+ * export class CarrierTransport implements Transport {
+ *   readonly capabilities: TransportCapabilities = { maxFrameSize: 1 << 24, ordered: true, reliable: true, localOnly: false };
+ *   async connect(url: URL, options: TransportConnectOptions): Promise<FrameConnection> { … }
+ *   async listen(url: URL, options: TransportListenOptions): Promise<FrameListener> { … }
+ * }
+ * ```
+ */
 export function Transport(meta: TransportMeta) {
   return <C extends PluginClass<Transport>>(plugin: C): C => {
     injectable()(plugin);
@@ -126,7 +144,23 @@ export function Transport(meta: TransportMeta) {
   };
 }
 
-/** Class decorator: `@Codec({ name: 'json', contentType: 'application/json' }) class JsonCodec implements Codec {}` */
+/**
+ * Class decorator that registers a codec: importing the module installs it. A session picks its
+ * codec by name when it connects (`kernel.connect(url, { codec: 'msgpack' })`).
+ *
+ * @example
+ * ```ts
+ * import { Codec, validateMessage, type RuntimeMessage } from 'spear-comm';
+ *
+ * @Codec({ name: 'msgpack', contentType: 'application/msgpack' })
+ * export class MsgpackCodec implements Codec {
+ *   readonly name = 'msgpack';
+ *   readonly contentType = 'application/msgpack';
+ *   encode(message: RuntimeMessage): Uint8Array { return pack(message); }
+ *   decode(bytes: Uint8Array): RuntimeMessage { return validateMessage(unpack(bytes)); }  // DecodeFailed on bad input
+ * }
+ * ```
+ */
 export function Codec(meta: CodecMeta) {
   return <C extends PluginClass<Codec>>(plugin: C): C => {
     injectable()(plugin);
