@@ -1,4 +1,4 @@
-import { ServerInterceptingCall, status as Status, type Metadata, type ServerInterceptor } from '@grpc/grpc-js';
+import { ServerInterceptingCall, Status, type Metadata, type ServerInterceptor } from './grpc-library.js';
 
 /**
  * grpc-js's innermost server call, for what grpc-js has no public API for: the HTTP/2 session

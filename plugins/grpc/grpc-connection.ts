@@ -1,5 +1,4 @@
-import type { Client, ClientDuplexStream, ServerDuplexStream, StatusObject } from '@grpc/grpc-js';
-import { status as Status } from '@grpc/grpc-js';
+import { Status, type Client, type ClientDuplexStream, type ServerDuplexStream, type StatusObject } from './grpc-library.js';
 import { CommunicationError, ErrorCode, type FrameConnection, type FrameSink } from 'spear-comm';
 import { FrameInbox } from 'spear-comm/transport-kit';
 import { frameMessageSize } from './frame-message.js';

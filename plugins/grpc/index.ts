@@ -4,14 +4,14 @@ import {
   Server,
   ServerCredentials,
   credentials,
-  status as Status,
+  Status,
   type ChannelCredentials,
   type ChannelOptions,
   type ClientDuplexStream,
   type ServerDuplexStream,
   type ServerOptions,
   type StatusObject,
-} from '@grpc/grpc-js';
+} from './grpc-library.js';
 import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket, type TlsOptions as NodeTlsOptions } from 'node:tls';
 import {

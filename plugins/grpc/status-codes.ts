@@ -1,4 +1,4 @@
-import { status as Status, type StatusObject } from '@grpc/grpc-js';
+import { Status, type StatusObject } from './grpc-library.js';
 import { CommunicationError, ErrorCode } from 'spear-comm';
 
 /** gRPC status -> CommunicationError code; anything not listed ends the channel as `ChannelClosed`. */

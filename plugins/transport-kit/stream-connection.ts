@@ -48,7 +48,7 @@ interface PendingSend {
 }
 
 /**
- * A FrameConnection over any node stream, with the 4-byte length prefix of DESIGN §5.
+ * A FrameConnection over any node stream, with the 4-byte length prefix of docs/wire-format.md.
  *
  * Frames sent in one tick (synchronously, or in the promise callbacks that follow, such as all
  * the answers to one read's requests) go out together: in one write, or one per

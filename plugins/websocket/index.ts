@@ -12,9 +12,9 @@ import {
   type TransportListenOptions,
 } from 'spear-comm';
 import { OpenListeners } from 'spear-comm/transport-kit';
-import { WebSocket, type PerMessageDeflateOptions } from 'ws';
 import { CloseCode, WebSocketConnection } from './websocket-connection.js';
 import { describeAddress, listenOwnServer, listenSharedServer, type WebSocketListenSettings } from './websocket-listener.js';
+import { WebSocket, type PerMessageDeflateOptions } from './ws-library.js';
 
 /**
  * What `extra` may carry for this transport (all optional):

@@ -1,7 +1,7 @@
 import { CommunicationError, ErrorCode, type FrameConnection, type FrameSink } from 'spear-comm';
 import { FrameInbox } from 'spear-comm/transport-kit';
 import type { Duplex } from 'node:stream';
-import { WebSocket, type RawData } from 'ws';
+import { WebSocket, type RawData } from './ws-library.js';
 
 /** Bytes ws may hold unsent before `send()` waits for its frame to reach the socket. */
 const HIGH_WATER_MARK = 1024 * 1024;

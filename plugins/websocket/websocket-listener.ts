@@ -5,7 +5,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { CommunicationError, ErrorCode, type FrameListener, type TlsOptions, type TransportListenOptions } from 'spear-comm';
-import { WebSocketServer, type PerMessageDeflateOptions } from 'ws';
+import { WebSocketServer, type PerMessageDeflateOptions } from './ws-library.js';
 import { WebSocketConnection } from './websocket-connection.js';
 
 export interface WebSocketListenSettings {

@@ -305,7 +305,7 @@ export class InstancePool extends Emitter<InstancePoolEvents> {
 
   /**
    * Calls `functionName` on a member the strategy picks. With `idempotent: true`, a retryable
-   * failure (DESIGN §3: Timeout, ChannelClosed, ConnectionRefused, CircuitOpen) is tried again on
+   * failure (`retryable`: Timeout, ChannelClosed, ConnectionRefused, CircuitOpen) is tried again on
    * another member while the call's time lasts; otherwise the member's error is thrown. A call is
    * never sent to a member out of rotation.
    */
