@@ -338,7 +338,9 @@ async function openNats(
     // A client connection ends with its server (the channel closes, a reconnect policy opens a new
     // one); a listener's NATS client moves to another server and goes on accepting.
     reconnect: listening,
-    maxReconnectAttempts: listening ? -1 : 0,
+    // The URL's server first, then extra.servers in order (NATS would shuffle them).
+    noRandomize: true,
+    ...(listening ? { maxReconnectAttempts: -1 } : {}),
     reconnectTimeWait: 250,
     pingInterval: 10_000,
     maxPingOut: 3,
