@@ -145,8 +145,14 @@ export class NatsTransport implements Transport {
     const onOpen = (msg: Msg) => {
       const request = readOpen(msg.data);
       if (!msg.reply) return;
-      if (closed || !request) {
-        msg.respond(encodeJson({ v: 1, ok: false, reason: closed ? 'the listener is closing' : 'malformed open request' }));
+      const full = options.maxConnections !== undefined && connections.size >= options.maxConnections;
+      if (closed || !request || full) {
+        const reason = closed
+          ? 'the listener is closing'
+          : !request
+            ? 'malformed open request'
+            : `connection limit of ${options.maxConnections} reached`;
+        msg.respond(encodeJson({ v: 1, ok: false, reason }));
         return;
       }
       const cid = id();

@@ -157,10 +157,14 @@ export class NatsFrameConnection implements FrameConnection {
     this.inbox.resume();
   }
 
-  close(): Promise<void> {
+  close(reason?: CommunicationError): Promise<void> {
     this.closing ??= (async () => {
       if (!this.ended) {
-        this.sendControl(closeMessage(this.nextSeq(), CloseReason.Normal, 'closed'));
+        this.sendControl(
+          reason
+            ? closeMessage(this.nextSeq(), CloseReason.Failure, `${reason.code}: ${reason.message}`)
+            : closeMessage(this.nextSeq(), CloseReason.Normal, 'closed'),
+        );
         this.inbox.drop();
         this.finish(undefined, true);
       }
@@ -328,6 +332,11 @@ export class NatsFrameConnection implements FrameConnection {
             `${this.remoteAddress} refused a frame over its size limit${detail}; send smaller frames or raise maxFrameSize on that side`,
           ),
         );
+      case CloseReason.Failure: {
+        const match = /^(\w+): ([\s\S]*)$/.exec(text);
+        const code = match && Object.hasOwn(ErrorCode, match[1]!) ? (match[1] as ErrorCode) : ErrorCode.ChannelClosed;
+        return this.finish(new CommunicationError(code, `${this.remoteAddress} closed the connection: ${match ? match[2] : text}`));
+      }
       case CloseReason.Protocol:
         return this.finish(
           new CommunicationError(ErrorCode.DecodeFailed, `${this.remoteAddress} refused a message from this side${detail}`),

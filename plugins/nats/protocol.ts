@@ -31,6 +31,8 @@ export const CloseReason = {
   Protocol: 2,
   /** The connection was lost (a sequence gap, a dead peer). */
   Lost: 3,
+  /** The sender closes because of a failure; the text is `<ErrorCode>: <message>`. */
+  Failure: 4,
 } as const;
 export type CloseReason = (typeof CloseReason)[keyof typeof CloseReason];
 
@@ -68,7 +70,7 @@ export function creditMessage(seq: number, consumed: number): Uint8Array {
 }
 
 export function closeMessage(seq: number, reason: CloseReason, text: string): Uint8Array {
-  const body = new TextEncoder().encode(text.slice(0, 200));
+  const body = new TextEncoder().encode(text.slice(0, 300));
   const out = header(Kind.Close, seq, 1 + body.byteLength);
   out[HEADER_BYTES] = reason;
   out.set(body, HEADER_BYTES + 1);
