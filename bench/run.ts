@@ -9,6 +9,7 @@ import type { BenchOptions } from './options.js';
 import type { Peer } from './peer.js';
 import { defaultListenUrl, families as familiesOf, planGroups, RAW_FOR, type Family, type Group, type PlannedCase } from './plan.js';
 import { RawGrpcPeer } from './raw/grpc.js';
+import { RawNatsPeer, benchNatsServer } from './raw/nats.js';
 import { RawStreamPeer } from './raw/stream.js';
 import { RawWebSocketPeer } from './raw/websocket.js';
 import { CaseFailure, runSuite, type SuiteCase } from './runner.js';
@@ -28,7 +29,7 @@ const SECRET = 'spear-bench-secret';
 const MEMORY_ECHO = 'memory://spear-bench-echo';
 const MEMORY_SINK = 'memory://spear-bench-sink';
 /** Preferred order of families in the reports; others follow in registration order. */
-const FAMILY_ORDER = ['tcp', 'unix', 'websocket', 'grpc', 'memory'];
+const FAMILY_ORDER = ['tcp', 'unix', 'websocket', 'grpc', 'nats', 'memory'];
 
 interface Accumulated {
   group: Group;
@@ -85,6 +86,22 @@ export async function runBench(options: BenchOptions, io: BenchIo): Promise<Benc
         notes.push(
           `The ${name} transport is not installed${why ? ` (${describeUnavailable(why.module, why.reason)})` : ''}: only its raw baseline was measured.`,
         );
+      }
+    }
+    // nats needs a nats-server: SPEAR_NATS_URL, or one from PATH for this run; without either, nats is left out and the report says why.
+    if (transports.includes('nats')) {
+      const nats = await benchNatsServer();
+      if ('missing' in nats) {
+        transports.splice(transports.indexOf('nats'), 1);
+        notes.push(`nats was not measured: ${nats.missing}.`);
+      } else {
+        const before = process.env['SPEAR_NATS_URL'];
+        cleanup.push(async () => {
+          if (before === undefined) delete process.env['SPEAR_NATS_URL'];
+          await nats.stop();
+        });
+        process.env['SPEAR_NATS_URL'] = nats.url;
+        notes.push(`nats and raw nats ran through one nats-server (${nats.url}) on this machine, not pinned to a CPU.`);
       }
     }
     const all = familiesOf(transports, kernel.transports(), (name) => kernel.transport(name).capabilities.localOnly);
@@ -312,6 +329,8 @@ async function connectPeer(
       return RawWebSocketPeer.connect(`${raw.websocket!}/${sink ? 'sink' : 'echo'}`);
     case 'grpc':
       return RawGrpcPeer.connect(raw.grpc!, sink ? 'sink' : 'echo');
+    case 'nats':
+      return RawNatsPeer.connect(raw.nats!);
   }
 }
 

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createKernel } from 'spear-comm';
 import { startRawGrpcServer } from './raw/grpc.js';
+import { startRawNatsServer } from './raw/nats.js';
 import { startRawStreamServer } from './raw/stream.js';
 import { startRawWebSocketServer } from './raw/websocket.js';
 import type { CpuLine, FailedLine, ReadyLine, ServerEndpoints, ServerSpec } from './server-protocol.js';
@@ -63,6 +64,12 @@ async function main(): Promise<void> {
           const server = await startRawGrpcServer(spec.host);
           closers.push(server.close);
           endpoints.raw.grpc = server.address;
+          break;
+        }
+        case 'nats': {
+          const server = await startRawNatsServer(process.env['SPEAR_NATS_URL'] ?? 'nats://127.0.0.1:4222');
+          closers.push(server.close);
+          endpoints.raw.nats = server.endpoints;
           break;
         }
       }
