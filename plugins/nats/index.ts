@@ -50,6 +50,8 @@ export interface NatsExtra {
 const DEFAULT_WINDOW = 1024 * 1024;
 const DEFAULT_HEARTBEAT_MS = 1000;
 const DEFAULT_QUEUE = 'spear-comm';
+/** How long a listener waits for its NATS server. */
+const LISTEN_CONNECT_TIMEOUT_MS = 10_000;
 /** Subjects of the listener side of connections: `_SPEAR.<listener id>.<connection id>`. */
 const CONNECTION_PREFIX = '_SPEAR';
 
@@ -99,10 +101,12 @@ export class NatsTransport implements Transport {
     sub = nc.subscribe(inbox, { callback: (_err, msg) => connection.receive(msg.data) });
     const request: OpenRequest = { v: 1, inbox, window, heartbeatMs };
     let reply: OpenReply;
+    const signal = options.signal;
+    let onAbort: (() => void) | undefined;
     try {
       const abort = new Promise<never>((_, reject) => {
-        const signal = options.signal;
-        signal?.addEventListener('abort', () => reject(abortedError(signal, `Connecting to ${target}`)), { once: true });
+        onAbort = () => reject(abortedError(signal!, `Connecting to ${target}`));
+        signal?.addEventListener('abort', onAbort, { once: true });
       });
       abort.catch(() => {});
       const msg = await Promise.race([nc.request(subject, encodeJson(request), { timeout: Math.max(1, deadline - Date.now()) }), abort]);
@@ -111,6 +115,9 @@ export class NatsTransport implements Transport {
       sub.unsubscribe();
       await closeNats(nc);
       throw describeOpenError(err, target, options.timeoutMs);
+    } finally {
+      // A long-lived signal (a reconnecting channel's) must not collect one listener per attempt.
+      if (onAbort) signal?.removeEventListener('abort', onAbort);
     }
     if (!reply.ok) {
       sub.unsubscribe();
@@ -126,7 +133,7 @@ export class NatsTransport implements Transport {
     const extra = readExtra(options.extra);
     const subject = subjectOf(url, true);
     const target = describe(url, subject);
-    const nc = await openNats(url, options.tls, extra, options.authTimeoutMs ?? 10_000, target, true);
+    const nc = await openNats(url, options.tls, extra, LISTEN_CONNECT_TIMEOUT_MS, target, true);
     const listenerId = id();
     const window = extra.windowBytes ?? DEFAULT_WINDOW;
     const heartbeatMs = extra.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
