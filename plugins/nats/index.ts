@@ -16,7 +16,8 @@ import {
 import { OpenListeners } from 'spear-comm/transport-kit';
 import { NatsFrameConnection } from './nats-connection.js';
 import { decodeJson, encodeJson, type OpenReply, type OpenRequest } from './protocol.js';
-import { NATS_PACKAGE, natsLibrary } from './library.js';
+import { natsLibrary } from './library.js';
+import { NATS_PACKAGE } from './package-name.js';
 
 /**
  * What `extra` may carry for this transport (all optional; docs/deployment.md):
@@ -44,7 +45,8 @@ export interface NatsExtra {
   windowBytes?: number;
   heartbeatMs?: number;
   name?: string;
-  connectionOptions?: Partial<ConnectionOptions>;
+  /** Typed loosely so that this declaration does not need the NATS library's types. */
+  connectionOptions?: Record<string, unknown>;
 }
 
 const DEFAULT_WINDOW = 1024 * 1024;

@@ -1,7 +1,6 @@
 import { CommunicationError, ErrorCode } from 'spear-comm';
 
-/** The npm package this transport needs; an optional peer dependency of spear-comm. */
-export const NATS_PACKAGE = '@nats-io/transport-node';
+import { NATS_PACKAGE } from './package-name.js';
 
 type NatsLibrary = typeof import('@nats-io/transport-node');
 
