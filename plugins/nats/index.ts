@@ -201,6 +201,18 @@ export class NatsTransport implements Transport {
     watchNats(nc, () => {
       const error = serverLost(target, nc.getServer());
       for (const connection of connections.values()) connection.lost(error);
+      if (!closed) options.onError?.(error);
+    });
+    // A NATS connection that gives up for good (reconnects disabled, credentials revoked) leaves a listener that accepts nothing: say so.
+    void nc.closed().then((err) => {
+      if (closed) return;
+      options.onError?.(
+        new CommunicationError(
+          ErrorCode.ChannelClosed,
+          `The NATS connection of listener ${target} closed for good${err ? `: ${err.message}` : ''}; it accepts nothing more`,
+          { cause: err },
+        ),
+      );
     });
     let closing: Promise<void> | undefined;
     return this.listeners.track({

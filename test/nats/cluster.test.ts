@@ -112,7 +112,7 @@ describeNats('nats on a cluster of servers joined by routes', () => {
   it("failover: when the listener's server dies, its clients close with ChannelClosed and the listener serves again from another server", async () => {
     const [a, b] = await servers.cluster(2);
     const k = await kernel();
-    await k.listen(`${a!.url}/spear.listener-failover`, {
+    const listener = await k.listen(`${a!.url}/spear.listener-failover`, {
       secret: SECRET,
       extra: { servers: [b!.url], heartbeatMs: 200 },
       handlers: { echo: (input) => input, hang: () => new Promise<Uint8Array>(() => {}) },
@@ -122,11 +122,14 @@ describeNats('nats on a cluster of servers joined by routes', () => {
     const channel = await connectWhenRouted(client, url, { heartbeatMs: 200 });
     const closed = closedWith(channel);
     const pending = invoke(channel, 'hang', new Uint8Array(1), { timeoutMs: 30_000 }).catch((err: unknown) => err);
+    const reported = new Promise<Error>((resolve) => listener.on('error', (error) => resolve(error)));
     await a!.kill();
     const started = Date.now();
     expect(CommunicationError.is(await closed, ErrorCode.ChannelClosed)).toBe(true);
     expect(await pending).toMatchObject({ code: ErrorCode.ChannelClosed });
     expect(Date.now() - started).toBeLessThan(10_000);
+    // The host hears that its listener lost its server (it reconnects by itself).
+    expect(await reported).toMatchObject({ code: ErrorCode.ChannelClosed, message: expect.stringMatching(/was lost/) });
     const again = await connectWhenRouted(client, url);
     expect([...(await invoke(again, 'echo', new Uint8Array([9])))]).toEqual([9]);
   });
