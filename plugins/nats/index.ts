@@ -204,16 +204,22 @@ export class NatsTransport implements Transport {
       if (!closed) options.onError?.(error);
     });
     // A NATS connection that gives up for good (reconnects disabled, credentials revoked) leaves a listener that accepts nothing: say so.
-    void nc.closed().then((err) => {
-      if (closed) return;
-      options.onError?.(
-        new CommunicationError(
-          ErrorCode.ChannelClosed,
-          `The NATS connection of listener ${target} closed for good${err ? `: ${err.message}` : ''}; it accepts nothing more`,
-          { cause: err },
-        ),
-      );
-    });
+    void nc
+      .closed()
+      .then(
+        (err) => {
+          if (closed || !options.onError) return;
+          options.onError(
+            new CommunicationError(
+              ErrorCode.ChannelClosed,
+              `The NATS connection of listener ${target} closed for good${err ? `: ${err.message}` : ''}; it accepts nothing more`,
+              { cause: err },
+            ),
+          );
+        },
+        () => {},
+      )
+      .catch(() => {});
     let closing: Promise<void> | undefined;
     return this.listeners.track({
       url: target,
@@ -252,12 +258,20 @@ function wireOf(nc: NatsConnection): { publish(subject: string, data: Uint8Array
 
 /** Calls `onDisconnect` when the NATS connection drops or closes (not after a close this side asked for). */
 function watchNats(nc: NatsConnection, onDisconnect: () => void): void {
+  // A throwing callback (an onError of the caller's) must not stop the watch or reject unhandled.
+  const notify = () => {
+    try {
+      onDisconnect();
+    } catch {
+      // ignored
+    }
+  };
   void (async () => {
     for await (const status of nc.status()) {
-      if (status.type === 'disconnect') onDisconnect();
+      if (status.type === 'disconnect') notify();
     }
   })().catch(() => {});
-  void nc.closed().then(onDisconnect, onDisconnect);
+  void nc.closed().then(notify, notify);
 }
 
 async function closeNats(nc: NatsConnection): Promise<void> {
