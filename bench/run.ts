@@ -26,7 +26,7 @@ const SECRET = 'spear-bench-secret';
 const MEMORY_ECHO = 'memory://spear-bench-echo';
 const MEMORY_SINK = 'memory://spear-bench-sink';
 /** Preferred order of families in the reports; others follow in registration order. */
-const FAMILY_ORDER = ['tcp', 'unix', 'websocket', 'grpc', 'memory'];
+const FAMILY_ORDER = ['tcp', 'unix', 'websocket', 'grpc', 'nats', 'memory'];
 
 interface Accumulated {
   group: Group;
@@ -105,6 +105,25 @@ export async function runBench(options: BenchOptions, io: BenchIo): Promise<Benc
         notes.push(
           `The ${name} transport is not installed${why ? ` (${describeUnavailable(why.module, why.reason)})` : ''}: only its raw baseline was measured.`,
         );
+      }
+    }
+    // nats needs a nats-server: SPEAR_NATS_URL, or one from PATH for this run; without either, nats is left out and the report says why.
+    if (transports.includes('nats')) {
+      const nats = await import('./raw/nats.js').then(
+        (raw) => raw.benchNatsServer(),
+        () => ({ missing: 'its client library is not installed (npm install @nats-io/transport-node)' }),
+      );
+      if ('missing' in nats) {
+        transports.splice(transports.indexOf('nats'), 1);
+        notes.push(`nats was not measured: ${nats.missing}.`);
+      } else {
+        const before = process.env['SPEAR_NATS_URL'];
+        cleanup.push(async () => {
+          if (before === undefined) delete process.env['SPEAR_NATS_URL'];
+          await nats.stop();
+        });
+        process.env['SPEAR_NATS_URL'] = nats.url;
+        notes.push(`nats and raw nats ran through one nats-server (${nats.url}) on this machine, not pinned to a CPU.`);
       }
     }
     const all = familiesOf(transports, kernel.transports(), (name) => kernel.transport(name).capabilities.localOnly);
@@ -332,6 +351,8 @@ async function connectPeer(
       return (await import('./raw/websocket.js')).RawWebSocketPeer.connect(`${raw.websocket!}/${sink ? 'sink' : 'echo'}`);
     case 'grpc':
       return (await import('./raw/grpc.js')).RawGrpcPeer.connect(raw.grpc!, sink ? 'sink' : 'echo');
+    case 'nats':
+      return (await import('./raw/nats.js')).RawNatsPeer.connect(raw.nats!);
   }
 }
 

@@ -65,6 +65,13 @@ async function main(): Promise<void> {
           endpoints.raw.grpc = server.address;
           break;
         }
+        case 'nats': {
+          const { startRawNatsServer } = await import('./raw/nats.js');
+          const server = await startRawNatsServer(process.env['SPEAR_NATS_URL'] ?? 'nats://127.0.0.1:4222');
+          closers.push(server.close);
+          endpoints.raw.nats = server.endpoints;
+          break;
+        }
       }
     }
     const line: ReadyLine = { ready: true, endpoints };

@@ -34,6 +34,7 @@ export const BUILTIN_PLUGINS: readonly string[] = [
   'spear-comm/plugins/unix',
   'spear-comm/plugins/websocket',
   'spear-comm/plugins/grpc',
+  'spear-comm/plugins/nats',
 ];
 
 export interface KernelOptions {

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 
-export type RuntimeType = 'process' | 'kubernetes' | 'wasm';
-export const RUNTIME_TYPES: readonly RuntimeType[] = ['process', 'kubernetes', 'wasm'];
+/** `distributed`: instances on other machines, reached through a message system (nats, else grpc). */
+export type RuntimeType = 'process' | 'kubernetes' | 'wasm' | 'distributed';
+export const RUNTIME_TYPES: readonly RuntimeType[] = ['process', 'kubernetes', 'wasm', 'distributed'];
 
 export interface RuntimeInstanceId {
   runtimeType: RuntimeType;

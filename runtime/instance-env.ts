@@ -28,6 +28,8 @@ export const SPEAR_ENV = {
   codec: 'SPEAR_CODEC',
   /** `process`, `kubernetes` or `wasm` (sent as the AuthRequest's clientType; default `process`). */
   runtimeType: 'SPEAR_RUNTIME_TYPE',
+  /** For nats: more servers of the NATS cluster besides the address's, comma-separated. */
+  natsServers: 'SPEAR_NATS_SERVERS',
 } as const;
 
 /** What an instance needs to know to reach its host. */
@@ -36,6 +38,8 @@ export interface InstanceSettings {
   /** The URL to connect to. */
   address: string;
   port?: number;
+  /** For nats: more NATS servers to try besides the address's. */
+  servers?: string[];
   instanceId: RuntimeInstanceId;
   secret: string;
   codec: string;
@@ -51,6 +55,7 @@ export function instanceEnvironment(settings: InstanceSettings): Record<string, 
     [SPEAR_ENV.secret]: settings.secret,
     [SPEAR_ENV.codec]: settings.codec,
     [SPEAR_ENV.runtimeType]: settings.instanceId.runtimeType,
+    ...(settings.servers && settings.servers.length > 0 ? { [SPEAR_ENV.natsServers]: settings.servers.join(',') } : {}),
   };
 }
 
@@ -76,6 +81,10 @@ export function readInstanceEnv(env: Env = process.env): InstanceSettings {
   const port = portText === '' ? undefined : Number(portText);
   if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536))
     problems.push(`${SPEAR_ENV.port} is "${portText}", not a port number`);
+  const servers = value(SPEAR_ENV.natsServers)
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   let address = value(SPEAR_ENV.address);
   let transport = value(SPEAR_ENV.communicationType);
   if (address === '') {
@@ -94,6 +103,7 @@ export function readInstanceEnv(env: Env = process.env): InstanceSettings {
     transport,
     address,
     ...(port !== undefined ? { port } : {}),
+    ...(servers.length > 0 ? { servers } : {}),
     instanceId: { runtimeType, instanceId },
     secret,
     codec: value(SPEAR_ENV.codec) || 'json',
@@ -147,6 +157,7 @@ export async function connectFromEnv(options: ConnectFromEnvOptions = {}): Promi
       codec: settings.codec,
       reconnect: options.reconnect ?? { kind: 'none' },
       heartbeat: options.heartbeat ?? false,
+      ...(settings.servers ? { extra: { servers: settings.servers } } : {}),
       ...(options.handlers ? { handlers: options.handlers } : {}),
       ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
     });
