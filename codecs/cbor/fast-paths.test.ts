@@ -1,11 +1,13 @@
 import { Encoder } from 'cbor-x';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { messageFields, wellFormed, wellFormedMap, type FieldWriters, type RuntimeMessage } from 'spear-comm';
 import { anyMessage } from '../test-support/arbitraries.js';
 import { readFixture } from '../test-support/codecs.js';
 import { GOLDEN_MESSAGES } from '../test-support/golden-messages.js';
 import { checkCbor } from './check-cbor.js';
 import { decodeFast } from './fast-decode.js';
+import { encodeFast } from './fast-encode.js';
 import { CborCodec } from './index.js';
 
 const careful = new Encoder({
@@ -106,5 +108,89 @@ describe('cbor fast decode path', () => {
     // What it does take, with longer-than-needed heads: the same value as the careful path.
     expect(agrees(new Uint8Array([0xb8, 0x01, 0x78, 0x01, 0x61, 0x1a, 0x00, 0x00, 0x00, 0x05]))).toBe(true);
     expect(agrees(new Uint8Array([0xa1, 0x61, 0x61, 0x3b, 0x00, 0x1f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe]))).toBe(true);
+  });
+});
+
+/** The cbor-x encoding the codec used before its fast path (and still uses for fields of unexpected types). */
+const cborX = new Encoder({
+  useRecords: false,
+  mapsAsObjects: true,
+  variableMapSize: true,
+  tagUint8Array: false,
+  structuredClone: false,
+  pack: false,
+  bundleStrings: false,
+  largeBigIntToFloat: false,
+});
+const int = (n: number): number | bigint => (Number.isSafeInteger(n) && (n > 0xffff_ffff || n < -0x1_0000_0000) ? BigInt(n) : n);
+const WRITERS: FieldWriters = { string: wellFormed, number: int, bytes: (b) => b, map: wellFormedMap };
+const viaCborX = (m: RuntimeMessage): string => Buffer.from(cborX.encode(messageFields(m, WRITERS))).toString('hex');
+const viaFast = (m: RuntimeMessage): string => Buffer.from(encodeFast(m)!).toString('hex');
+
+describe('cbor fast encode path', () => {
+  it('writes byte for byte what cbor-x writes, for any message', () => {
+    fc.assert(
+      fc.property(anyMessage, (m) => void expect(viaFast(m)).toBe(viaCborX(m))),
+      { numRuns: 300 },
+    );
+  });
+
+  it('writes numbers at every integer boundary, fractions, NaN, ±Infinity, -0 and lone surrogates as cbor-x does', () => {
+    const numbers = [
+      0,
+      -0,
+      23,
+      24,
+      255,
+      256,
+      65535,
+      65536,
+      2 ** 31,
+      2 ** 32 - 1,
+      2 ** 32,
+      2 ** 53 - 1,
+      2 ** 53,
+      1e20,
+      -1,
+      -24,
+      -25,
+      -256,
+      -257,
+      -65536,
+      -65537,
+      -(2 ** 31),
+      -(2 ** 31) - 1,
+      -(2 ** 32),
+      -(2 ** 32) - 1,
+      -(2 ** 53) + 1,
+      0.5,
+      -1.25,
+      NaN,
+      Infinity,
+      -Infinity,
+    ];
+    for (const n of numbers) {
+      const m: RuntimeMessage = { type: 'Heartbeat', requestId: 'r\ud800x', timestamp: n, metadata: { 'k\udc00': 'v\ud83d' }, sequence: n };
+      expect(viaFast(m), String(n)).toBe(viaCborX(m));
+    }
+  });
+
+  it('steps aside for a field of an unexpected type, and never hands out a frame a later encode overwrites', () => {
+    const bad = { type: 'Ack', requestId: 7, timestamp: 1, metadata: {} } as unknown as RuntimeMessage;
+    expect(encodeFast(bad)).toBeUndefined();
+    expect(encodeFast({ type: 'Ack', requestId: 'r', timestamp: 1, metadata: { a: 1 as unknown as string } })).toBeUndefined();
+    const frames = Array.from({ length: 2000 }, (_, i) =>
+      encodeFast({ type: 'Heartbeat', requestId: `r${i}`, timestamp: i, metadata: {}, sequence: i })!,
+    );
+    const copies = frames.map((f) => Buffer.from(f).toString('hex'));
+    frames.forEach((f, i) => expect(Buffer.from(f).toString('hex')).toBe(copies[i]));
+    expect(
+      frames
+        .map(
+          (f, i) =>
+            Buffer.from(f).toString('hex') === viaCborX({ type: 'Heartbeat', requestId: `r${i}`, timestamp: i, metadata: {}, sequence: i }),
+        )
+        .every(Boolean),
+    ).toBe(true);
   });
 });
