@@ -1,5 +1,4 @@
 import type { Codec } from './codec.js';
-import { Deadlines, type DeadlineEntry } from './deadlines.js';
 import { Deque } from './deque.js';
 import { CommunicationError, ErrorCode, toCommunicationError } from './errors.js';
 import { Emitter } from './events.js';
@@ -82,14 +81,12 @@ export interface SessionChannelOptions {
   defaultTimeoutMs?: number;
 }
 
-interface Pending extends DeadlineEntry {
+interface Pending {
   resolve(message: RuntimeMessage): void;
   reject(error: CommunicationError): void;
-  requestId: string;
-  /** For the error message, built only when it is needed. */
-  outgoing: RuntimeMessage;
+  timer: NodeJS.Timeout;
   startedAt: number;
-  detach: (() => void) | undefined;
+  detach?: () => void;
 }
 
 interface Waiter {
@@ -121,8 +118,6 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
   private readonly queue = new Deque<RuntimeMessage>();
   private readonly waiters = new Deque<Waiter>();
   private readonly latency = new LatencyRecorder();
-  /** The timeouts of all pending requests, with one timer. */
-  private readonly deadlines = new Deadlines<Pending>((pending) => this.expire(pending));
   /** Ids of requests given up on (timeout, abort), so their late answers are dropped, not queued. */
   private readonly expired = new Set<string>();
   private requestHandler: RequestHandler | null = null;
@@ -288,15 +283,19 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
       const pending: Pending = {
         resolve,
         reject,
-        requestId,
-        outgoing,
         startedAt: performance.now(),
-        detach: undefined,
-        deadlineAt: 0,
-        deadlineMs: 0,
-        deadlinePrev: undefined,
-        deadlineNext: undefined,
-        deadlineLinked: false,
+        timer: setTimeout(() => {
+          this.pending.delete(requestId);
+          this.settle(pending);
+          this.forget(requestId);
+          this.counters.timeouts++;
+          reject(
+            new CommunicationError(
+              ErrorCode.Timeout,
+              `No answer to ${describeRequest(outgoing)} from ${this.describePeer()} within ${timeoutMs} ms; raise timeoutMs if the work takes longer`,
+            ),
+          );
+        }, timeoutMs),
       };
       const signal = options.signal;
       if (signal) {
@@ -307,13 +306,13 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
           reject(abortError(signal, `${describeRequest(outgoing)} was aborted`));
         };
         if (signal.aborted) {
+          clearTimeout(pending.timer);
           reject(abortError(signal, `${describeRequest(outgoing)} was aborted before it was sent`));
           return;
         }
         signal.addEventListener('abort', onAbort, { once: true });
         pending.detach = () => signal.removeEventListener('abort', onAbort);
       }
-      this.deadlines.add(pending, timeoutMs);
       this.pending.set(requestId, pending);
       this.send(outgoing).catch((err: unknown) => {
         if (this.pending.get(requestId) !== pending) return;
@@ -387,7 +386,6 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
       pending.reject(pendingError);
     }
     this.pending.clear();
-    this.deadlines.clear();
     for (const waiter of this.waiters.drain()) {
       waiter.cleanup();
       waiter.reject(pendingError);
@@ -415,23 +413,8 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
   }
 
   private settle(pending: Pending): void {
-    this.deadlines.remove(pending);
+    clearTimeout(pending.timer);
     pending.detach?.();
-  }
-
-  /** A request's deadline passed with no answer. */
-  private expire(pending: Pending): void {
-    if (this.pending.get(pending.requestId) !== pending) return;
-    this.pending.delete(pending.requestId);
-    pending.detach?.();
-    this.forget(pending.requestId);
-    this.counters.timeouts++;
-    pending.reject(
-      new CommunicationError(
-        ErrorCode.Timeout,
-        `No answer to ${describeRequest(pending.outgoing)} from ${this.describePeer()} within ${pending.deadlineMs} ms; raise timeoutMs if the work takes longer`,
-      ),
-    );
   }
 
   private removeWaiter(waiter: Waiter): void {
