@@ -5,7 +5,17 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['dist/', 'coverage/', 'bench-results/', '.conformance-out/', 'examples/*/dist/', '**/*.mjs', '**/*.cjs', 'eslint.config.js'],
+    ignores: [
+      'dist/',
+      'docs-api/',
+      'coverage/',
+      'bench-results/',
+      '.conformance-out/',
+      'examples/*/dist/',
+      '**/*.mjs',
+      '**/*.cjs',
+      'eslint.config.js',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { CommunicationError, ErrorCode, createKernel, invoke, type Kernel, type RuntimeType } from 'spear-comm';
 import { ProcessRuntime, connectFromEnv, type InstanceChannel } from 'spear-comm/runtime';
 import { demoFunctions, expectedOutput } from './demo-functions.js';
+import { renderPoolTable, runPoolDemo } from './demo-pool.js';
 import { DemoProgress } from './demo-progress.js';
 import { renderTable, type DemoRow } from './demo-table.js';
 
@@ -10,9 +11,11 @@ const USAGE = `Usage: spear-comm demo [--requests N] [--concurrency N] [--json]
 
 Starts a host that spawns runtime instances over several transports (a process over unix, one
 forced onto tcp, a kubernetes-style one over grpc, a wasm-style one in memory), authenticates
-each with its own secret, invokes functions on them, and prints per-instance statistics.
+each with its own secret, invokes functions on them, and prints per-instance statistics. Then a
+pool: 3 instances behind one InstancePool, one SIGKILLed mid-run, every call idempotent (none
+fails), and a table per pool member.
 
-  --requests N      invocations per instance (default 200)
+  --requests N      invocations per instance (default 200; the pool gets 3 × N)
   --concurrency N   invocations in flight per instance (default 8)
   --json            print the results as JSON instead of a table
 `;
@@ -86,14 +89,17 @@ export async function runDemo(args: string[]): Promise<number> {
     progress.startCounting(requests * running.length);
     await Promise.all(running.map((r) => drive(r, requests, concurrency, progress, () => interrupted)));
     progress.stopCounting();
-
     const rows = running.map(toRow);
+    const pool = interrupted
+      ? undefined
+      : await runPoolDemo({ size: 3, calls: requests * 3, concurrency: concurrency * 2 }, progress, () => interrupted);
+
     const monitor = runtime.factory.monitor;
     progress.note('stopping instances');
     await kernel.close();
     const counts = monitor.counts();
     if (interrupted) return 130;
-    process.stdout.write(values.json ? `${JSON.stringify({ instances: rows, events: counts }, null, 2)}\n` : renderTable(rows));
+    process.stdout.write(values.json ? `${JSON.stringify({ instances: rows, events: counts, pool }, null, 2)}\n` : renderTable(rows));
     if (!values.json) {
       process.stdout.write(
         `\nevents: ${counts.connected} connected, ${counts.authenticated} authenticated, ${counts.error} refused or failed, ${counts.disconnected} disconnected, ${counts.fallback} fallbacks\n`,
@@ -101,8 +107,9 @@ export async function runDemo(args: string[]): Promise<number> {
       process.stdout.write(
         'latency is per request with up to --concurrency in flight, measured by the host; all instances stopped, socket files removed\n',
       );
+      if (pool) process.stdout.write(`\n${renderPoolTable(pool)}`);
     }
-    const failed = rows.reduce((n, row) => n + row.errors, 0);
+    const failed = rows.reduce((n, row) => n + row.errors, 0) + (pool?.failed ?? 0);
     return failed === 0 ? 0 : 1;
   } catch (err) {
     if (interrupted) return 130;

@@ -58,9 +58,13 @@ export function unixSocketPath(dir: string, instanceId: string): string {
   return join(dir, socketFileName(instanceId));
 }
 
-/** `unix://` URL for an absolute path; the path is percent-encoded where a URL needs it. */
+/**
+ * `unix://` URL for an absolute path. Each path segment is percent-encoded as a URI component
+ * (`%`, spaces, `?`, `#` and non-ASCII characters as UTF-8), so `decodeURIComponent(new
+ * URL(url).pathname)` gives back exactly `path` — in Node, and in any language's URL parser.
+ */
 export function unixUrl(path: string): string {
-  return `unix://${encodeURI(path).replace(/[?#]/g, encodeURIComponent)}`;
+  return `unix://${path.split('/').map(encodeURIComponent).join('/')}`;
 }
 
 /** Everything needed to build an instance's listen URL for one URL scheme. */

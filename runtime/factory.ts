@@ -71,6 +71,20 @@ const TLS_SCHEMES = new Set(['tls', 'wss', 'grpcs']);
  * type's strategy (process: unix, else tcp; kubernetes: grpc, else tcp; wasm: memory) and giving
  * every instance its own address, listener and secret. Transports are reached only through the
  * kernel, so plugins installed later (or by a third party) take part like the built-in ones.
+ * Built on a kernel and closed with it.
+ *
+ * @example
+ * ```ts
+ * import { createKernel, invoke } from 'spear-comm';
+ * import { CommunicationFactory } from 'spear-comm/runtime';
+ *
+ * const kernel = await createKernel();
+ * const factory = new CommunicationFactory(kernel);
+ * const channel = await factory.createChannel('process');        // unix, else tcp (see channel.fallbacks)
+ * startMyInstance({ env: { ...process.env, ...channel.environment() } });  // it calls connectFromEnv()
+ * await channel.waitForConnection({ timeoutMs: 10_000 });
+ * await invoke(channel, 'upper', Buffer.from('hi'));
+ * ```
  */
 export class CommunicationFactory {
   readonly monitor: ConnectionMonitor;

@@ -54,7 +54,8 @@ export function instanceEnvironment(settings: InstanceSettings): Record<string, 
   };
 }
 
-type Env = Record<string, string | undefined>;
+/** Environment variables, as in `process.env`. */
+export type Env = Record<string, string | undefined>;
 
 /**
  * Reads the `SPEAR_*` variables. The address is `SPEAR_COMMUNICATION_ADDRESS`, or, for a host that
@@ -120,6 +121,18 @@ export interface ConnectFromEnvOptions {
  * The instance side of a start: reads the `SPEAR_*` environment the host set, connects to the
  * host's per-instance address, authenticates with the instance's secret, and returns the channel
  * (pass `handlers`, or call `serve(channel, handlers)`, to answer the host's invocations).
+ *
+ * @example
+ * ```ts
+ * // worker.js, started by ProcessRuntime.spawn() (or any host that set SPEAR_COMMUNICATION_TYPE,
+ * // SPEAR_ADDRESS, SPEAR_PORT, SPEAR_INSTANCE_ID, SPEAR_SECRET, SPEAR_CODEC)
+ * import { connectFromEnv } from 'spear-comm/runtime';
+ *
+ * const channel = await connectFromEnv({
+ *   handlers: { upper: (input) => Buffer.from(Buffer.from(input).toString().toUpperCase()) },
+ * });
+ * channel.on('close', () => process.exit(0));
+ * ```
  */
 export async function connectFromEnv(options: ConnectFromEnvOptions = {}): Promise<ReconnectingChannel> {
   const env = options.env ?? process.env;

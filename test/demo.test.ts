@@ -71,6 +71,11 @@ it('spawns instances over unix, tcp, grpc and memory, prints a table, and leaves
   ]);
   expect(stdout).toMatch(/^instance +runtime +transport +codec +requests +errors +p50 ms +p99 ms$/m);
   expect(stdout).toMatch(/5 authenticated, 1 refused or failed, 5 disconnected/);
+  // The pool part: one member SIGKILLed mid-run, no idempotent call failed, the dead one shown as left.
+  expect(stdout).toMatch(
+    /^pool of 3 \(least-pending\): 90 idempotent calls, 0 failed, \d+ retried on another member; pool-\d \(pid \d+\) SIGKILLed after 30 calls/m,
+  );
+  expect(stdout).toMatch(/^pool-\d +\d+ +left \(dead\) /m);
   expect(readdirSync(tmp)).toEqual([]);
   expect(processesWith(marker)).toEqual([]);
 });
