@@ -49,14 +49,22 @@ export { Emitter } from './events.js';
 export { Deque } from './deque.js';
 export { LatencyRecorder } from './latency.js';
 export type { LatencySummary } from './latency.js';
-export { SessionChannel, receiveUntilClosed } from './channel.js';
-export type { ChannelEvents, ChannelStats, CommunicationChannel, RequestHandler, SessionChannelOptions, WaitOptions } from './channel.js';
+export { DEFAULT_MAX_CONCURRENT_REQUESTS, SessionChannel, receiveUntilClosed } from './channel.js';
+export type {
+  ChannelEvents,
+  ChannelStats,
+  CommunicationChannel,
+  RequestHandler,
+  RequestHandlerOptions,
+  SessionChannelOptions,
+  WaitOptions,
+} from './channel.js';
 export { acceptSession, openSession, CLIENT_VERSION, MAX_FRAME_SIZE_METADATA } from './session.js';
 export { encodeHandshake, decodeHandshake } from './handshake-codec.js';
 export { generateSecret, secretsEqual } from './secret.js';
 export { ExecutionErrorCode, invoke, serve } from './serve.js';
-export type { FunctionHandler, HandlerContext, Handlers, InvokeOptions } from './serve.js';
-export { Listener } from './listener.js';
+export type { FunctionHandler, HandlerContext, Handlers, InvokeOptions, ServeOptions } from './serve.js';
+export { DEFAULT_MAX_CONNECTIONS, Listener } from './listener.js';
 export type { ListenerEvents } from './listener.js';
 export { BUILTIN_PLUGINS, Kernel, createKernel } from './kernel.js';
 export type { ConnectOptions, KernelOptions, ListenOptions, UnavailablePlugin } from './kernel.js';
