@@ -240,6 +240,7 @@ export class Kernel {
         maxFrameSize,
         frameTimeoutMs,
         authTimeoutMs,
+        maxConnections: listener.maxConnections,
         ...(options.tls ? { tls: options.tls } : {}),
         ...(options.extra ? { extra: options.extra } : {}),
         onError: (error) => listener.report('error', error),

@@ -100,8 +100,8 @@ export class Listener extends Emitter<ListenerEvents> {
     }
     const { maxConnections, logger } = this.options;
     if (this.count >= maxConnections) {
-      connection.close().catch(() => {});
       const error = new CommunicationError(ErrorCode.ConnectionRefused, `Connection limit of ${maxConnections} reached on ${this.url}`);
+      connection.close(error).catch(() => {});
       this.emit('rejected', error, connection.remoteAddress);
       return;
     }
