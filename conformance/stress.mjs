@@ -12,9 +12,7 @@ const { runSuite, ALL_CASES } = await import('../dist/conformance/index.js');
 
 const DEFAULT_RUNS = { memory: 20, tcp: 20, unix: 5, websocket: 5, grpc: 5 };
 /** As in conformance/builtin.test.ts: failures still expected, counted apart (and an entry that passes is reported as stale). */
-const KNOWN_FAILURES = {
-  grpc: ["a peer that has not authenticated may send at most 64 KiB per frame, whatever the listener's limit"],
-};
+const KNOWN_FAILURES = {};
 
 const args = process.argv.slice(2);
 let runsOverride;

@@ -25,20 +25,42 @@ export const ExecutionErrorCode = {
   InvalidOutput: 'InvalidOutput',
 } as const;
 
+export interface ServeOptions {
+  /**
+   * Requests answered at once (handler running or answer not yet written to the peer) before the
+   * channel stops reading from the peer (default 128, `DEFAULT_MAX_CONCURRENT_REQUESTS`). A peer
+   * that sends requests and never reads the answers then stalls in its own sends, and this side's
+   * memory stays bounded; every request is still answered once the peer reads.
+   */
+  maxConcurrentRequests?: number;
+}
+
 /**
  * Answers the channel's ExecutionRequests with `handlers[functionName]`. A throwing handler or an
  * unknown function becomes an `ExecutionResponse` with `success: false`. Returns a function that stops serving.
+ * Either side of a channel may serve (`handlers` in `listen()`/`connect()` options does the same).
+ *
+ * @example
+ * ```ts
+ * const channel = await kernel.connect(url, { token });
+ * const stop = serve(channel, {
+ *   upper: (input) => Buffer.from(Buffer.from(input).toString().toUpperCase()),
+ *   slow: async (input, ctx) => { await work(ctx.signal); return input; },   // ctx: requestId, metadata, timeoutMs…
+ * });
+ * // later: stop();
+ * ```
  */
-export function serve(channel: CommunicationChannel, handlers: Handlers): () => void {
+export function serve(channel: CommunicationChannel, handlers: Handlers, options: ServeOptions = {}): () => void {
   const running = new Set<RunningCall>();
   const stopOnClose = channel.on('close', () => {
     for (const call of running)
       call.abort(new CommunicationError(ErrorCode.ChannelClosed, 'The channel closed while the handler was running'));
   });
 
-  channel.setRequestHandler((request) => {
-    void answer(channel, handlers, request, running);
-  });
+  channel.setRequestHandler(
+    (request) => answer(channel, handlers, request, running),
+    options.maxConcurrentRequests !== undefined ? { maxConcurrent: options.maxConcurrentRequests } : {},
+  );
   return () => {
     channel.setRequestHandler(null);
     stopOnClose();
@@ -148,7 +170,22 @@ export interface InvokeOptions {
   metadata?: Metadata;
 }
 
-/** Calls a function the other side serves and returns its output; a remote failure throws `RemoteError`. */
+/**
+ * Calls a function the other side serves and returns its output. A failure of the remote handler
+ * throws `CommunicationError` `RemoteError` (its `remoteCode` says which, e.g. `UnknownFunction`);
+ * no answer in `timeoutMs` (30 s) throws `Timeout`; the signal firing throws `Aborted`.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   const out = await invoke(channel, 'upper', Buffer.from('hello'), { timeoutMs: 1000 });
+ *   console.log(Buffer.from(out).toString());   // HELLO
+ * } catch (err) {
+ *   if (CommunicationError.is(err, ErrorCode.RemoteError)) console.error('the handler failed:', err.remoteCode, err.message);
+ *   else throw err;
+ * }
+ * ```
+ */
 export async function invoke(
   channel: CommunicationChannel,
   functionName: string,

@@ -66,6 +66,13 @@ export interface FrameConnection {
    */
   setMaxFrameSize?(maxFrameSize: number, reason?: string): void;
   /**
+   * Set by a listener's transport that accepted the connection only to refuse its session (e.g. a
+   * client certificate the listener does not trust): the session answers the peer's AuthRequest
+   * with `success: false` and this error's message, and closes the connection with it.
+   */
+  refusal?: CommunicationError;
+  /** Stop delivering frames (the peer's sends will eventually wait) until `resume()`. */
+  /**
    * Stops delivering frames until `resume()`, for as long and for as much data as the peer sends:
    * received frames are held (and the peer's sends will eventually wait), not delivered and not
    * dropped. Pausing and resuming any number of times loses, repeats or reorders nothing. May be
@@ -105,6 +112,11 @@ export interface TlsOptions {
   cert?: string | Buffer;
   key?: string | Buffer;
   ca?: string | Buffer | Array<string | Buffer>;
+  /**
+   * Listener side: ask every client for a certificate and refuse one without a certificate that
+   * `ca` signed (mutual TLS); such a client's connect fails with `AuthFailed`.
+   */
+  requestCert?: boolean;
   /** Client side: whether to reject a certificate it cannot verify (default true). */
   rejectUnauthorized?: boolean;
   servername?: string;

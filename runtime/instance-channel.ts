@@ -9,6 +9,9 @@ export interface FallbackRecord {
   reason: string;
 }
 
+/** How long a request cut off by a lost session waits for the instance's exit, to report it instead. */
+const EXIT_GRACE_MS = 2_000;
+
 export type InstanceChannelState = 'waiting' | 'connected' | 'disconnected' | 'closed';
 
 export interface InstanceChannelStats extends DurableChannelStats {
@@ -26,6 +29,8 @@ export interface InstanceChannelInit {
   codec: string;
   secret: string;
   port?: number;
+  /** More NATS servers of the cluster, for an instance that connects over nats. */
+  servers?: string[];
   fallbacks: FallbackRecord[];
   heartbeat?: HeartbeatOptions | false;
   onClosed?: () => void;
@@ -43,8 +48,10 @@ export class InstanceChannel extends DurableChannel {
   readonly listener: Listener;
   readonly #secret: string;
   readonly #port: number | undefined;
+  readonly #servers: string[] | undefined;
   readonly #onClosed: (() => void) | undefined;
   #everConnected = false;
+  #exited: Promise<unknown> | undefined;
 
   constructor(init: InstanceChannelInit) {
     super({ instanceId: init.instanceId, transport: init.transport, codec: init.codec, heartbeat: init.heartbeat ?? false });
@@ -53,6 +60,7 @@ export class InstanceChannel extends DurableChannel {
     this.fallbacks = Object.freeze([...init.fallbacks]);
     this.#secret = init.secret;
     this.#port = init.port;
+    this.#servers = init.servers;
     this.#onClosed = init.onClosed;
     init.listener.on('channel', (session) => {
       this.#everConnected = true;
@@ -72,6 +80,7 @@ export class InstanceChannel extends DurableChannel {
       transport: this.transport,
       address: this.url,
       ...(this.#port !== undefined ? { port: this.#port } : {}),
+      ...(this.#servers ? { servers: this.#servers } : {}),
       instanceId: this.instanceId,
       secret: this.#secret,
       codec: this.codec,
@@ -88,6 +97,23 @@ export class InstanceChannel extends DurableChannel {
     return this.closeWith(
       reason.code === ErrorCode.ChannelClosed ? reason : new CommunicationError(ErrorCode.ChannelClosed, reason.message, { cause: reason }),
     );
+  }
+
+  /**
+   * @internal The instance runs in a process that ends with `exited` (ProcessInstance): a request
+   * whose session ends because the process died rejects with the exit (as later calls do).
+   */
+  watchExit(exited: Promise<unknown>): void {
+    this.#exited = exited;
+  }
+
+  protected override async finalReasonSoon(): Promise<CommunicationError | undefined> {
+    if (this.#exited && !this.isClosed()) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.#exited, new Promise((resolve) => (timer = setTimeout(resolve, EXIT_GRACE_MS)))]);
+      clearTimeout(timer);
+    }
+    return super.finalReasonSoon();
   }
 
   override stats(): InstanceChannelStats {

@@ -2,7 +2,7 @@ import { CommunicationError, ErrorCode, abortedError } from 'spear-comm';
 
 /**
  * The errors a transport reports, built in one place so that the same failure has the same code on
- * every transport (DESIGN §3, `docs/errors.md`). Every helper names the address the user wrote and
+ * every transport (`docs/errors.md`). Every helper names the address the user wrote and
  * keeps the underlying error as `cause`. The built-in plugins use exactly these; a third-party
  * plugin should too.
  */

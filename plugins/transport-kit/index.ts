@@ -26,3 +26,5 @@ export {
   tlsHandshakeError,
   untrustedCertificateError,
 } from './errors.js';
+export { loadOptional } from './optional-library.js';
+export type { OptionalLibraryInfo } from './optional-library.js';

@@ -12,9 +12,9 @@ import {
   type TransportListenOptions,
 } from 'spear-comm';
 import { OpenListeners, connectAbortedError, invalidOptionError, socketConnectError } from 'spear-comm/transport-kit';
-import { WebSocket, type PerMessageDeflateOptions } from 'ws';
 import { CloseCode, WebSocketConnection } from './websocket-connection.js';
 import { describeAddress, listenOwnServer, listenSharedServer, type WebSocketListenSettings } from './websocket-listener.js';
+import { WebSocket, type PerMessageDeflateOptions } from './ws-library.js';
 
 /**
  * What `extra` may carry for this transport (all optional):
@@ -142,9 +142,22 @@ function aborted(target: string, signal: AbortSignal): CommunicationError {
   return connectAbortedError(target, signal);
 }
 
+/** TLS alerts a listener sends when it refuses this client's certificate (mutual TLS). */
+const CLIENT_CERT_REFUSED =
+  /ALERT_(CERTIFICATE_REQUIRED|BAD_CERTIFICATE|UNKNOWN_CA|CERTIFICATE_UNKNOWN|UNSUPPORTED_CERTIFICATE|CERTIFICATE_EXPIRED|CERTIFICATE_REVOKED|ACCESS_DENIED|HANDSHAKE_FAILURE)/;
+
 function describeConnectError(err: Error & { code?: string }, target: string): CommunicationError {
+  const code = err.code ?? '';
   if (err.message.includes('Opening handshake has timed out'))
     return new CommunicationError(ErrorCode.Timeout, `${target} did not complete the WebSocket handshake in time`, { cause: err });
+  if (CLIENT_CERT_REFUSED.test(code)) {
+    return new CommunicationError(
+      ErrorCode.AuthFailed,
+      `${target} refused this client's TLS certificate (${code}): the listener asks for one (mutual TLS); pass tls.cert and tls.key signed by a CA it trusts`,
+      { cause: err },
+    );
+  }
+  // Refused, untrusted server certificate, other TLS failures: the same codes as every transport.
   return socketConnectError(err, target);
 }
 

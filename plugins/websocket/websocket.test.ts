@@ -277,6 +277,7 @@ describe('wss://', () => {
     expect(await invoke(trusted, 'echo', new Uint8Array([7]))).toEqual(new Uint8Array([7]));
 
     const untrusted = k.connect(listener.url, { token: SECRET });
+    // DESIGN §3: an untrusted certificate is AuthFailed, as on tls:// and grpcs://.
     await expect(untrusted).rejects.toMatchObject({
       code: ErrorCode.AuthFailed,
       message: expect.stringMatching(/TLS certificate.*self-signed certificate.*tls\.ca/),
