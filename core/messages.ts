@@ -69,7 +69,46 @@ export interface AuthResponse extends Envelope {
   errorMessage?: string;
 }
 
-export type RuntimeMessage = ExecutionRequest | ExecutionResponse | HealthCheck | Ack | Heartbeat | AuthRequest | AuthResponse;
+/**
+ * Streams (docs/streams.md): `requestId` is the stream's id, chosen by the side that opens it.
+ * Opens a stream to a function served with `streaming()`; `credit` is how many bytes of answer
+ * chunks the opener accepts before it grants more.
+ */
+export interface StreamOpen extends Envelope {
+  type: 'StreamOpen';
+  functionName: string;
+  timeoutMs: number;
+  credit: number;
+}
+
+/** A piece of a stream's data, never more than the receiver's outstanding credit. */
+export interface StreamChunk extends Envelope {
+  type: 'StreamChunk';
+  data: Uint8Array;
+}
+
+/** The receiver of a stream's chunks allows `credit` more bytes of them. */
+export interface StreamCredit extends Envelope {
+  type: 'StreamCredit';
+  credit: number;
+}
+
+/** The sender's chunks are complete; from the serving side it ends the stream, with `error` when the function failed. */
+export interface StreamEnd extends Envelope {
+  type: 'StreamEnd';
+  error?: ExecutionError;
+}
+
+/** The sender will read no more of this stream's chunks: the receiver stops producing them. */
+export interface StreamCancel extends Envelope {
+  type: 'StreamCancel';
+  reason?: string;
+}
+
+export type StreamMessage = StreamOpen | StreamChunk | StreamCredit | StreamEnd | StreamCancel;
+
+export type RuntimeMessage =
+  ExecutionRequest | ExecutionResponse | HealthCheck | Ack | Heartbeat | AuthRequest | AuthResponse | StreamMessage;
 
 export type MessageType = RuntimeMessage['type'];
 
@@ -81,7 +120,18 @@ export const MESSAGE_TYPES: readonly MessageType[] = [
   'Heartbeat',
   'AuthRequest',
   'AuthResponse',
+  'StreamOpen',
+  'StreamChunk',
+  'StreamCredit',
+  'StreamEnd',
+  'StreamCancel',
 ];
+
+export const STREAM_MESSAGE_TYPES: ReadonlySet<MessageType> = new Set(MESSAGE_TYPES.slice(7));
+
+export function isStreamMessage(msg: RuntimeMessage): msg is StreamMessage {
+  return STREAM_MESSAGE_TYPES.has(msg.type);
+}
 
 /** The fields a caller may leave out when building a message. */
 type Build<T extends RuntimeMessage> = Omit<T, 'type' | 'requestId' | 'timestamp' | 'metadata'> &
