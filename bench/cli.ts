@@ -4,6 +4,7 @@ import { runBench } from './run.js';
 
 /** `spear-comm bench`: runs the matrix, prints progress, writes the reports. Exit code 0 only if every case ran. */
 export async function runBenchCommand(args: string[]): Promise<number> {
+  if (args[0] === 'streams') return (await import('./streams.js')).runStreamBench(args.slice(1));
   const options = parseBenchArgs(args);
   if (options.help) {
     process.stdout.write(USAGE);
