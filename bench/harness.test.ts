@@ -99,6 +99,14 @@ describe('plan', () => {
     expect(names('codec', 'codec')).toEqual(['json', 'cbor <- json']);
   });
 
+  it('measures memory, and a local-only transport with no raw baseline, in one process; unix still crosses processes', () => {
+    const localOnly = (name: string) => ['memory', 'unix', 'shm'].includes(name);
+    const all = families(['unix', 'memory', 'shm', 'quic'], ['unix', 'memory', 'shm', 'quic'], localOnly);
+    expect(all.map((f) => `${f.name}:${f.inProcess ? 'in' : 'cross'}`)).toEqual(['unix:cross', 'memory:in', 'shm:in', 'quic:cross']);
+    const groups = planGroups(all, ['cbor'], [64], ['rr1']);
+    expect(groups.find((g) => g.family.name === 'shm')!.cases.map((c) => c.name)).toEqual(['codec loop (cbor)', 'shm/cbor']);
+  });
+
   it('still measures the raw baseline of a transport that is not installed', () => {
     const groups = planGroups(families(['unix'], ['memory']), ['json'], [64], ['rr1']);
     expect(groups.map((g) => g.cases.map((c) => c.name))).toEqual([['raw unix']]);

@@ -69,10 +69,21 @@ export interface RoundFigures {
 export interface CaseResult extends CaseMeta {
   /** The group's family: a transport name (its baselines included), `memory`, or `codec`. */
   family: string;
+  /**
+   * The family ran entirely inside the bench process (client and server on one event loop, no
+   * socket): the memory transport, and any transport whose capabilities say it is local-only and
+   * that has no cross-process baseline. Its figures are not comparable with cross-process ones.
+   */
+  inProcess?: boolean;
+  /**
+   * Why the case failed (it threw, rejected, stalled, could not be set up, or the bench server
+   * died). Figures of rounds that did complete are kept; the run goes on and exits non-zero.
+   */
+  failed?: string;
   mode: Mode;
   size: number;
   inFlight: number;
-  /** Median over rounds. */
+  /** Median over the rounds that completed (0 when none did). */
   rate: number;
   /** Payload bytes per second (payload only, one direction). */
   payloadMBps: number;

@@ -34,10 +34,28 @@ const RAW_LABEL: Record<RawKind, string> = { tcp: 'raw tcp', unix: 'raw unix', w
 /** In-process transports cannot be reached from the server process. */
 export const IN_PROCESS = new Set(['memory']);
 
-export function families(transports: readonly string[], installed: readonly string[]): Family[] {
+/**
+ * Whether a transport is measured inside the bench process: the memory transport, and any
+ * installed transport whose capabilities say `localOnly` and for which the bench has no
+ * cross-process raw baseline (unix is local-only too, but it crosses processes and has raw unix).
+ */
+export function measuredInProcess(name: string, localOnly: boolean): boolean {
+  return IN_PROCESS.has(name) || (localOnly && !(name in RAW_FOR));
+}
+
+/**
+ * The families of a run, one per transport. `localOnly(name)` reads an installed transport's
+ * capabilities (absent: only the built-in in-process list counts).
+ */
+export function families(
+  transports: readonly string[],
+  installed: readonly string[],
+  localOnly: (name: string) => boolean = () => false,
+): Family[] {
   return transports.map((name): Family => {
     const transport = installed.includes(name) ? name : undefined;
-    if (IN_PROCESS.has(name)) return { name, ...(transport ? { transport } : {}), inProcess: true };
+    if (measuredInProcess(name, transport !== undefined && localOnly(name)))
+      return { name, ...(transport ? { transport } : {}), inProcess: true };
     return { name, ...(transport ? { transport } : {}), raw: RAW_FOR[name] ?? 'tcp', inProcess: false };
   });
 }

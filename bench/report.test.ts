@@ -227,11 +227,61 @@ describe('HTML report', () => {
     expect(html).toContain('xmlns="http://www.w3.org/2000/svg"');
   });
 
-  it('draws one chart per mode and size with a bar per case, and escapes names', () => {
-    expect(html.match(/<svg/g)).toHaveLength(4);
-    expect(html.match(/<rect/g)).toHaveLength(REPORT.results.length);
+  it('draws one chart per mode and size with a bar per case, a latency chart per rr1 size, and escapes names', () => {
+    const latencyCases = REPORT.results.filter((r) => r.p99Us !== undefined).length;
+    expect(html.match(/<svg/g)).toHaveLength(4 + 2);
+    // One bar per case in the rate charts, and a p99 and a p50 bar per case in the latency charts.
+    expect(html.match(/class="bar"/g)).toHaveLength(REPORT.results.length + 2 * latencyCases);
+    expect(html).toContain('Latency, 1 in flight · 64 B');
     expect(html).toContain('cbor &lt;fast&gt;');
     expect(html).not.toContain('cbor <fast>');
     expect(html).toContain('AMD EPYC 7B13, 64-Core');
+  });
+
+  it('uses a log scale, so an in-process rate 40 times a cross-process one still leaves the small bar readable', () => {
+    const mixed: BenchReport = {
+      ...REPORT,
+      results: [
+        result({ name: 'raw tcp', kind: 'raw', transport: 'tcp', mode: 'rr1', size: 64, rate: 10_000 }),
+        result({ family: 'memory', inProcess: true, name: 'memory/cbor', kind: 'spear', mode: 'rr1', size: 64, rate: 400_000 }),
+      ],
+    };
+    const page = renderHtml(mixed);
+    const widths = [...page.matchAll(/class="bar" x="\d+" y="[\d.]+" width="([\d.]+)"/g)].map((m) => Number(m[1]));
+    expect(widths).toHaveLength(2);
+    // Linear, the small bar would be 1/40 of the big one; on the log axis (10^3..10^6) it is 1/3.
+    expect(widths[0]! / widths[1]!).toBeGreaterThan(0.25);
+    expect(page).toContain('memory — in one process');
+    expect(page).toContain('tcp — two processes');
+    expect(page).toContain('log scale');
+  });
+
+  it('ties each group to its baseline with a line at the baseline figure, and shows a failed case as failed', () => {
+    const page = renderHtml({
+      ...REPORT,
+      results: [
+        ...REPORT.results,
+        result({
+          name: 'tcp/json',
+          kind: 'spear',
+          codec: 'json',
+          baseline: 'raw tcp',
+          mode: 'rr1',
+          size: 64,
+          rate: 0,
+          failed: 'peer went away',
+        }),
+      ],
+    });
+    expect(page).toMatch(/class="baseline"[^>]*><title>baseline: raw tcp<\/title>/);
+    expect(page).toMatch(/class="failed">failed<title>tcp\/json: peer went away<\/title>/);
+    const md = renderMarkdown({
+      ...REPORT,
+      results: [
+        ...REPORT.results,
+        result({ name: 'tcp/json', kind: 'spear', baseline: 'raw tcp', mode: 'rr1', size: 64, rate: 0, failed: 'x' }),
+      ],
+    });
+    expect(md).toContain('| tcp/json | raw tcp | failed |');
   });
 });

@@ -11,7 +11,7 @@ import { defaultListenUrl, families as familiesOf, planGroups, RAW_FOR, type Fam
 import { RawGrpcPeer } from './raw/grpc.js';
 import { RawStreamPeer } from './raw/stream.js';
 import { RawWebSocketPeer } from './raw/websocket.js';
-import { runSuite, type SuiteCase } from './runner.js';
+import { CaseFailure, runSuite, type SuiteCase } from './runner.js';
 import type { RawKind, ServerEndpoints, ServerSpec } from './server-protocol.js';
 import { startServer, type ServerProcess } from './server-process.js';
 import { ChannelPeer, ECHO_FUNCTION } from './spear-peer.js';
@@ -39,7 +39,12 @@ interface Accumulated {
   p99Ratios: number[];
   /** Per round: [this case's figures, its baseline's figures], for CPU ratios once server CPU is known. */
   pairs: Array<[RoundFigures, RoundFigures | undefined]>;
+  /** Why the case failed; a failed case is not run again in later rounds. */
+  failed?: string;
 }
+
+/** Where the in-process listeners of a transport are: echo and sink URLs. */
+type InProcessEndpoints = Record<string, { echo: string; sink: string }>;
 
 /** Decides what to measure from the options and what is installed; throws on names that do not exist. */
 export function selectTargets(
@@ -82,7 +87,13 @@ export async function runBench(options: BenchOptions, io: BenchIo): Promise<Benc
         );
       }
     }
-    const all = familiesOf(transports, kernel.transports());
+    const all = familiesOf(transports, kernel.transports(), (name) => kernel.transport(name).capabilities.localOnly);
+    for (const f of all) {
+      if (f.inProcess && f.transport)
+        notes.push(
+          `${f.transport} was measured in one process: its client and server both ran in the bench process, with no socket between them, and it is compared with the codec work alone (codec loop), not with a cross-process socket.`,
+        );
+    }
     const groups = planGroups(all, codecs, options.sizes, options.modes);
     const perRound = groups.reduce((n, g) => n + g.cases.length, 0);
     const total = perRound * options.rounds;
@@ -104,36 +115,78 @@ export async function runBench(options: BenchOptions, io: BenchIo): Promise<Benc
       server = await startServer(serverSpec(crossProcess, options, socketDir), pin.serverCpu);
       cleanup.push(() => server!.stop());
     }
-    if (all.some((f) => f.inProcess && f.transport)) await listenInProcess(kernel, cleanup);
+    const inProcess = all.some((f) => f.inProcess && f.transport) ? await listenInProcess(kernel, all, options, cleanup) : {};
 
     const acc = new Map<string, Accumulated>();
     let done = 0;
+    /** Set once the bench server process has died: the cross-process cases left fail with this. */
+    let serverDied: string | undefined;
     const began = performance.now();
+    const fail = (group: Group, meta: PlannedCase, reason: string) => {
+      done++;
+      markFailed(acc, group, meta, reason);
+      io.log(`[${done}/${total}] ${meta.name} ${formatSize(group.size)} ${group.mode} FAILED: ${reason}`);
+    };
     for (let round = 1; round <= options.rounds; round++) {
       for (const group of groups) {
         const title = `round ${round}/${options.rounds} · ${group.family.name} · ${group.mode} · ${formatSize(group.size)}`;
         const thisRound = new Map<string, RoundFigures>();
-        const prepared = await prepareGroup(group, kernel, server?.endpoints);
-        try {
-          await runSuite(title, prepared.cases, {
-            maxTime: options.caseSeconds,
-            minSamples: options.minSamples,
-            stallSeconds: 60,
-            ...(server ? { abort: server.died } : {}),
-            ...(server && !group.family.inProcess ? { serverCpuMicros: server.cpuMicros } : {}),
-            onCase: (meta, figures) => {
-              done++;
-              thisRound.set(meta.name, figures);
-              const entry = record(acc, group, meta, figures, thisRound);
-              io.log(progressLine(done, total, began, group, meta, figures, entry));
-            },
-          });
-        } finally {
-          await prepared.close();
+        let pending = group.cases.filter((meta) => {
+          const failed = acc.get(keyOf(group, meta.name))?.failed;
+          if (failed === undefined && !(serverDied && !group.family.inProcess)) return true;
+          done++;
+          return false;
+        });
+        if (serverDied && !group.family.inProcess) {
+          for (const meta of pending) fail(group, meta, serverDied);
+          pending = [];
+        }
+        // A failing case is recorded and the suite goes on with the cases after it.
+        while (pending.length > 0) {
+          const prepared = await prepareGroup(group, pending, kernel, server?.endpoints, inProcess);
+          for (const [meta, reason] of prepared.failures) fail(group, meta, reason);
+          try {
+            if (prepared.cases.length > 0)
+              await runSuite(title, prepared.cases, {
+                maxTime: options.caseSeconds,
+                minSamples: options.minSamples,
+                stallSeconds: 60,
+                ...(server && !group.family.inProcess ? { abort: server.died, serverCpuMicros: server.cpuMicros } : {}),
+                onCase: (meta, figures) => {
+                  done++;
+                  thisRound.set(meta.name, figures);
+                  const entry = record(acc, group, meta, figures, thisRound);
+                  io.log(progressLine(done, total, began, group, meta, figures, entry));
+                },
+              });
+            pending = [];
+          } catch (err) {
+            const reason = err instanceof Error ? err.message : String(err);
+            const left = prepared.cases.map((c) => c.meta as PlannedCase).filter((meta) => !thisRound.has(meta.name));
+            if (err instanceof CaseFailure) {
+              const culprit = left.find((meta) => meta.name === err.caseName);
+              if (culprit) fail(group, culprit, reason);
+              pending = left.filter((meta) => meta !== culprit);
+            } else {
+              // The server process died (or something outside any one case broke).
+              serverDied = reason;
+              for (const meta of left) fail(group, meta, reason);
+              pending = [];
+            }
+          } finally {
+            await prepared.close();
+          }
         }
       }
     }
     const results = [...acc.values()].map(toResult);
+    const failed = results.filter((r) => r.failed !== undefined);
+    if (failed.length > 0)
+      notes.unshift(
+        `${failed.length} case${failed.length > 1 ? 's' : ''} failed (the run went on without ${failed.length > 1 ? 'them' : 'it'}): ${failed
+          .map((r) => `${r.name} ${r.mode} ${formatSize(r.size)}: ${r.failed}`)
+          .join('; ')}`,
+      );
     notes.push(loadNote(loadStart, os.loadavg()[0]!, os.cpus().length));
     return {
       tool: 'spear-comm bench',
@@ -202,20 +255,48 @@ function serverSpec(crossProcess: readonly Family[], options: BenchOptions, sock
   return { plugins: options.plugins, spear, raw, host: HOST, socketDir, secret: SECRET };
 }
 
-async function listenInProcess(kernel: Kernel, cleanup: Array<() => Promise<void> | void>): Promise<void> {
-  const listeners: Listener[] = [
-    await kernel.listen(MEMORY_ECHO, { secret: SECRET, handlers: { [ECHO_FUNCTION]: (input) => input } }),
-    await kernel.listen(MEMORY_SINK, { secret: SECRET, onChannel: (channel) => channel.setRequestHandler(() => {}) }),
-  ];
+/** Listens, in this process, on every in-process transport of the run (an echo and a sink listener each). */
+async function listenInProcess(
+  kernel: Kernel,
+  all: readonly Family[],
+  options: BenchOptions,
+  cleanup: Array<() => Promise<void> | void>,
+): Promise<InProcessEndpoints> {
+  const listeners: Listener[] = [];
   cleanup.push(async () => {
     await Promise.all(listeners.map((l) => l.close()));
   });
+  const schemes = new Map(registeredTransports().map((t) => [t.meta.name, t.meta.schemes]));
+  const endpoints: InProcessEndpoints = {};
+  for (const f of all) {
+    if (!f.inProcess || !f.transport) continue;
+    const url = (name: string) =>
+      f.transport === 'memory'
+        ? name === 'echo'
+          ? MEMORY_ECHO
+          : MEMORY_SINK
+        : (options.urls[f.transport!] ?? defaultListenUrl(f.transport!, schemes.get(f.transport!) ?? [], HOST, os.tmpdir(), name));
+    const echo = await kernel.listen(url('echo'), { secret: SECRET, handlers: { [ECHO_FUNCTION]: (input) => input } });
+    listeners.push(echo);
+    const sink = await kernel.listen(url('sink'), { secret: SECRET, onChannel: (channel) => channel.setRequestHandler(() => {}) });
+    listeners.push(sink);
+    endpoints[f.transport] = { echo: echo.url, sink: sink.url };
+  }
+  return endpoints;
 }
 
-async function connectPeer(meta: PlannedCase, group: Group, kernel: Kernel, endpoints: ServerEndpoints | undefined): Promise<Peer> {
+async function connectPeer(
+  meta: PlannedCase,
+  group: Group,
+  kernel: Kernel,
+  endpoints: ServerEndpoints | undefined,
+  inProcess: InProcessEndpoints,
+): Promise<Peer> {
   const sink = group.mode === 'oneway';
   if (meta.kind === 'spear') {
-    const url = group.family.inProcess ? (sink ? MEMORY_SINK : MEMORY_ECHO) : endpoints!.spear[meta.transport!]![sink ? 'sink' : 'echo'];
+    const url = group.family.inProcess
+      ? inProcess[meta.transport!]![sink ? 'sink' : 'echo']
+      : endpoints!.spear[meta.transport!]![sink ? 'sink' : 'echo'];
     return new ChannelPeer(await kernel.connect(url, { codec: meta.codec!, token: SECRET, instanceId: `bench-${meta.name}` }));
   }
   if (meta.kind === 'frames') {
@@ -234,28 +315,34 @@ async function connectPeer(meta: PlannedCase, group: Group, kernel: Kernel, endp
   }
 }
 
-/** Connects every case of a group (outside the timed code) and checks each once before benny sees it. */
+/**
+ * Connects the given cases of a group (outside the timed code) and checks each once before benny
+ * sees it. A case that cannot be set up is returned in `failures` instead of stopping the others.
+ */
 async function prepareGroup(
   group: Group,
+  metas: readonly PlannedCase[],
   kernel: Kernel,
   endpoints: ServerEndpoints | undefined,
-): Promise<{ cases: SuiteCase[]; close(): Promise<void> }> {
+  inProcess: InProcessEndpoints,
+): Promise<{ cases: SuiteCase[]; failures: Array<[PlannedCase, string]>; close(): Promise<void> }> {
   const payload = randomPayload(group.size);
   const peers: Peer[] = [];
   const close = async () => {
     await Promise.allSettled(peers.map((p) => p.close()));
   };
-  try {
-    const cases: SuiteCase[] = [];
-    for (const meta of group.cases) {
+  const cases: SuiteCase[] = [];
+  const failures: Array<[PlannedCase, string]> = [];
+  for (const meta of metas) {
+    try {
       let workload: Workload;
       if (meta.kind === 'codec' || meta.kind === 'codec-loop') {
         const codec = kernel.codec(meta.codec!);
         workload =
           meta.kind === 'codec-loop' && group.mode !== 'oneway' ? codecExchangeLoop(codec, payload) : codecRequestLoop(codec, payload);
-        void workload.op();
+        await workload.op();
       } else {
-        const peer = await connectPeer(meta, group, kernel, endpoints);
+        const peer = await connectPeer(meta, group, kernel, endpoints, inProcess);
         peers.push(peer);
         if (group.mode === 'oneway') {
           await peer.send(payload);
@@ -266,13 +353,12 @@ async function prepareGroup(
         workload = workloadFor(group.mode as Exclude<Mode, 'codec'>, peer, payload);
       }
       cases.push({ meta, workload });
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      failures.push([meta, `could not set up: ${reason}`]);
     }
-    return { cases, close };
-  } catch (err) {
-    await close();
-    const reason = err instanceof Error ? err.message : String(err);
-    throw new Error(`could not set up ${group.family.name} ${group.mode} ${formatSize(group.size)}: ${reason}`, { cause: err });
   }
+  return { cases, failures, close };
 }
 
 function keyOf(group: Group, name: string): string {
@@ -304,13 +390,23 @@ function record(
   return entry;
 }
 
+function markFailed(acc: Map<string, Accumulated>, group: Group, meta: PlannedCase, reason: string): void {
+  const key = keyOf(group, meta.name);
+  let entry = acc.get(key);
+  if (!entry) {
+    entry = { group, meta, rounds: [], ratios: [], altRatios: [], p99Ratios: [], pairs: [] };
+    acc.set(key, entry);
+  }
+  entry.failed ??= reason;
+}
+
 function optionalMedian(values: number[]): number | undefined {
   return values.length > 0 ? median(values) : undefined;
 }
 
 function toResult(entry: Accumulated): CaseResult {
   const { group, meta, rounds } = entry;
-  const rate = median(rounds.map((r) => r.rate));
+  const rate = rounds.length > 0 ? median(rounds.map((r) => r.rate)) : 0;
   const p50 = optionalMedian(rounds.flatMap((r) => (r.p50Us === undefined ? [] : [r.p50Us])));
   const p99 = optionalMedian(rounds.flatMap((r) => (r.p99Us === undefined ? [] : [r.p99Us])));
   const ratio = optionalMedian(entry.ratios);
@@ -324,6 +420,8 @@ function toResult(entry: Accumulated): CaseResult {
   const result: CaseResult = {
     ...caseMeta,
     family: group.family.name,
+    ...(group.family.inProcess ? { inProcess: true } : {}),
+    ...(entry.failed !== undefined ? { failed: entry.failed } : {}),
     mode: group.mode,
     size: group.size,
     inFlight: group.inFlight,

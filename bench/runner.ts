@@ -6,6 +6,7 @@ import type { Workload } from './workloads.js';
 /** The part of benchmark.js's Suite this module uses (benchmark ships no types). */
 interface BenchmarkSuite {
   on(event: string, listener: () => void): unknown;
+  abort(): unknown;
 }
 
 export interface SuiteCase {
@@ -27,6 +28,21 @@ export interface SuiteOptions {
   onCase?(meta: CaseMeta, figures: RoundFigures): void;
 }
 
+/**
+ * A case of the suite failed (it threw, rejected or stalled); `caseName` says which, so a caller
+ * can record that case as failed and go on with the others.
+ */
+export class CaseFailure extends Error {
+  constructor(
+    readonly caseName: string,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = 'CaseFailure';
+  }
+}
+
 function cpuMicros(): number {
   const { user, system } = process.cpuUsage();
   return user + system;
@@ -44,17 +60,31 @@ export async function runSuite(title: string, cases: readonly SuiteCase[], optio
   let armed = false;
   let completedOps = 0;
   let finished = 0;
-  let fail!: (error: Error) => void;
+  /** Set on the first failure: every case becomes a no-op and the benny suite is aborted, so nothing keeps running behind the caller's back. */
+  let broken = false;
+  let suiteRef: BenchmarkSuite | undefined;
+  let rejectFailed!: (error: Error) => void;
   const failed = new Promise<never>((_, reject) => {
-    fail = reject;
+    rejectFailed = reject;
   });
   failed.catch(() => {});
+  const fail = (error: Error) => {
+    if (broken) return;
+    broken = true;
+    armed = false;
+    rejectFailed(error);
+    try {
+      suiteRef?.abort();
+    } catch {
+      // Aborting is best effort; the cases are no-ops from now on either way.
+    }
+  };
 
   const opsPerCase = cases.map(() => 0);
   const adds = cases.map(({ meta, workload }, index) => {
     const failCase = (err: unknown): Promise<void> => {
       const reason = err instanceof Error ? err.message : String(err);
-      fail(new Error(`case "${meta.name}" in "${title}" failed: ${reason}`, { cause: err }));
+      fail(new CaseFailure(meta.name, `case "${meta.name}" in "${title}" failed: ${reason}`, { cause: err }));
       return new Promise<void>(() => {});
     };
     if (workload.async) {
@@ -74,7 +104,6 @@ export async function runSuite(title: string, cases: readonly SuiteCase[], optio
         opsPerCase[index]!++;
       } catch (err) {
         void failCase(err);
-        throw err;
       }
     });
   });
@@ -91,7 +120,9 @@ export async function runSuite(title: string, cases: readonly SuiteCase[], optio
   };
   // benchmark.js emits 'start' when the suite begins running, after benny's type detection.
   const arm = async () => (suite: BenchmarkSuite) => {
+    suiteRef = suite;
     suite.on('start', () => {
+      if (broken) return;
       armed = true;
       clientMark = cpuMicros();
       markServer();
@@ -99,6 +130,7 @@ export async function runSuite(title: string, cases: readonly SuiteCase[], optio
     return suite;
   };
   const collect = b.cycle((result: BennyCaseResult) => {
+    if (broken) return undefined;
     const index = finished++;
     const now = cpuMicros();
     markServer();
@@ -131,7 +163,10 @@ export async function runSuite(title: string, cases: readonly SuiteCase[], optio
     if (++stalledFor >= options.stallSeconds) {
       const name = cases[finished]?.meta.name ?? '(unknown)';
       fail(
-        new Error(`case "${name}" in "${title}" completed no operation for ${options.stallSeconds} s; a message was lost or a peer hung`),
+        new CaseFailure(
+          name,
+          `case "${name}" in "${title}" completed no operation for ${options.stallSeconds} s; a message was lost or a peer hung`,
+        ),
       );
     }
   }, 1000);

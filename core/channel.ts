@@ -376,10 +376,11 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
   private fail(error: CommunicationError): void {
     this.counters.errors++;
     this.emit('error', error);
-    this.shutdown(error, true);
+    this.shutdown(error, true, true);
   }
 
-  private shutdown(reason: CommunicationError, remote: boolean): void {
+  /** `tellPeer`: the connection closes because of `reason`, which a transport may show the peer. */
+  private shutdown(reason: CommunicationError, remote: boolean, tellPeer = false): void {
     if (this.closed) return;
     this.closed = true;
     this.closeReason = reason;
@@ -396,7 +397,7 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
       waiter.cleanup();
       waiter.reject(pendingError);
     }
-    this.closing = this.connection.close().catch(() => {});
+    this.closing = this.connection.close(tellPeer ? reason : undefined).catch(() => {});
     this.emit('close', remote ? reason : undefined);
   }
 

@@ -211,6 +211,7 @@ export class Kernel {
         maxFrameSize,
         frameTimeoutMs,
         authTimeoutMs,
+        ...(options.maxConnections !== undefined ? { maxConnections: options.maxConnections } : {}),
         ...(options.tls ? { tls: options.tls } : {}),
         ...(options.extra ? { extra: options.extra } : {}),
         onError: (error) => listener?.report('error', error),
@@ -222,15 +223,12 @@ export class Kernel {
               return;
             }
             if (options.maxConnections !== undefined && owner.connectionCount >= options.maxConnections) {
-              connection.close().catch(() => {});
-              owner.report(
-                'rejected',
-                new CommunicationError(
-                  ErrorCode.ConnectionRefused,
-                  `Connection limit of ${options.maxConnections} reached on ${owner.url}`,
-                ),
-                connection.remoteAddress,
+              const full = new CommunicationError(
+                ErrorCode.ConnectionRefused,
+                `Connection limit of ${options.maxConnections} reached on ${owner.url}`,
               );
+              connection.close(full).catch(() => {});
+              owner.report('rejected', full, connection.remoteAddress);
               return;
             }
             owner.connectionCount++;

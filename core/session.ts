@@ -13,6 +13,8 @@ export const MAX_FRAME_SIZE_METADATA = 'maxFrameSize';
 
 export const CLIENT_VERSION = '0.1.0';
 
+const KEPT_HANDSHAKE_CODES = new Set<string>([ErrorCode.FrameTooLarge, ErrorCode.AuthFailed, ErrorCode.ConnectionRefused]);
+
 /**
  * Stands between a connection and its channel during the handshake: the first frame goes to
  * the handshake, anything after it is held until the channel is attached.
@@ -140,9 +142,8 @@ export function openSession(connection: FrameConnection, options: ClientSessionO
       (error) =>
         failWith(
           new CommunicationError(
-            error && CommunicationError.is(error) && error.code === ErrorCode.FrameTooLarge
-              ? ErrorCode.FrameTooLarge
-              : ErrorCode.ChannelCreationFailed,
+            // The transport may know why the listener closed: it is full, it refused our certificate, or a frame was too large.
+            error && CommunicationError.is(error) && KEPT_HANDSHAKE_CODES.has(error.code) ? error.code : ErrorCode.ChannelCreationFailed,
             `${where} closed the connection during the handshake${error ? `: ${error.message}` : ' (wrong address, or the listener refused the connection)'}`,
             { cause: error },
           ),
@@ -188,7 +189,7 @@ export function acceptSession(connection: FrameConnection, options: ServerSessio
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      const closeNow = () => connection.close().catch(() => {});
+      const closeNow = () => connection.close(error).catch(() => {});
       if (answer) {
         const refusal = encodeHandshake({
           type: 'AuthResponse',

@@ -1,3 +1,5 @@
+import type { CommunicationError } from './errors.js';
+
 /** What a transport can and cannot do; the conformance kit selects its tests from this. */
 export interface TransportCapabilities {
   /** The largest frame this transport can carry at all (a listener may set a lower limit). */
@@ -44,8 +46,13 @@ export interface FrameConnection {
   /** Stop delivering frames (the peer's sends will eventually wait) until `resume()`. */
   pause(): void;
   resume(): void;
-  /** Closes both directions. Idempotent; resolves when the underlying resources are released. */
-  close(): Promise<void>;
+  /**
+   * Closes both directions. Idempotent; resolves when the underlying resources are released.
+   * `reason`: the connection ends because of this failure (a refused or timed-out session, a
+   * frame that does not decode, a full listener); a transport that can tell its peer why does so
+   * on its wire (a WebSocket close code and reason, a gRPC status), otherwise it closes as usual.
+   */
+  close(reason?: CommunicationError): Promise<void>;
 }
 
 export interface FrameListener {
@@ -91,6 +98,12 @@ export interface TransportListenOptions {
    * FrameConnection within this time; the session's own auth timeout runs after that.
    */
   authTimeoutMs?: number;
+  /**
+   * The listener's connection limit. A transport that holds connections before they become
+   * FrameConnections (an HTTP upgrade, an HTTP/2 connection without a call yet) counts those too,
+   * and refuses connections over the limit as early as it can.
+   */
+  maxConnections?: number;
   /** Called for each accepted connection. The listener owns it until the listener closes. */
   onConnection(connection: FrameConnection): void;
   /** Reports errors that do not belong to one connection (e.g. an accept failure). */

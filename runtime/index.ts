@@ -35,6 +35,32 @@ export { CircuitBreaker, isPeerFailure } from './resilience/circuit-breaker.js';
 export type { CircuitBreakerEvents, CircuitBreakerOptions, CircuitState } from './resilience/circuit-breaker.js';
 export { CircuitBreakerChannel, withCircuitBreaker } from './resilience/circuit-breaker-channel.js';
 export { ProcessRuntime } from './process-runtime.js';
-export type { ProcessRuntimeEvents, SpawnOptions } from './process-runtime.js';
+export type { ProcessRuntimeEvents, SpawnOptions, SpawnPoolOptions } from './process-runtime.js';
 export { ProcessInstance } from './process-instance.js';
 export type { ExitInfo, ProcessInstanceEvents } from './process-instance.js';
+export { InstancePool } from './pool/instance-pool.js';
+export type {
+  InstancePoolEvents,
+  InstancePoolOptions,
+  PoolInvokeOptions,
+  PoolMemberSource,
+  PoolMemberState,
+  PoolMemberStats,
+  PoolProbeOptions,
+  PoolStats,
+} from './pool/instance-pool.js';
+export { ProcessPool } from './pool/process-pool.js';
+export type { PoolRestartOptions } from './pool/process-pool.js';
+export { POOL_STRATEGIES, hash32, hashStrategy, latencyStrategy, leastPendingStrategy, roundRobinStrategy } from './pool/strategies.js';
+export type { LatencyStrategyOptions, PoolCall, PoolMemberView, PoolStrategy, PoolStrategyName } from './pool/strategies.js';
+export { ChannelRouter } from './pool/router.js';
+export type {
+  ChannelRouterOptions,
+  MessagePriority,
+  RouteMatch,
+  RouteRequest,
+  RouteRule,
+  RouterChannelStats,
+  RouterInvokeOptions,
+  RoutingDecision,
+} from './pool/router.js';

@@ -3,6 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { CommunicationError, Emitter, ErrorCode, type Kernel, type RuntimeType } from 'spear-comm';
 import { CommunicationFactory, type ChannelConfig } from './factory.js';
 import { ProcessInstance, type ExitInfo } from './process-instance.js';
+import type { InstancePoolOptions } from './pool/instance-pool.js';
+import { ProcessPool, type PoolRestartOptions } from './pool/process-pool.js';
 
 export interface SpawnOptions {
   /** Default: `<runtimeType>-<n>-<random>`. Any string works; it is sanitised wherever it becomes a path. */
@@ -25,6 +27,15 @@ export interface SpawnOptions {
   stopGraceMs?: number;
   /** `pipe` (default): captured for error messages and emitted as `output` events; or `inherit` / `ignore`. */
   output?: 'pipe' | 'inherit' | 'ignore';
+}
+
+export interface SpawnPoolOptions extends Omit<SpawnOptions, 'instanceId'>, Omit<InstancePoolOptions, 'members' | 'closeMembers'> {
+  /** Instances the pool keeps running. */
+  size: number;
+  /** Instance ids are `<idPrefix>-<n>` (default `pool-<random>`). */
+  idPrefix?: string;
+  /** How dead members are replaced (default: up to 10 restarts, 100 ms doubling to 5 s); `false`: never. */
+  restart?: PoolRestartOptions | false;
 }
 
 export interface ProcessRuntimeEvents {
@@ -105,6 +116,33 @@ export class ProcessRuntime extends Emitter<ProcessRuntimeEvents> {
     }
     this.emit('started', instance);
     return instance;
+  }
+
+  /**
+   * Starts `size` instances and puts them behind one `InstancePool` that replaces members that
+   * die (with a backoff and a restart cap) and stops them all on `close()`. Resolves once all have
+   * authenticated; if one fails to start, the others are stopped and the error is thrown.
+   */
+  async spawnPool(options: SpawnPoolOptions): Promise<ProcessPool> {
+    const { size, idPrefix, restart, strategy, breaker, probe, timeoutMs, attemptTimeoutMs, maxAttempts, ewmaAlpha, ...spawnOptions } =
+      options;
+    if (!Number.isInteger(size) || size < 1) {
+      throw new CommunicationError(ErrorCode.InvalidArgument, `spawnPool: size must be a positive integer, got ${String(size)}`);
+    }
+    const prefix = idPrefix ?? `pool-${randomBytes(3).toString('hex')}`;
+    let generation = 0;
+    const pool = new ProcessPool(size, () => this.spawn({ ...spawnOptions, instanceId: `${prefix}-${++generation}` }), {
+      ...(strategy !== undefined ? { strategy } : {}),
+      ...(breaker !== undefined ? { breaker } : {}),
+      ...(probe !== undefined ? { probe } : {}),
+      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+      ...(attemptTimeoutMs !== undefined ? { attemptTimeoutMs } : {}),
+      ...(maxAttempts !== undefined ? { maxAttempts } : {}),
+      ...(ewmaAlpha !== undefined ? { ewmaAlpha } : {}),
+      ...(restart !== undefined ? { restart } : {}),
+    });
+    await pool.start();
+    return pool;
   }
 
   /** Instances still running. */

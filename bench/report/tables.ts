@@ -30,11 +30,12 @@ function sizesOf(results: readonly CaseResult[], mode: Mode): number[] {
 }
 
 function baselineLabel(r: CaseResult): string {
-  return r.baseline ?? '—';
+  return r.inProcess ? `${r.baseline ?? '—'} (in one process)` : (r.baseline ?? '—');
 }
 
 function rateCell(r: CaseResult | undefined): string {
   if (!r) return '';
+  if (r.failed !== undefined) return 'failed';
   let cell = formatRate(r.rate);
   const ratios: string[] = [];
   if (r.ratio !== undefined) ratios.push(formatRatio(r.ratio));
@@ -44,6 +45,7 @@ function rateCell(r: CaseResult | undefined): string {
 }
 
 function latencyCell(r: CaseResult | undefined): string {
+  if (r?.failed !== undefined) return 'failed';
   if (!r || r.p50Us === undefined) return '';
   const ratio = r.p99Ratio !== undefined ? ` (${formatRatio(r.p99Ratio)})` : '';
   return `${formatMicros(r.p50Us)} / ${formatMicros(r.p99Us)}${ratio}`;
@@ -70,7 +72,7 @@ function latencyTable(results: readonly CaseResult[]): Table | undefined {
   const sizes = sizesOf(results, 'rr1');
   if (sizes.length === 0) return undefined;
   const rows = rowsOf(results, 'rr1')
-    .filter((row) => row.some((r) => r.p50Us !== undefined))
+    .filter((row) => row.some((r) => r.p50Us !== undefined || (r.failed !== undefined && r.kind !== 'codec-loop')))
     .map((row) => {
       const first = row[0]!;
       return [first.name, baselineLabel(first), ...sizes.map((size) => latencyCell(row.find((r) => r.size === size)))];
@@ -88,13 +90,14 @@ function latencyTable(results: readonly CaseResult[]): Table | undefined {
 const CPU_UNIT: Record<Mode, string> = { rr1: 'round trip', rr64: 'request', oneway: 'message', codec: 'encode+decode' };
 
 function cpuCell(r: CaseResult | undefined): string {
+  if (r?.failed !== undefined) return 'failed';
   if (!r || r.cpuUs === undefined) return '';
   return `${formatMicros(r.cpuUs)}${r.cpuRatio !== undefined ? ` (${formatRatio(r.cpuRatio)})` : ''}`;
 }
 
 function cpuTable(results: readonly CaseResult[], mode: Mode): Table | undefined {
   const sizes = sizesOf(results, mode);
-  const rows = rowsOf(results, mode).filter((row) => row.some((r) => r.cpuUs !== undefined));
+  const rows = rowsOf(results, mode).filter((row) => row.some((r) => r.cpuUs !== undefined || r.failed !== undefined));
   if (sizes.length === 0 || rows.length === 0) return undefined;
   return {
     title: `CPU per ${CPU_UNIT[mode]}: ${MODE_TITLES[mode].toLowerCase()}`,

@@ -1,22 +1,20 @@
-import { once } from 'node:events';
-import { Server as HttpServer, createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { Server as HttpsServer, createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
+import { Server as HttpServer, type IncomingMessage } from 'node:http';
+import { Server as HttpsServer } from 'node:https';
+import type { Socket } from 'node:net';
 import {
   CommunicationError,
   ErrorCode,
   Transport,
   type FrameConnection,
   type FrameListener,
-  type TlsOptions,
   type TransportCapabilities,
   type TransportConnectOptions,
   type TransportListenOptions,
 } from 'spear-comm';
 import { OpenListeners } from 'spear-comm/transport-kit';
-import { WebSocket, WebSocketServer, type PerMessageDeflateOptions } from 'ws';
+import { WebSocket, type PerMessageDeflateOptions } from 'ws';
 import { CloseCode, WebSocketConnection } from './websocket-connection.js';
+import { describeAddress, listenOwnServer, listenSharedServer, type WebSocketListenSettings } from './websocket-listener.js';
 
 /**
  * What `extra` may carry for this transport (all optional):
@@ -105,112 +103,13 @@ export class WebSocketTransport implements Transport {
 
   async listen(url: URL, options: TransportListenOptions): Promise<FrameListener> {
     const extra = readExtra(options.extra);
-    const secure = url.protocol === 'wss:';
-    const path = url.pathname || '/';
-    if (options.tls && !secure && !extra.server) {
-      throw new CommunicationError(ErrorCode.ChannelCreationFailed, `TLS options were given for ${url.href}; listen on wss:// to use them`);
-    }
-    const shared = extra.server;
-    const upgradeDeadlineMs = options.authTimeoutMs;
-    const server =
-      shared ??
-      (secure
-        ? createHttpsServer({ ...requireServerTls(options, url), ...(upgradeDeadlineMs ? { handshakeTimeout: upgradeDeadlineMs } : {}) })
-        : createHttpServer());
-    const scheme = server instanceof HttpsServer ? 'wss:' : 'ws:';
-    const wss = new WebSocketServer({
-      noServer: true,
-      clientTracking: false,
-      maxPayload: options.maxFrameSize,
+    const settings: WebSocketListenSettings = {
+      url,
+      options,
       perMessageDeflate: extra.perMessageDeflate ?? false,
-    });
-    const connections = new Set<WebSocketConnection>();
-    let closed = false;
-
-    // On our own server, a socket that has not upgraded within the auth timeout (silent, a plain
-    // HTTP client on keep-alive, a trickled request) is closed; node's own HTTP timeouts are minutes.
-    const upgradeTimers = new Map<Socket, NodeJS.Timeout>();
-    const armUpgradeDeadline = (socket: Socket) => {
-      const timer = setTimeout(() => socket.destroy(), upgradeDeadlineMs);
-      timer.unref();
-      upgradeTimers.set(socket, timer);
-      socket.once('close', () => {
-        clearTimeout(timer);
-        upgradeTimers.delete(socket);
-      });
+      pingIntervalMs: extra.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS,
     };
-    const upgraded = (socket: Socket) => {
-      clearTimeout(upgradeTimers.get(socket));
-      upgradeTimers.delete(socket);
-    };
-    const deadlineEvent = secure ? 'secureConnection' : 'connection';
-    if (!shared && upgradeDeadlineMs) server.on(deadlineEvent, armUpgradeDeadline);
-
-    const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      if (pathOf(req) !== path) {
-        // On a shared server another handler may own this path; on our own, nobody does.
-        if (!shared) refuseUpgrade(socket, 404, `No spear-comm listener on this path; try ${path}`);
-        return;
-      }
-      if (closed) return refuseUpgrade(socket, 503, 'spear-comm listener is closing');
-      wss.handleUpgrade(req, socket, head, (ws) => {
-        const s = req.socket;
-        upgraded(s);
-        const connection = new WebSocketConnection(
-          ws,
-          describeAddress(scheme, s.localAddress, s.localPort),
-          describeAddress(scheme, s.remoteAddress, s.remotePort),
-          extra.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS,
-        );
-        connections.add(connection);
-        void connection.ended.then(() => connections.delete(connection));
-        options.onConnection(connection);
-      });
-    };
-    const onPlainRequest = (_req: IncomingMessage, res: ServerResponse) => {
-      res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket', connection: 'Upgrade' });
-      res.end('This is a spear-comm WebSocket endpoint; connect with a WebSocket client.\n');
-    };
-    const onServerError = (err: Error) => options.onError?.(err);
-    server.on('upgrade', onUpgrade);
-    server.on('error', onServerError);
-    if (!shared) server.on('request', onPlainRequest);
-
-    if (!server.listening) {
-      try {
-        server.listen({ host: hostOf(url), port: portOf(url, secure) });
-        await once(server, 'listening');
-      } catch (err) {
-        server.off('upgrade', onUpgrade);
-        server.off('error', onServerError);
-        throw new CommunicationError(ErrorCode.ChannelCreationFailed, `Cannot listen on ${url.href}: ${(err as Error).message}`, {
-          cause: err,
-        });
-      }
-    }
-    const address = server.address() as AddressInfo;
-    let closing: Promise<void> | undefined;
-    return this.listeners.track({
-      url: `${describeAddress(scheme, address.address, address.port)}${path}`,
-      close: () =>
-        (closing ??= (async () => {
-          closed = true;
-          server.off('upgrade', onUpgrade);
-          await Promise.all([...connections].map((c) => c.close()));
-          wss.close();
-          if (shared) {
-            server.off('error', onServerError);
-            return;
-          }
-          server.off('request', onPlainRequest);
-          server.off(deadlineEvent, armUpgradeDeadline);
-          await new Promise<void>((resolve) => {
-            server.close(() => resolve());
-            server.closeAllConnections();
-          });
-          server.off('error', onServerError);
-        })()),
-    });
+    return this.listeners.track(extra.server ? await listenSharedServer(extra.server, settings) : await listenOwnServer(settings));
   }
 
   /** Closes what was opened through this plugin directly and is still open (the kernel closes its own first). */
@@ -232,44 +131,6 @@ function readExtra(extra: Record<string, unknown> | undefined): WebSocketExtra {
     );
   }
   return e;
-}
-
-function requireServerTls(options: TransportListenOptions, url: URL): Pick<TlsOptions, 'cert' | 'key' | 'ca'> {
-  const tls = options.tls;
-  if (!tls?.cert || !tls.key) {
-    throw new CommunicationError(
-      ErrorCode.ChannelCreationFailed,
-      `Listening on ${url.href} needs tls.cert and tls.key (PEM); pass them in the listen options or use ws://`,
-    );
-  }
-  return { cert: tls.cert, key: tls.key, ...(tls.ca ? { ca: tls.ca } : {}) };
-}
-
-function refuseUpgrade(socket: Duplex, status: number, message: string): void {
-  socket.end(
-    `HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : 'Service Unavailable'}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(message)}\r\n\r\n${message}`,
-  );
-}
-
-function pathOf(req: IncomingMessage): string {
-  const raw = req.url ?? '/';
-  const q = raw.indexOf('?');
-  return q === -1 ? raw : raw.slice(0, q);
-}
-
-/** The URL's host, unbracketed; listeners bind loopback when the URL names none. */
-function hostOf(url: URL): string {
-  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-  return host === '' ? '127.0.0.1' : host;
-}
-
-function portOf(url: URL, secure: boolean): number {
-  return url.port === '' ? (secure ? 443 : 80) : Number(url.port);
-}
-
-function describeAddress(scheme: string, host: string | undefined, port: number | undefined): string {
-  const h = host ?? 'unknown';
-  return `${scheme}//${h.includes(':') ? `[${h}]` : h}:${port ?? 0}`;
 }
 
 function pick<T extends object, K extends keyof T>(obj: T, keys: K[]): Partial<Pick<T, K>> {

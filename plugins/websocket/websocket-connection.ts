@@ -14,8 +14,46 @@ export const CloseCode = {
   Unsupported: 1003,
   NoStatus: 1005,
   Abnormal: 1006,
+  InvalidPayload: 1007,
+  PolicyViolation: 1008,
   TooBig: 1009,
+  InternalError: 1011,
+  TryAgainLater: 1013,
 } as const;
+
+/** RFC 6455 §5.5: a close frame's body is at most 125 bytes, two of them the code. */
+const MAX_CLOSE_REASON_BYTES = 123;
+
+/**
+ * The close frame that tells a peer why spear-comm ends its connection: the code by the kind of
+ * failure, the reason `<ErrorCode>: <message>` cut to 123 bytes (docs/wire-format.md).
+ */
+export function closeFrameFor(error: CommunicationError): { code: number; reason: string } {
+  const code =
+    {
+      [ErrorCode.FrameTooLarge]: CloseCode.TooBig,
+      [ErrorCode.DecodeFailed]: CloseCode.InvalidPayload,
+      [ErrorCode.AuthFailed]: CloseCode.PolicyViolation,
+      [ErrorCode.Timeout]: CloseCode.PolicyViolation,
+      [ErrorCode.ConnectionRefused]: CloseCode.TryAgainLater,
+    }[error.code as string] ?? CloseCode.InternalError;
+  return { code, reason: clipUtf8(`${error.code}: ${error.message}`, MAX_CLOSE_REASON_BYTES) };
+}
+
+function clipUtf8(text: string, maxBytes: number): string {
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.byteLength <= maxBytes) return text;
+  // Drop a cut multi-byte character (it would decode as U+FFFD, which is 3 bytes).
+  return bytes
+    .subarray(0, maxBytes)
+    .toString('utf8')
+    .replace(/\uFFFD$/, '');
+}
+
+/** ws's message parser; its payload limit is read for every frame header, so lowering it applies from the next frame on. */
+interface ReceiverLimit {
+  _maxPayload: number;
+}
 
 /** One spear-comm connection over a WebSocket: one binary message per frame. */
 export class WebSocketConnection implements FrameConnection {
@@ -25,6 +63,9 @@ export class WebSocketConnection implements FrameConnection {
   private killTimer: NodeJS.Timeout | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
   private answeredPing = true;
+  /** Set by setMaxFrameSize; until then ws's own maxPayload applies. */
+  private maxFrameSize = Infinity;
+  private limitReason: string | undefined;
   /** Resolves once the socket is closed, however it ended. */
   readonly ended: Promise<void>;
 
@@ -82,9 +123,26 @@ export class WebSocketConnection implements FrameConnection {
     this.inbox.resume();
   }
 
-  close(): Promise<void> {
+  close(reason?: CommunicationError): Promise<void> {
+    if (reason) {
+      const frame = closeFrameFor(reason);
+      this.closing ??= this.shut(frame.code, frame.reason);
+    }
     this.closing ??= this.shut(CloseCode.Normal, 'closed');
     return this.closing;
+  }
+
+  /**
+   * Lowers (or raises) the largest message accepted from now on. ws has no public setting for a
+   * live socket, so this sets its parser's limit, which ws checks against each frame header before
+   * it buffers the payload; a message over it closes the socket with 1009. Should a future ws
+   * lack that field, the size is still checked when a whole message arrives.
+   */
+  setMaxFrameSize(maxFrameSize: number, reason?: string): void {
+    this.maxFrameSize = maxFrameSize;
+    this.limitReason = reason;
+    const receiver = (this.ws as unknown as { _receiver?: Partial<ReceiverLimit> })._receiver;
+    if (receiver && typeof receiver._maxPayload === 'number') receiver._maxPayload = maxFrameSize;
   }
 
   /** Closes with a protocol error: the peer gets `code`, the local sink `error`. */
@@ -120,7 +178,16 @@ export class WebSocketConnection implements FrameConnection {
       return;
     }
     // binaryType is 'nodebuffer', so data is one Buffer (ws joins fragments).
-    this.inbox.push(data as Buffer);
+    const frame = data as Buffer;
+    if (frame.byteLength > this.maxFrameSize) {
+      const error = new CommunicationError(
+        ErrorCode.FrameTooLarge,
+        `${this.remoteAddress} sent a frame of ${frame.byteLength} bytes, over the limit of ${this.maxFrameSize}${this.limitReason ? ` ${this.limitReason}` : ''}`,
+      );
+      this.failWith(error, CloseCode.TooBig, closeFrameFor(error).reason);
+      return;
+    }
+    this.inbox.push(frame);
   }
 
   private onSocketClose(code: number, reason: string): void {
@@ -160,6 +227,11 @@ export class WebSocketConnection implements FrameConnection {
 /** Turns the close code the peer (or ws) reported into the reason the sink gets; orderly closes give none. */
 function describeCloseCode(code: number, reason: string, peer: string): CommunicationError | undefined {
   const detail = reason ? `: ${reason}` : '';
+  // A spear-comm peer says why as "<ErrorCode>: message"; these codes keep their meaning on this side.
+  const said = /^(AuthFailed|ConnectionRefused|FrameTooLarge|Timeout): /.exec(reason)?.[1] as ErrorCode | undefined;
+  if (said && code !== CloseCode.Normal) {
+    return new CommunicationError(said, `${peer} closed the WebSocket (close code ${code}${detail})`);
+  }
   switch (code) {
     case CloseCode.Normal:
     case CloseCode.GoingAway:

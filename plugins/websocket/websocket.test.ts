@@ -93,13 +93,15 @@ describe('websocket listener', () => {
     expect(listener.channels().map((c) => c.instanceId.instanceId)).toEqual(['foreign-ws']);
   });
 
-  it('answers a wrong token with success: false and closes', async () => {
+  it('answers a wrong token with success: false and closes with 1008 "AuthFailed: …"', async () => {
     const k = await kernel();
     const listener = await k.listen('ws://127.0.0.1:0/spear', { secret: SECRET });
     const { ws, messages, closed } = await rawClient(listener.url);
     ws.send(authRequest({ requestId: 'auth-2', instanceId: 'intruder', token: 'not-the-secret' }));
     expect(parseJson((await messages.next()).data)).toMatchObject({ type: 'AuthResponse', requestId: 'auth-2', success: false });
-    expect((await closed).code).toBe(1000);
+    const close = await closed;
+    expect(close.code).toBe(1008);
+    expect(close.reason).toMatch(/^AuthFailed: invalid token/);
   });
 
   it('closes on a text message with code 1003 and reports DecodeFailed', async () => {
