@@ -69,42 +69,17 @@ export interface AuthResponse extends Envelope {
   errorMessage?: string;
 }
 
-/**
- * Streams (docs/streams.md): `requestId` is the stream's id, chosen by the side that opens it.
- * Opens a stream to a function served with `streaming()`; `credit` is how many bytes of answer
- * chunks the opener accepts before it grants more.
- */
-export interface StreamOpen extends Envelope {
-  type: 'StreamOpen';
-  functionName: string;
-  timeoutMs: number;
-  credit: number;
-}
-
+// Streams (docs/streams.md, docs/wire-format.md § Streams): `requestId` is the stream's id, chosen by the opener.
+/** Opens a stream to a `streaming()` function; `credit`: bytes of answer chunks the opener accepts before granting more. */
+export type StreamOpen = Envelope & { type: 'StreamOpen'; functionName: string; timeoutMs: number; credit: number };
 /** A piece of a stream's data, never more than the receiver's outstanding credit. */
-export interface StreamChunk extends Envelope {
-  type: 'StreamChunk';
-  data: Uint8Array;
-}
-
+export type StreamChunk = Envelope & { type: 'StreamChunk'; data: Uint8Array };
 /** The receiver of a stream's chunks allows `credit` more bytes of them. */
-export interface StreamCredit extends Envelope {
-  type: 'StreamCredit';
-  credit: number;
-}
-
-/** The sender's chunks are complete; from the serving side it ends the stream, with `error` when the function failed. */
-export interface StreamEnd extends Envelope {
-  type: 'StreamEnd';
-  error?: ExecutionError;
-}
-
-/** The sender will read no more of this stream's chunks: the receiver stops producing them. */
-export interface StreamCancel extends Envelope {
-  type: 'StreamCancel';
-  reason?: string;
-}
-
+export type StreamCredit = Envelope & { type: 'StreamCredit'; credit: number };
+/** The sender's chunks are complete; from the serving side it ends the stream, with `error` if the function failed. */
+export type StreamEnd = Envelope & { type: 'StreamEnd'; error?: ExecutionError };
+/** The sender reads no more of this stream's chunks: the receiver stops sending them. */
+export type StreamCancel = Envelope & { type: 'StreamCancel'; reason?: string };
 export type StreamMessage = StreamOpen | StreamChunk | StreamCredit | StreamEnd | StreamCancel;
 
 export type RuntimeMessage =

@@ -2,16 +2,13 @@ import { Deque } from './deque.js';
 import type { CommunicationError } from './errors.js';
 
 /**
- * The receiving half of a stream: the chunks the peer sent, held until read, and the credit that
- * bounds them. The peer may send `window` bytes at first; every `window / 2` bytes read are granted
- * again, so at most `window` bytes ever wait here whatever the reader or the peer does.
+ * A stream's receiving half: chunks held until read, bounded by credit. The peer may send `window`
+ * bytes at first and gets each `window / 2` read granted again, so at most `window` bytes wait here.
  */
 export class ChunkInbox implements AsyncIterableIterator<Uint8Array> {
   private readonly chunks = new Deque<Uint8Array>();
-  /** Bytes the peer may still send before it needs more credit. */
-  private outstanding: number;
-  /** Bytes read since credit was last granted. */
-  private unGranted = 0;
+  private outstanding: number; // bytes the peer may still send
+  private unGranted = 0; // bytes read since the last grant
   private ended = false;
   private error: CommunicationError | undefined;
   private wake: (() => void) | undefined;
@@ -19,9 +16,8 @@ export class ChunkInbox implements AsyncIterableIterator<Uint8Array> {
 
   constructor(
     readonly window: number,
-    /** Sends the peer a grant of `credit` more bytes. */
     private readonly grant: (credit: number) => void,
-    /** The reader stopped before the end (`return()`): the peer should stop sending. */
+    /** The reader stopped early (`return()`): the peer should stop sending. */
     private readonly stopped: () => void,
   ) {
     this.outstanding = window;
@@ -45,7 +41,7 @@ export class ChunkInbox implements AsyncIterableIterator<Uint8Array> {
     this.notify();
   }
 
-  /** Ends reading now, dropping what is buffered: the next read gets `error`, or the end without one. */
+  /** Ends reading now, dropping what is buffered: the next read throws `error` or ends. */
   fail(error?: CommunicationError): void {
     this.chunks.drain();
     this.ended = true;
@@ -67,12 +63,10 @@ export class ChunkInbox implements AsyncIterableIterator<Uint8Array> {
       }
       if (this.error) throw this.error;
       if (this.ended) return { value: undefined, done: true };
-      this.waiting ??= new Promise<void>((resolve) => (this.wake = resolve));
-      await this.waiting;
+      await (this.waiting ??= new Promise<void>((resolve) => (this.wake = resolve)));
     }
   }
 
-  /** The reader stops early (a `break` out of `for await`). */
   return(): Promise<IteratorResult<Uint8Array, undefined>> {
     if (!this.ended) {
       this.fail();
@@ -87,16 +81,12 @@ export class ChunkInbox implements AsyncIterableIterator<Uint8Array> {
 
   private notify(): void {
     const wake = this.wake;
-    this.wake = undefined;
-    this.waiting = undefined;
+    this.wake = this.waiting = undefined;
     wake?.();
   }
 }
 
-/**
- * The sending half of a stream: cuts data into chunks of at most `chunkBytes` and sends them only
- * within the credit the peer granted, waiting for more when it runs out.
- */
+/** A stream's sending half: cuts data into chunks of at most `chunkBytes`, sent only within the peer's credit. */
 export class ChunkOutbox {
   private credit = 0;
   private stopped = false;
@@ -113,16 +103,16 @@ export class ChunkOutbox {
 
   addCredit(credit: number): void {
     this.credit += credit;
-    this.notify();
+    this.wake?.();
   }
 
   /** No more chunks: a pending or later `write` returns false. */
   stop(): void {
     this.stopped = true;
-    this.notify();
+    this.wake?.();
   }
 
-  /** Sends `data` as chunks within the credit; false when the stream stopped before all of it went. */
+  /** Sends `data` within the credit, waiting for more as needed; false when the stream stopped first. */
   async write(data: Uint8Array): Promise<boolean> {
     for (let offset = 0; offset < data.byteLength;) {
       while (this.credit <= 0 && !this.stopped) await new Promise<void>((resolve) => (this.wake = resolve));
@@ -133,11 +123,5 @@ export class ChunkOutbox {
       offset += n;
     }
     return !this.stopped;
-  }
-
-  private notify(): void {
-    const wake = this.wake;
-    this.wake = undefined;
-    wake?.();
   }
 }

@@ -8,41 +8,31 @@ import { STREAM_CHUNK_BYTES, STREAM_WINDOW_BYTES, Stream, muxOf } from './stream
 export type StreamSource = Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>;
 
 export interface InvokeStreamOptions {
-  /**
-   * Inactivity timeout in ms (default 30 s): the stream fails with `Timeout` when neither the
-   * instance sends anything for it nor this side makes progress for this long. Not a limit on the
-   * stream's total duration. Also sent to the instance as `timeoutMs`.
-   */
+  /** Inactivity timeout (default 30 s): `Timeout` when for this long the peer sends nothing for the stream and this side makes no progress. */
   timeoutMs?: number;
   /** Aborting ends the stream (the instance's handler is told) and the iteration throws `Aborted`. */
   signal?: AbortSignal;
   metadata?: Metadata;
-  /** Bytes of answer the instance may send ahead of the reader (default 1 MiB): this side's memory bound. */
+  /** Bytes of answer the instance may send ahead of the reader (default 1 MiB), and the largest chunk sent (64 KiB). */
   windowBytes?: number;
-  /** Largest chunk sent (default 64 KiB). */
   chunkBytes?: number;
 }
 
-/**
- * Calls a function the other side serves with `streaming()`: sends `source` as chunks under flow
- * control and returns the answer's chunks as they come. Breaking out of the iteration stops the
- * stream on both sides; the channel stays usable. A failing handler throws `RemoteError`.
- */
+/** Streams `source` to a function the other side serves with `streaming()` and returns its answer's chunks (docs/streams.md). */
 export function invokeStream(
   channel: CommunicationChannel,
   functionName: string,
   source: StreamSource,
   options: InvokeStreamOptions = {},
 ): AsyncIterable<Uint8Array> {
-  const windowBytes = positive(options.windowBytes, STREAM_WINDOW_BYTES, 'windowBytes');
-  const chunkBytes = positive(options.chunkBytes, STREAM_CHUNK_BYTES, 'chunkBytes');
+  const windowBytes = positive(options.windowBytes ?? STREAM_WINDOW_BYTES, 'windowBytes');
+  const chunkBytes = positive(options.chunkBytes ?? STREAM_CHUNK_BYTES, 'chunkBytes');
   const timeoutMs = options.timeoutMs ?? 30_000;
-  if (!(timeoutMs >= 0)) throw new CommunicationError(ErrorCode.InvalidArgument, `timeoutMs must be >= 0, got ${timeoutMs}`);
-  if (!isSource(source))
-    throw new CommunicationError(
-      ErrorCode.InvalidArgument,
-      'invokeStream needs a Uint8Array or an (async) iterable of Uint8Arrays as its source',
-    );
+  if (!(timeoutMs >= 0)) throw invalid(`timeoutMs must be >= 0, got ${timeoutMs}`);
+  const ok =
+    source instanceof Uint8Array ||
+    (typeof source === 'object' && source !== null && (Symbol.asyncIterator in source || Symbol.iterator in source));
+  if (!ok) throw invalid('invokeStream needs a Uint8Array or an (async) iterable of Uint8Arrays as its source');
   return {
     [Symbol.asyncIterator]: () => run(channel, functionName, source, { ...options, timeoutMs, windowBytes, chunkBytes }),
   };
@@ -63,13 +53,7 @@ async function* run(
   const check = () => {
     const idle = performance.now() - stream.lastActivity;
     if (idle < timeoutMs) timer = setTimeout(check, timeoutMs - idle + 1);
-    else
-      stream.fail(
-        new CommunicationError(
-          ErrorCode.Timeout,
-          `Stream to "${functionName}" saw no activity for ${timeoutMs} ms; raise timeoutMs if pauses are expected`,
-        ),
-      );
+    else stream.fail(new CommunicationError(ErrorCode.Timeout, `Stream to "${functionName}" saw no activity for ${timeoutMs} ms`));
   };
   if (timeoutMs > 0) timer = setTimeout(check, timeoutMs);
   try {
@@ -89,12 +73,11 @@ async function* run(
   } finally {
     clearTimeout(timer);
     signal?.removeEventListener('abort', onAbort);
-    // The consumer broke off (or the iteration threw): the instance stops too.
     if (!stream.finished) await stream.inbox.return();
   }
 }
 
-/** Sends the source's data within the stream's credit, then a StreamEnd; stops the source when the stream stops. */
+/** Sends the source's data within the credit, then a StreamEnd; returns the source when the stream stops first. */
 async function pump(stream: Stream, source: StreamSource): Promise<void> {
   const pieces = iterate(source);
   let complete = false;
@@ -103,8 +86,7 @@ async function pump(stream: Stream, source: StreamSource): Promise<void> {
       if (stream.outbox.isStopped) return;
       const next = await pieces.next();
       if (next.done) break;
-      if (!(next.value instanceof Uint8Array))
-        throw new CommunicationError(ErrorCode.InvalidArgument, `A stream's source must yield Uint8Arrays, got ${typeof next.value}`);
+      if (!(next.value instanceof Uint8Array)) throw invalid(`A stream's source must yield Uint8Arrays, got ${typeof next.value}`);
       stream.lastActivity = performance.now();
       if (!(await stream.outbox.write(next.value))) return;
     }
@@ -123,16 +105,9 @@ function iterate(source: StreamSource): Iterator<Uint8Array> | AsyncIterator<Uin
   return source[Symbol.iterator]();
 }
 
-function isSource(source: unknown): source is StreamSource {
-  return (
-    source instanceof Uint8Array ||
-    (typeof source === 'object' && source !== null && (Symbol.asyncIterator in source || Symbol.iterator in source))
-  );
-}
+const invalid = (message: string) => new CommunicationError(ErrorCode.InvalidArgument, message);
 
-function positive(value: number | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value < 1)
-    throw new CommunicationError(ErrorCode.InvalidArgument, `${name} must be a positive integer, got ${value}`);
+function positive(value: number, name: string): number {
+  if (!Number.isSafeInteger(value) || value < 1) throw invalid(`${name} must be a positive integer, got ${value}`);
   return value;
 }

@@ -3,7 +3,7 @@ import { CommunicationError, ErrorCode } from './errors.js';
 import type { ExecutionError, Metadata, RuntimeInstanceId, StreamOpen } from './messages.js';
 import { STREAM_CHUNK_BYTES, STREAM_WINDOW_BYTES, Stream, muxOf } from './stream-mux.js';
 
-/** What a streaming handler gets besides its input chunks (the fields of serve()'s HandlerContext). */
+/** What a streaming handler gets besides its input chunks (serve()'s HandlerContext). */
 export interface StreamContext {
   /** The stream's id. */
   requestId: string;
@@ -20,15 +20,12 @@ export type StreamHandlerFunction = (chunks: AsyncIterable<Uint8Array>, ctx: Str
 
 const STREAMING = Symbol.for('spear-comm.streaming');
 
-/** A handler marked by `streaming()` (an object, so that plain handlers keep their parameter types in a Handlers literal). */
+/** A handler marked by `streaming()`; an object, so that plain handlers in a Handlers literal keep their parameter types. */
 export interface StreamingHandler {
   readonly [STREAMING]: StreamHandlerFunction;
 }
 
-/**
- * Marks `handler` (typically an `async function*`) as a streaming function for `serve()`: it gets the
- * caller's chunks as an async iterable and yields the answer's chunks (Uint8Arrays of any size).
- */
+/** Marks `handler` (typically an `async function*`: the caller's chunks in, the answer's out) as a streaming function for `serve()`. */
 export function streaming(handler: StreamHandlerFunction): StreamingHandler {
   if (typeof handler !== 'function') throw new CommunicationError(ErrorCode.InvalidArgument, 'streaming() needs a function');
   return Object.freeze({ [STREAMING]: handler });
@@ -62,14 +59,8 @@ async function runHandler(channel: CommunicationChannel, stream: Stream, open: S
   stream.onStop = (reason) => controller.abort(reason);
   stream.outbox.addCredit(open.credit);
   stream.post({ type: 'StreamCredit', credit: stream.inbox.window });
-  const ctx: StreamContext = {
-    requestId: open.requestId,
-    functionName: open.functionName,
-    metadata: open.metadata,
-    instanceId: channel.instanceId,
-    timeoutMs: open.timeoutMs,
-    signal: controller.signal,
-  };
+  const { requestId, functionName, metadata, timeoutMs } = open;
+  const ctx: StreamContext = { requestId, functionName, metadata, instanceId: channel.instanceId, timeoutMs, signal: controller.signal };
   let output: AsyncIterator<Uint8Array> | undefined;
   try {
     output = handler[STREAMING](stream.inbox, ctx)[Symbol.asyncIterator]();
@@ -77,10 +68,8 @@ async function runHandler(channel: CommunicationChannel, stream: Stream, open: S
       const next = await output.next();
       if (next.done || stream.finished) break;
       if (!(next.value instanceof Uint8Array)) {
-        const got = next.value === null ? 'null' : typeof next.value;
-        throw Object.assign(new Error(`Function "${open.functionName}" yielded ${got}; streaming handlers must yield Uint8Arrays`), {
-          code: 'InvalidOutput',
-        });
+        const message = `Function "${open.functionName}" yielded ${next.value === null ? 'null' : typeof next.value}, not a Uint8Array`;
+        throw Object.assign(new Error(message), { code: 'InvalidOutput' });
       }
       if (!(await stream.outbox.write(next.value))) break;
     }
@@ -95,11 +84,6 @@ async function runHandler(channel: CommunicationChannel, stream: Stream, open: S
 }
 
 function executionError(err: unknown): ExecutionError {
-  const code =
-    err instanceof CommunicationError
-      ? err.code
-      : typeof (err as { code?: unknown })?.code === 'string'
-        ? (err as { code: string }).code
-        : 'HandlerError';
-  return { code, message: err instanceof Error ? err.message : String(err) };
+  const code = (err as { code?: unknown } | null)?.code;
+  return { code: typeof code === 'string' ? code : 'HandlerError', message: err instanceof Error ? err.message : String(err) };
 }
