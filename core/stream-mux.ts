@@ -64,7 +64,9 @@ export class Stream {
   /** Ends the stream on this side with `error` (abort, timeout, protocol violation, closed channel). */
   fail(error: CommunicationError, tellPeer = true): void {
     if (this.finished) return;
-    if (tellPeer) this.post({ type: 'StreamCancel', reason: error.message });
+    // The opener cancels; a serving side that fails ends the stream for the opener, as a failing handler would.
+    if (tellPeer && this.opener) this.post({ type: 'StreamCancel', reason: error.message });
+    else if (tellPeer) this.post({ type: 'StreamEnd', error: { code: error.code, message: error.message } });
     this.end(error, error);
   }
 

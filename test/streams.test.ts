@@ -346,6 +346,22 @@ describe('streams: ending, errors, flow control (over tcp)', () => {
     expect(received).toBe(total);
   });
 
+  it('a peer that sends beyond its credit gets the stream ended with DecodeFailed, and the channel stays up', async () => {
+    const { client } = await pair(url(), handlers);
+    const ends: unknown[] = [];
+    client.on('message', (m) => {
+      if (m.type === 'StreamEnd' && m.requestId === 'rude') ends.push(m.error);
+    });
+    const envelope = { requestId: 'rude', timestamp: Date.now(), metadata: {} };
+    await client.send({ type: 'StreamOpen', ...envelope, functionName: 'echo', timeoutMs: 0, credit: 1024 });
+    // The server granted 1 MiB; this sends 1 MiB and 1 byte without waiting for the grant.
+    await client.send({ type: 'StreamChunk', ...envelope, data: new Uint8Array(1024 * 1024) });
+    await client.send({ type: 'StreamChunk', ...envelope, data: new Uint8Array(1) });
+    await until(() => ends.length === 1, 'StreamEnd');
+    expect(ends[0]).toMatchObject({ code: ErrorCode.DecodeFailed });
+    expect(new TextDecoder().decode(await invoke(client, 'plain', new TextEncoder().encode('ok')))).toBe('ok');
+  });
+
   it('either side may invoke: the server streams from a function the client serves', async () => {
     const { client, server } = await pair(url(), {});
     serve(client, handlers);
