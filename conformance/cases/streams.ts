@@ -114,7 +114,10 @@ export const streamCases: ConformanceCase[] = [
           }
         }),
         head: streaming(async function* (chunks) {
-          for await (const chunk of chunks) return yield chunk.subarray(0, 1);
+          for await (const chunk of chunks) {
+            yield chunk.subarray(0, 1);
+            return;
+          }
         }),
       });
       const endless = function* () {
