@@ -13,7 +13,7 @@ export interface InvokeStreamOptions {
   /** Aborting ends the stream (the instance's handler is told) and the iteration throws `Aborted`. */
   signal?: AbortSignal;
   metadata?: Metadata;
-  /** Bytes of answer the instance may send ahead of the reader (default 1 MiB), and the largest chunk sent (64 KiB). */
+  /** Bytes of answer the instance may send ahead of the reader (default 4 MiB), and the largest chunk sent (64 KiB). */
   windowBytes?: number;
   chunkBytes?: number;
 }

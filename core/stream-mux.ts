@@ -6,7 +6,7 @@ import { ChunkInbox, ChunkOutbox } from './stream-flow.js';
 /** Largest chunk sent by default: far under every transport's frame limit (NATS's 1 MiB default included). */
 export const STREAM_CHUNK_BYTES = 64 * 1024;
 /** Bytes a receiver lets the sender have in flight per stream by default: its memory bound. */
-export const STREAM_WINDOW_BYTES = 1024 * 1024;
+export const STREAM_WINDOW_BYTES = 4 * 1024 * 1024;
 
 const NO_METADATA = Object.freeze({}) as Record<string, string>;
 type Fields<M> = M extends StreamMessage ? Omit<M, 'requestId' | 'timestamp' | 'metadata'> : never;
