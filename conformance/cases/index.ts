@@ -5,6 +5,7 @@ import { framingCases } from './framing.js';
 import { isolationCases } from './isolation.js';
 import { lifecycleCases } from './lifecycle.js';
 import { requestResponseCases } from './request-response.js';
+import { streamCases } from './streams.js';
 import { timeoutCases } from './timeout.js';
 
 /** The whole kit, in category order. */
@@ -16,4 +17,5 @@ export const ALL_CASES: readonly ConformanceCase[] = [
   ...lifecycleCases,
   ...badInputCases,
   ...backpressureCases,
+  ...streamCases,
 ];

@@ -13,3 +13,7 @@ import './leak-timer.js';
 import './silent-close.js';
 import './fragile-listener.js';
 import './no-backpressure.js';
+import './stream-drop-chunk.js';
+import './stream-bulk-first.js';
+import './stream-dup-small.js';
+import './stream-swap-large.js';

@@ -37,4 +37,9 @@ export const MUTANTS: readonly MutantSpec[] = [
   spec('silent-close', 'never tells a connection that its peer closed', 'lifecycle'),
   spec('fragile-listener', 'shuts the whole listener down when it drops one bad client', 'bad-input'),
   spec('no-backpressure', 'resolves send() at once, buffering without bound', 'backpressure'),
+  // One per streams case, in the order of conformance/cases/streams.ts.
+  spec('stream-drop-chunk', 'loses one in 40 frames of 32 KiB or more while send() reports success', 'streams'),
+  spec('stream-bulk-first', 'holds small frames back until bulk traffic has been quiet for 50 ms', 'streams'),
+  spec('stream-dup-small', 'delivers every frame under 256 bytes twice after the handshake', 'streams'),
+  spec('stream-swap-large', 'reports a large frame sent at once and lets the next large one overtake it', 'streams'),
 ];
