@@ -5,7 +5,7 @@ import { pattern } from '../bytes.js';
 import type { ConformanceCase } from '../case.js';
 import type { CaseContext } from '../context.js';
 
-// Streams (DESIGN §9) at channel level: what a transport must get right for invokeStream() to work on it.
+// Streams (docs/streams.md) at channel level: what a transport must get right for invokeStream() to work on it.
 const MiB = 1024 * 1024;
 const PIECES = [0, 1, 2, 3].map((seed) => pattern(MiB / 4 + 1001 * seed, seed)); // odd sizes: re-cut across chunk boundaries
 
