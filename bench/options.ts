@@ -28,7 +28,10 @@ export const QUICK_SIZES = [64, 64 * 1024];
 export const USAGE = `Usage: spear-comm bench [options]
 
 Measures every transport × codec against raw sockets in the same run (server and client in
-separate processes) and writes report.json, report.csv, report.html and report.md.
+separate processes; in-process transports such as memory in this one, against the codec alone)
+and writes report.json, report.csv, report.html and report.md. A case that fails is reported
+as a failed row and the run goes on; the exit code is then 1.
+\`spear-comm bench pool --help\`: the InstancePool mode (1, 2, 4 members vs one channel).
 
 Options:
   --transports a,b   Transports to measure (default: all installed; the raw baselines of

@@ -29,8 +29,8 @@ export interface PlannedCase extends CaseMeta {
 }
 
 /** Transports whose built-in raw baseline the bench knows. */
-export const RAW_FOR: Record<string, RawKind> = { tcp: 'tcp', unix: 'unix', websocket: 'websocket', grpc: 'grpc' };
-const RAW_LABEL: Record<RawKind, string> = { tcp: 'raw tcp', unix: 'raw unix', websocket: 'raw ws', grpc: 'raw grpc' };
+export const RAW_FOR: Record<string, RawKind> = { tcp: 'tcp', unix: 'unix', websocket: 'websocket', grpc: 'grpc', nats: 'nats' };
+const RAW_LABEL: Record<RawKind, string> = { tcp: 'raw tcp', unix: 'raw unix', websocket: 'raw ws', grpc: 'raw grpc', nats: 'raw nats' };
 /** In-process transports cannot be reached from the server process. */
 export const IN_PROCESS = new Set(['memory']);
 
@@ -158,6 +158,9 @@ export function defaultListenUrl(transport: string, schemes: readonly string[], 
       return `ws://${host}:0/${name}`;
     case 'grpc':
       return `grpc://${host}:0`;
+    case 'nats':
+      // The run's nats-server (SPEAR_NATS_URL, set by runBench), one subject per listener.
+      return `${process.env['SPEAR_NATS_URL'] ?? 'nats://127.0.0.1:4222'}/spear.bench.${name}`;
     default:
       return `${schemes[0] ?? transport}://${host}:0`;
   }

@@ -8,9 +8,7 @@ import { type BenchReport, type CaseMeta, type CaseResult, type Mode, type Round
 import type { BenchOptions } from './options.js';
 import type { Peer } from './peer.js';
 import { defaultListenUrl, families as familiesOf, planGroups, RAW_FOR, type Family, type Group, type PlannedCase } from './plan.js';
-import { RawGrpcPeer } from './raw/grpc.js';
 import { RawStreamPeer } from './raw/stream.js';
-import { RawWebSocketPeer } from './raw/websocket.js';
 import { CaseFailure, runSuite, type SuiteCase } from './runner.js';
 import type { RawKind, ServerEndpoints, ServerSpec } from './server-protocol.js';
 import { startServer, type ServerProcess } from './server-process.js';
@@ -28,7 +26,7 @@ const SECRET = 'spear-bench-secret';
 const MEMORY_ECHO = 'memory://spear-bench-echo';
 const MEMORY_SINK = 'memory://spear-bench-sink';
 /** Preferred order of families in the reports; others follow in registration order. */
-const FAMILY_ORDER = ['tcp', 'unix', 'websocket', 'grpc', 'memory'];
+const FAMILY_ORDER = ['tcp', 'unix', 'websocket', 'grpc', 'nats', 'memory'];
 
 interface Accumulated {
   group: Group;
@@ -51,8 +49,9 @@ export function selectTargets(
   options: BenchOptions,
   installedTransports: readonly string[],
   installedCodecs: readonly string[],
+  rawAvailable: readonly string[] = Object.keys(RAW_FOR),
 ): { transports: string[]; codecs: string[] } {
-  const knownRaw = Object.keys(RAW_FOR);
+  const knownRaw = Object.keys(RAW_FOR).filter((name) => rawAvailable.includes(name));
   const requested = options.transports ?? [...new Set([...installedTransports, ...knownRaw])];
   for (const name of requested) {
     if (!installedTransports.includes(name) && !knownRaw.includes(name)) {
@@ -71,13 +70,34 @@ export function selectTargets(
   return { transports, codecs: [...new Set(codecs)] };
 }
 
+/**
+ * The raw baselines whose library is installed: ws and @grpc/grpc-js are optional peer
+ * dependencies, so an installed spear-comm may have neither (their baselines then load lazily).
+ */
+async function rawBaselinesAvailable(): Promise<string[]> {
+  const libraries: Record<string, () => Promise<unknown>> = { websocket: () => import('ws'), grpc: () => import('@grpc/grpc-js') };
+  const available: string[] = [];
+  for (const name of Object.keys(RAW_FOR)) {
+    const load = libraries[name];
+    if (!load) available.push(name);
+    else if (
+      await load().then(
+        () => true,
+        () => false,
+      )
+    )
+      available.push(name);
+  }
+  return available;
+}
+
 export async function runBench(options: BenchOptions, io: BenchIo): Promise<BenchReport> {
   const loadStart = os.loadavg()[0]!;
   const startedAt = new Date();
   const kernel = await createKernel({ plugins: options.plugins });
   const cleanup: Array<() => Promise<void> | void> = [() => kernel.close()];
   try {
-    const { transports, codecs } = selectTargets(options, kernel.transports(), kernel.codecs());
+    const { transports, codecs } = selectTargets(options, kernel.transports(), kernel.codecs(), await rawBaselinesAvailable());
     const notes: string[] = [];
     for (const name of transports) {
       if (!kernel.transports().includes(name)) {
@@ -85,6 +105,25 @@ export async function runBench(options: BenchOptions, io: BenchIo): Promise<Benc
         notes.push(
           `The ${name} transport is not installed${why ? ` (${describeUnavailable(why.module, why.reason)})` : ''}: only its raw baseline was measured.`,
         );
+      }
+    }
+    // nats needs a nats-server: SPEAR_NATS_URL, or one from PATH for this run; without either, nats is left out and the report says why.
+    if (transports.includes('nats')) {
+      const nats = await import('./raw/nats.js').then(
+        (raw) => raw.benchNatsServer(),
+        () => ({ missing: 'its client library is not installed (npm install @nats-io/transport-node)' }),
+      );
+      if ('missing' in nats) {
+        transports.splice(transports.indexOf('nats'), 1);
+        notes.push(`nats was not measured: ${nats.missing}.`);
+      } else {
+        const before = process.env['SPEAR_NATS_URL'];
+        cleanup.push(async () => {
+          if (before === undefined) delete process.env['SPEAR_NATS_URL'];
+          await nats.stop();
+        });
+        process.env['SPEAR_NATS_URL'] = nats.url;
+        notes.push(`nats and raw nats ran through one nats-server (${nats.url}) on this machine, not pinned to a CPU.`);
       }
     }
     const all = familiesOf(transports, kernel.transports(), (name) => kernel.transport(name).capabilities.localOnly);
@@ -309,9 +348,11 @@ async function connectPeer(
     case 'unix':
       return RawStreamPeer.connect(raw.unix!, sink ? 'sink' : 'echo', meta.batched === true);
     case 'websocket':
-      return RawWebSocketPeer.connect(`${raw.websocket!}/${sink ? 'sink' : 'echo'}`);
+      return (await import('./raw/websocket.js')).RawWebSocketPeer.connect(`${raw.websocket!}/${sink ? 'sink' : 'echo'}`);
     case 'grpc':
-      return RawGrpcPeer.connect(raw.grpc!, sink ? 'sink' : 'echo');
+      return (await import('./raw/grpc.js')).RawGrpcPeer.connect(raw.grpc!, sink ? 'sink' : 'echo');
+    case 'nats':
+      return (await import('./raw/nats.js')).RawNatsPeer.connect(raw.nats!);
   }
 }
 

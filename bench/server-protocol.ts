@@ -1,6 +1,6 @@
 /** What the bench client asks the bench server process for, and what the server answers. */
 
-export type RawKind = 'tcp' | 'unix' | 'websocket' | 'grpc';
+export type RawKind = 'tcp' | 'unix' | 'websocket' | 'grpc' | 'nats';
 
 export interface ServerSpec {
   plugins: string[];
@@ -23,6 +23,8 @@ export interface ServerEndpoints {
     unix?: { path: string };
     websocket?: string;
     grpc?: string;
+    /** The nats-server and the raw echo/sink subjects (bench/raw/nats.ts). */
+    nats?: { url: string; echo: string; sink: string };
   };
 }
 

@@ -1,9 +1,7 @@
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createKernel } from 'spear-comm';
-import { startRawGrpcServer } from './raw/grpc.js';
 import { startRawStreamServer } from './raw/stream.js';
-import { startRawWebSocketServer } from './raw/websocket.js';
 import type { CpuLine, FailedLine, ReadyLine, ServerEndpoints, ServerSpec } from './server-protocol.js';
 import { listenFrames } from './frame-peer.js';
 import { ECHO_FUNCTION } from './spear-peer.js';
@@ -54,15 +52,24 @@ async function main(): Promise<void> {
           break;
         }
         case 'websocket': {
+          const { startRawWebSocketServer } = await import('./raw/websocket.js');
           const server = await startRawWebSocketServer(spec.host);
           closers.push(server.close);
           endpoints.raw.websocket = server.url;
           break;
         }
         case 'grpc': {
+          const { startRawGrpcServer } = await import('./raw/grpc.js');
           const server = await startRawGrpcServer(spec.host);
           closers.push(server.close);
           endpoints.raw.grpc = server.address;
+          break;
+        }
+        case 'nats': {
+          const { startRawNatsServer } = await import('./raw/nats.js');
+          const server = await startRawNatsServer(process.env['SPEAR_NATS_URL'] ?? 'nats://127.0.0.1:4222');
+          closers.push(server.close);
+          endpoints.raw.nats = server.endpoints;
           break;
         }
       }

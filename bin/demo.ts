@@ -1,8 +1,10 @@
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CommunicationError, ErrorCode, createKernel, invoke, type Kernel, type RuntimeType } from 'spear-comm';
-import { ProcessRuntime, connectFromEnv, type InstanceChannel } from 'spear-comm/runtime';
+import { NATS_SERVER_INSTALL, natsServerAvailable, startNatsServer, type NatsServerProcess } from 'spear-comm/plugins/nats';
+import { CommunicationFactory, ProcessRuntime, connectFromEnv, type InstanceChannel } from 'spear-comm/runtime';
 import { demoFunctions, expectedOutput } from './demo-functions.js';
+import { renderPoolTable, runPoolDemo } from './demo-pool.js';
 import { DemoProgress } from './demo-progress.js';
 import { renderTable, type DemoRow } from './demo-table.js';
 
@@ -10,9 +12,12 @@ const USAGE = `Usage: spear-comm demo [--requests N] [--concurrency N] [--json]
 
 Starts a host that spawns runtime instances over several transports (a process over unix, one
 forced onto tcp, a kubernetes-style one over grpc, a wasm-style one in memory), authenticates
-each with its own secret, invokes functions on them, and prints per-instance statistics.
+each with its own secret, invokes functions on them, and prints per-instance statistics. Where
+nats-server is on PATH (or SPEAR_NATS_URL names a server) a distributed-style instance joins
+over nats. Then a pool: 3 instances behind one InstancePool, one SIGKILLed mid-run, every call
+idempotent (none fails), and a table per pool member.
 
-  --requests N      invocations per instance (default 200)
+  --requests N      invocations per instance (default 200; the pool gets 3 × N)
   --concurrency N   invocations in flight per instance (default 8)
   --json            print the results as JSON instead of a table
 `;
@@ -60,7 +65,8 @@ export async function runDemo(args: string[]): Promise<number> {
 
   const progress = new DemoProgress(process.stderr);
   const kernel = await createKernel();
-  const runtime = new ProcessRuntime(kernel);
+  const nats = await natsForDemo(kernel, progress);
+  const runtime = new ProcessRuntime(new CommunicationFactory(kernel, nats ? { natsUrl: nats.url } : {}));
   let interrupted = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (interrupted) process.exit(130);
@@ -78,6 +84,7 @@ export async function runDemo(args: string[]): Promise<number> {
       { instanceId: 'proc-tcp', runtimeType: 'process', transports: ['tcp'], codec: codec('cbor') },
       { instanceId: 'k8s-grpc', runtimeType: 'kubernetes', codec: codec('protobuf') },
       { instanceId: 'wasm-mem', runtimeType: 'wasm', codec: 'json', inProcess: true },
+      ...(nats ? [{ instanceId: 'dist-nats', runtimeType: 'distributed' as const, codec: codec('cbor') }] : []),
     ];
     progress.note(`starting ${plans.length} instances (transports installed: ${kernel.transports().join(', ')})`);
     const running = await Promise.all(plans.map((plan) => start(kernel, runtime, plan, progress)));
@@ -86,14 +93,17 @@ export async function runDemo(args: string[]): Promise<number> {
     progress.startCounting(requests * running.length);
     await Promise.all(running.map((r) => drive(r, requests, concurrency, progress, () => interrupted)));
     progress.stopCounting();
-
     const rows = running.map(toRow);
+    const pool = interrupted
+      ? undefined
+      : await runPoolDemo({ size: 3, calls: requests * 3, concurrency: concurrency * 2 }, progress, () => interrupted);
+
     const monitor = runtime.factory.monitor;
     progress.note('stopping instances');
     await kernel.close();
     const counts = monitor.counts();
     if (interrupted) return 130;
-    process.stdout.write(values.json ? `${JSON.stringify({ instances: rows, events: counts }, null, 2)}\n` : renderTable(rows));
+    process.stdout.write(values.json ? `${JSON.stringify({ instances: rows, events: counts, pool }, null, 2)}\n` : renderTable(rows));
     if (!values.json) {
       process.stdout.write(
         `\nevents: ${counts.connected} connected, ${counts.authenticated} authenticated, ${counts.error} refused or failed, ${counts.disconnected} disconnected, ${counts.fallback} fallbacks\n`,
@@ -101,8 +111,9 @@ export async function runDemo(args: string[]): Promise<number> {
       process.stdout.write(
         'latency is per request with up to --concurrency in flight, measured by the host; all instances stopped, socket files removed\n',
       );
+      if (pool) process.stdout.write(`\n${renderPoolTable(pool)}`);
     }
-    const failed = rows.reduce((n, row) => n + row.errors, 0);
+    const failed = rows.reduce((n, row) => n + row.errors, 0) + (pool?.failed ?? 0);
     return failed === 0 ? 0 : 1;
   } catch (err) {
     if (interrupted) return 130;
@@ -110,6 +121,7 @@ export async function runDemo(args: string[]): Promise<number> {
   } finally {
     progress.stopCounting();
     await kernel.close();
+    await nats?.stop();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
@@ -190,4 +202,27 @@ function toRow(r: Running): DemoRow {
     p50Ms: stats.latencyMs.p50,
     p99Ms: stats.latencyMs.p99,
   };
+}
+
+/** The NATS server of the demo's distributed instance: SPEAR_NATS_URL, or one started from PATH; none (said so) without either. */
+async function natsForDemo(kernel: Kernel, progress: DemoProgress): Promise<{ url: string; stop(): Promise<void> } | undefined> {
+  if (!kernel.transports().includes('nats')) return undefined;
+  const configured = process.env.SPEAR_NATS_URL;
+  if (configured) {
+    progress.note(`nats: using the server in SPEAR_NATS_URL (${configured}) for the distributed instance`);
+    return { url: configured, stop: () => Promise.resolve() };
+  }
+  if (!natsServerAvailable()) {
+    progress.note(`nats: no distributed instance, nats-server is not on PATH (install it: ${NATS_SERVER_INSTALL})`);
+    return undefined;
+  }
+  let server: NatsServerProcess;
+  try {
+    server = await startNatsServer();
+  } catch (err) {
+    progress.note(`nats: no distributed instance, nats-server did not start (${err instanceof Error ? err.message : String(err)})`);
+    return undefined;
+  }
+  progress.note(`nats: started nats-server on ${server.url} for the distributed instance`);
+  return { url: server.url, stop: () => server.stop() };
 }

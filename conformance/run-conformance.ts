@@ -17,13 +17,24 @@ export interface RunConformanceOptions {
 
 /**
  * Registers the kit in the calling vitest file: one `describe` per transport and category, one
- * `it` per case. Await it at the top level of a test file:
- *
- *   await runConformance({ transport: 'my-transport', plugins: ['./dist/my-transport.js'] });
+ * `it` per case. Await it at the top level of a test file of its own.
  *
  * Cases the transport's capabilities rule out are registered as passing tests named
  * "… — unsupported: <reason>" and annotated, so they show in every report instead of vanishing.
- * vitest is imported only here, lazily, so the CLI runs the kit without it.
+ * vitest is imported only here, lazily, so the CLI runs the kit without it
+ * (`npx spear-comm conformance ./dist/my-transport.js` runs the same cases outside vitest).
+ *
+ * @example
+ * ```ts
+ * // my-transport.conformance.test.ts
+ * import { runConformance } from 'spear-comm/conformance';
+ *
+ * await runConformance({
+ *   transport: 'my-transport',               // the name registered with @Transport
+ *   plugins: ['./dist/my-transport.js'],     // modules to import first
+ *   address: () => 'mine://127.0.0.1:0',     // a fresh URL to listen on
+ * });
+ * ```
  */
 export async function runConformance(target: ConformanceTarget, options: RunConformanceOptions = {}): Promise<void> {
   const [{ registerSuite }, resolved] = await Promise.all([import('./vitest-suite.js'), resolveTarget(target)]);

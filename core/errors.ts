@@ -1,5 +1,5 @@
 /**
- * The error codes of DESIGN §3: one meaning per code, the same on every transport.
+ * The error codes: one meaning per code, the same on every transport.
  * `docs/errors.md` lists the situations that produce each.
  */
 export const ErrorCode = {

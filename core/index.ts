@@ -3,7 +3,7 @@ export { container, inject, injectable } from './di.js';
 export type { DependencyContainer, InjectionToken } from './di.js';
 export { CommunicationError, ErrorCode, RETRYABLE_CODES, abortedError, isRetryable, toCommunicationError } from './errors.js';
 export type { CommunicationErrorOptions } from './errors.js';
-export { Messages, MESSAGE_TYPES, RUNTIME_TYPES, STREAM_MESSAGE_TYPES, isResponse, isStreamMessage } from './messages.js';
+export { Messages, MESSAGE_TYPES, RUNTIME_TYPES, STREAM_MESSAGE_TYPES, isStreamMessage } from './messages.js';
 export type {
   Ack,
   AuthRequest,
@@ -13,6 +13,7 @@ export type {
   ExecutionResponse,
   HealthCheck,
   Heartbeat,
+  MessageInit,
   MessageType,
   Metadata,
   RuntimeInstanceId,
@@ -44,20 +45,22 @@ export {
   registerTransport,
   registeredCodecs,
   registeredTransports,
+  markTransportUnavailable,
+  unavailableTransports,
   unregisterCodec,
   unregisterTransport,
 } from './registry.js';
-export type { CodecEntry, CodecMeta, PluginClass, TransportEntry, TransportMeta } from './registry.js';
+export type { CodecEntry, CodecMeta, PluginClass, TransportEntry, TransportMeta, UnavailableTransport } from './registry.js';
 export { KERNEL, LOGGER } from './tokens.js';
 export { consoleLogger, silentLogger } from './logger.js';
 export type { Logger } from './logger.js';
 export { Emitter } from './events.js';
+export type { EmitterListener } from './events.js';
 export { Deque } from './deque.js';
 export { LatencyRecorder } from './latency.js';
 export type { LatencySummary } from './latency.js';
-export { SessionChannel, receiveUntilClosed } from './channel.js';
-export type { ChannelEvents, ChannelStats, CommunicationChannel, RequestHandler, SessionChannelOptions, WaitOptions } from './channel.js';
-export { acceptSession, openSession, CLIENT_VERSION, MAX_FRAME_SIZE_METADATA } from './session.js';
+export { receiveUntilClosed } from './channel.js';
+export type { ChannelEvents, ChannelStats, CommunicationChannel, RequestHandler, WaitOptions } from './channel.js';
 export { encodeHandshake, decodeHandshake } from './handshake-codec.js';
 export { generateSecret, secretsEqual } from './secret.js';
 export { ExecutionErrorCode, invoke, serve } from './serve.js';

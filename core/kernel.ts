@@ -2,17 +2,24 @@ import { randomUUID } from 'node:crypto';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { CommunicationChannel } from './channel.js';
-import type { Codec } from './codec.js';
 import { container, type DependencyContainer } from './di.js';
 import { CommunicationError, ErrorCode, toCommunicationError } from './errors.js';
 import { Listener } from './listener.js';
 import { silentLogger, type Logger } from './logger.js';
 import type { AuthRequest, RuntimeInstanceId, RuntimeType } from './messages.js';
-import { registeredCodecs, registeredTransports, type CodecEntry, type TransportEntry } from './registry.js';
+import {
+  registeredCodecs,
+  registeredTransports,
+  unavailableTransports,
+  type Codec,
+  type CodecEntry,
+  type Transport,
+  type TransportEntry,
+} from './registry.js';
 import { serve, type Handlers } from './serve.js';
 import { acceptSession, openSession } from './session.js';
 import { KERNEL, LOGGER } from './tokens.js';
-import { DEFAULT_MAX_FRAME_SIZE, type TlsOptions, type Transport } from './transport.js';
+import { DEFAULT_MAX_FRAME_SIZE, type TlsOptions } from './transport.js';
 
 /** How long a listener lets a peer take over one frame, from its first byte to its last. */
 export const DEFAULT_FRAME_TIMEOUT_MS = 30_000;
@@ -27,6 +34,7 @@ export const BUILTIN_PLUGINS: readonly string[] = [
   'spear-comm/plugins/unix',
   'spear-comm/plugins/websocket',
   'spear-comm/plugins/grpc',
+  'spear-comm/plugins/nats',
 ];
 
 export interface KernelOptions {
@@ -88,15 +96,27 @@ export interface ConnectOptions {
   signal?: AbortSignal;
 }
 
-/** A loaded plugin that could not be used, and why (e.g. a built-in whose module is missing). */
+/** A built-in plugin `createKernel()` could not load, and why (e.g. its library is not installed). */
 export interface UnavailablePlugin {
+  /** The module specifier, e.g. `spear-comm/plugins/websocket`. */
   module: string;
+  /** The load error's message; for a missing library it names the package to install. */
   reason: string;
 }
 
 export class Kernel {
   readonly container: DependencyContainer;
   readonly logger: Logger;
+  /**
+   * The built-in plugins `createKernel()` could not load, and why — typically a transport whose
+   * library (an optional peer dependency such as `ws` or `@grpc/grpc-js`) is not installed. Also
+   * reported through `logger` (info for a missing library, warn for anything else); using one of
+   * their schemes fails with `UnsupportedTransport` and the same reason.
+   *
+   * @example
+   * const kernel = await createKernel();
+   * for (const { module, reason } of kernel.unavailable) console.warn(`${module}: ${reason}`);
+   */
   readonly unavailable: readonly UnavailablePlugin[];
   private readonly transportEntries: Map<string, TransportEntry>;
   private readonly schemeToTransport = new Map<string, string>();
@@ -169,6 +189,8 @@ export class Kernel {
     const scheme = parsed.protocol.slice(0, -1);
     const name = this.schemeToTransport.get(scheme);
     if (!name) {
+      const missing = unavailableTransports().find((u) => u.meta.schemes.includes(scheme));
+      if (missing) throw new CommunicationError(ErrorCode.UnsupportedTransport, missing.reason);
       const known = [...this.transportEntries.values()]
         .map((t) => `${t.meta.name} (${t.meta.schemes.map((s) => `${s}://`).join(', ')})`)
         .join('; ');
@@ -194,7 +216,21 @@ export class Kernel {
     return instance;
   }
 
-  /** Listens on `url`; every client must open its session with the handshake before anything else. */
+  /**
+   * Listens on `url`; every client must open its session with the handshake before anything else.
+   * Port 0 picks a free port: `listener.url` has the real one. Fails with `UnsupportedTransport`
+   * for a scheme no installed transport serves, `ChannelCreationFailed` when the address is taken.
+   *
+   * @example
+   * ```ts
+   * const listener = await kernel.listen('tcp://127.0.0.1:0', {
+   *   secret: 'per-instance-secret',                       // clients must present it as `token`
+   *   handlers: { upper: (input) => Buffer.from(Buffer.from(input).toString().toUpperCase()) },
+   * });
+   * listener.on('rejected', (reason) => console.warn(reason));
+   * console.log(listener.url);                             // tcp://127.0.0.1:40123
+   * ```
+   */
   async listen(url: string, options: ListenOptions = {}): Promise<Listener> {
     this.assertOpen();
     const transportName = this.transportNameFor(url);
@@ -283,7 +319,18 @@ export class Kernel {
     return listener;
   }
 
-  /** Connects to `url`, authenticates, and returns the channel. */
+  /**
+   * Connects to `url`, authenticates, and returns the channel. Fails with `ConnectionRefused`
+   * when nothing accepts there, `AuthFailed` for a wrong token or a codec the listener refuses,
+   * `Timeout` after `timeoutMs` (10 s).
+   *
+   * @example
+   * ```ts
+   * const channel = await kernel.connect('tcp://127.0.0.1:7000', { token: 'per-instance-secret', codec: 'cbor' });
+   * const out = await invoke(channel, 'upper', Buffer.from('hello'), { timeoutMs: 1000 });
+   * await channel.close();
+   * ```
+   */
   async connect(url: string, options: ConnectOptions = {}): Promise<CommunicationChannel> {
     this.assertOpen();
     const transportName = this.transportNameFor(url);
@@ -369,7 +416,21 @@ function toImportable(module: string): string {
 
 /**
  * Builds a kernel on its own DI container: two kernels in one process share no plugin instance,
- * listener or channel. Loads the built-in plugins and `options.plugins` first.
+ * listener or channel. Loads the built-in plugins and `options.plugins` first. A built-in whose
+ * library is not installed (`ws`, `@grpc/grpc-js`) is listed in `kernel.unavailable`; a module in
+ * `options.plugins` that fails to load rejects with `UnsupportedTransport`.
+ *
+ * @example
+ * ```ts
+ * import { createKernel, invoke } from 'spear-comm';
+ *
+ * const kernel = await createKernel({ plugins: ['./dist/my-transport.js'] });
+ * console.log(kernel.transports(), kernel.codecs());   // ['memory', 'tcp', 'unix', …], ['json', 'cbor', 'protobuf']
+ * const listener = await kernel.listen('memory://demo', { handlers: { echo: (input) => input } });
+ * const channel = await kernel.connect(listener.url);
+ * await invoke(channel, 'echo', Buffer.from('hi'));
+ * await kernel.close();                                 // closes every listener and channel
+ * ```
  */
 export async function createKernel(options: KernelOptions = {}): Promise<Kernel> {
   const unavailable: UnavailablePlugin[] = [];
@@ -391,5 +452,12 @@ export async function createKernel(options: KernelOptions = {}): Promise<Kernel>
       throw toCommunicationError(err, ErrorCode.UnsupportedTransport, `Could not load plugin module "${module}"`);
     }
   }
-  return new Kernel({ ...options, unavailable });
+  const kernel = new Kernel({ ...options, unavailable });
+  // A built-in whose library is not installed is expected (it is an optional peer dependency):
+  // say so quietly. Any other failure to load one is a fault worth a warning.
+  for (const { module, reason } of unavailable) {
+    const expected = unavailableTransports().some((u) => u.reason === reason);
+    kernel.logger[expected ? 'info' : 'warn'](`Built-in plugin ${module} is not available: ${reason}`, { module });
+  }
+  return kernel;
 }

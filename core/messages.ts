@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 
-export type RuntimeType = 'process' | 'kubernetes' | 'wasm';
-export const RUNTIME_TYPES: readonly RuntimeType[] = ['process', 'kubernetes', 'wasm'];
+/** `distributed`: instances on other machines, reached through a message system (nats, else grpc). */
+export type RuntimeType = 'process' | 'kubernetes' | 'wasm' | 'distributed';
+export const RUNTIME_TYPES: readonly RuntimeType[] = ['process', 'kubernetes', 'wasm', 'distributed'];
 
 export interface RuntimeInstanceId {
   runtimeType: RuntimeType;
@@ -109,7 +110,7 @@ export function isStreamMessage(msg: RuntimeMessage): msg is StreamMessage {
 }
 
 /** The fields a caller may leave out when building a message. */
-type Build<T extends RuntimeMessage> = Omit<T, 'type' | 'requestId' | 'timestamp' | 'metadata'> &
+export type MessageInit<T extends RuntimeMessage> = Omit<T, 'type' | 'requestId' | 'timestamp' | 'metadata'> &
   Partial<Pick<T, 'requestId' | 'timestamp' | 'metadata'>>;
 
 function envelope(fields: Partial<Envelope>): Envelope {
@@ -122,13 +123,13 @@ function envelope(fields: Partial<Envelope>): Envelope {
 
 /** Builders that fill in `requestId` (a UUID), `timestamp` (now) and `metadata` ({}). */
 export const Messages = {
-  executionRequest: (f: Build<ExecutionRequest>): ExecutionRequest => ({ ...f, ...envelope(f), type: 'ExecutionRequest' }),
-  executionResponse: (f: Build<ExecutionResponse>): ExecutionResponse => ({ ...f, ...envelope(f), type: 'ExecutionResponse' }),
-  healthCheck: (f: Build<HealthCheck> = {}): HealthCheck => ({ ...f, ...envelope(f), type: 'HealthCheck' }),
-  ack: (f: Build<Ack> = {}): Ack => ({ ...f, ...envelope(f), type: 'Ack' }),
-  heartbeat: (f: Build<Heartbeat>): Heartbeat => ({ ...f, ...envelope(f), type: 'Heartbeat' }),
-  authRequest: (f: Build<AuthRequest>): AuthRequest => ({ ...f, ...envelope(f), type: 'AuthRequest' }),
-  authResponse: (f: Build<AuthResponse>): AuthResponse => ({ ...f, ...envelope(f), type: 'AuthResponse' }),
+  executionRequest: (f: MessageInit<ExecutionRequest>): ExecutionRequest => ({ ...f, ...envelope(f), type: 'ExecutionRequest' }),
+  executionResponse: (f: MessageInit<ExecutionResponse>): ExecutionResponse => ({ ...f, ...envelope(f), type: 'ExecutionResponse' }),
+  healthCheck: (f: MessageInit<HealthCheck> = {}): HealthCheck => ({ ...f, ...envelope(f), type: 'HealthCheck' }),
+  ack: (f: MessageInit<Ack> = {}): Ack => ({ ...f, ...envelope(f), type: 'Ack' }),
+  heartbeat: (f: MessageInit<Heartbeat>): Heartbeat => ({ ...f, ...envelope(f), type: 'Heartbeat' }),
+  authRequest: (f: MessageInit<AuthRequest>): AuthRequest => ({ ...f, ...envelope(f), type: 'AuthRequest' }),
+  authResponse: (f: MessageInit<AuthResponse>): AuthResponse => ({ ...f, ...envelope(f), type: 'AuthResponse' }),
 };
 
 /** Message kinds that answer an earlier message with the same requestId. */

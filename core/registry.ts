@@ -21,16 +21,24 @@ export type PluginClass<T> = new (...args: any[]) => T;
 
 export interface TransportEntry {
   meta: TransportMeta;
-  plugin: PluginClass<TransportContract>;
+  plugin: PluginClass<Transport>;
 }
 export interface CodecEntry {
   meta: CodecMeta;
-  plugin: PluginClass<CodecContract>;
+  plugin: PluginClass<Codec>;
+}
+
+/** A transport whose plugin module loaded but cannot work here, e.g. because its library is not installed. */
+export interface UnavailableTransport {
+  meta: TransportMeta;
+  /** What is missing and how to fix it; the message of the `UnsupportedTransport` error for its schemes. */
+  reason: string;
 }
 
 interface Registry {
   transports: Map<string, TransportEntry>;
   codecs: Map<string, CodecEntry>;
+  unavailable?: Map<string, UnavailableTransport>;
 }
 
 // One registry per process, even if two copies of spear-comm end up in a user's dependency
@@ -38,6 +46,8 @@ interface Registry {
 const REGISTRY_KEY = Symbol.for('spear-comm.plugin-registry.v1');
 const holder = globalThis as { [REGISTRY_KEY]?: Registry };
 const registry: Registry = (holder[REGISTRY_KEY] ??= { transports: new Map(), codecs: new Map() });
+// Added after v1 shipped: a registry made by an older copy lacks it.
+const unavailable = (registry.unavailable ??= new Map());
 
 const NAME = /^[a-z][a-z0-9._-]*$/;
 const SCHEME = /^[a-z][a-z0-9+.-]*$/;
@@ -51,7 +61,7 @@ function checkName(kind: string, name: string): void {
 }
 
 /** Registers a transport plugin class (what `@Transport` does; for code that cannot use decorators). */
-export function registerTransport(plugin: PluginClass<TransportContract>, meta: TransportMeta): void {
+export function registerTransport(plugin: PluginClass<Transport>, meta: TransportMeta): void {
   checkName('Transport', meta.name);
   if (meta.schemes.length === 0) throw new TypeError(`Transport "${meta.name}" must declare at least one URL scheme`);
   for (const scheme of meta.schemes) {
@@ -70,7 +80,7 @@ export function registerTransport(plugin: PluginClass<TransportContract>, meta: 
   registry.transports.set(meta.name, { meta: { name: meta.name, schemes: [...meta.schemes] }, plugin });
 }
 
-export function registerCodec(plugin: PluginClass<CodecContract>, meta: CodecMeta): void {
+export function registerCodec(plugin: PluginClass<Codec>, meta: CodecMeta): void {
   checkName('Codec', meta.name);
   registry.codecs.set(meta.name, { meta: { ...meta }, plugin });
 }
@@ -83,6 +93,22 @@ export function unregisterCodec(name: string): boolean {
   return registry.codecs.delete(name);
 }
 
+/**
+ * Records that transport `meta.name` cannot be used in this process and why (what
+ * `loadOptional()` of `spear-comm/transport-kit` does when a transport's library is missing).
+ * A kernel then answers its schemes with `UnsupportedTransport` carrying `reason`, instead of
+ * "no transport handles this scheme". Registering the transport later clears the mark.
+ */
+export function markTransportUnavailable(meta: TransportMeta, reason: string): void {
+  checkName('Transport', meta.name);
+  unavailable.set(meta.name, { meta: { name: meta.name, schemes: [...meta.schemes] }, reason });
+}
+
+/** Transports marked unavailable with `markTransportUnavailable()` (and not registered since). */
+export function unavailableTransports(): UnavailableTransport[] {
+  return [...unavailable.values()].filter((u) => !registry.transports.has(u.meta.name));
+}
+
 export function registeredTransports(): TransportEntry[] {
   return [...registry.transports.values()];
 }
@@ -91,18 +117,52 @@ export function registeredCodecs(): CodecEntry[] {
   return [...registry.codecs.values()];
 }
 
-/** Class decorator: `@Transport({ name: 'tcp', schemes: ['tcp'] }) class TcpTransport implements Transport {}` */
+/**
+ * Class decorator that registers a transport plugin: importing the module is all it takes to
+ * install it (in every kernel created afterwards). Needs `experimentalDecorators` and
+ * `emitDecoratorMetadata` in your tsconfig. The kernel constructs the class through its container,
+ * so the constructor may `@inject(KERNEL)` or `@inject(LOGGER)`.
+ *
+ * @example
+ * ```ts
+ * import { Transport, type FrameConnection, type FrameListener, type TransportCapabilities,
+ *   type TransportConnectOptions, type TransportListenOptions } from 'spear-comm';
+ *
+ * @Transport({ name: 'carrier', schemes: ['carrier'] })
+ * export class CarrierTransport implements Transport {
+ *   readonly capabilities: TransportCapabilities = { maxFrameSize: 1 << 24, ordered: true, reliable: true, localOnly: false };
+ *   async connect(url: URL, options: TransportConnectOptions): Promise<FrameConnection> { … }
+ *   async listen(url: URL, options: TransportListenOptions): Promise<FrameListener> { … }
+ * }
+ * ```
+ */
 export function Transport(meta: TransportMeta) {
-  return <C extends PluginClass<TransportContract>>(plugin: C): C => {
+  return <C extends PluginClass<Transport>>(plugin: C): C => {
     injectable()(plugin);
     registerTransport(plugin, meta);
     return plugin;
   };
 }
 
-/** Class decorator: `@Codec({ name: 'json', contentType: 'application/json' }) class JsonCodec implements Codec {}` */
+/**
+ * Class decorator that registers a codec: importing the module installs it. A session picks its
+ * codec by name when it connects (`kernel.connect(url, { codec: 'msgpack' })`).
+ *
+ * @example
+ * ```ts
+ * import { Codec, validateMessage, type RuntimeMessage } from 'spear-comm';
+ *
+ * @Codec({ name: 'msgpack', contentType: 'application/msgpack' })
+ * export class MsgpackCodec implements Codec {
+ *   readonly name = 'msgpack';
+ *   readonly contentType = 'application/msgpack';
+ *   encode(message: RuntimeMessage): Uint8Array { return pack(message); }
+ *   decode(bytes: Uint8Array): RuntimeMessage { return validateMessage(unpack(bytes)); }  // DecodeFailed on bad input
+ * }
+ * ```
+ */
 export function Codec(meta: CodecMeta) {
-  return <C extends PluginClass<CodecContract>>(plugin: C): C => {
+  return <C extends PluginClass<Codec>>(plugin: C): C => {
     injectable()(plugin);
     registerCodec(plugin, meta);
     return plugin;

@@ -30,6 +30,17 @@ export const ExecutionErrorCode = {
 /**
  * Answers the channel's ExecutionRequests with `handlers[functionName]`. A throwing handler or an
  * unknown function becomes an `ExecutionResponse` with `success: false`. Returns a function that stops serving.
+ * Either side of a channel may serve (`handlers` in `listen()`/`connect()` options does the same).
+ *
+ * @example
+ * ```ts
+ * const channel = await kernel.connect(url, { token });
+ * const stop = serve(channel, {
+ *   upper: (input) => Buffer.from(Buffer.from(input).toString().toUpperCase()),
+ *   slow: async (input, ctx) => { await work(ctx.signal); return input; },   // ctx: requestId, metadata, timeoutMs…
+ * });
+ * // later: stop();
+ * ```
  */
 export function serve(channel: CommunicationChannel, handlers: Handlers): () => void {
   const running = new Set<RunningCall>();
@@ -155,7 +166,22 @@ export interface InvokeOptions {
   metadata?: Metadata;
 }
 
-/** Calls a function the other side serves and returns its output; a remote failure throws `RemoteError`. */
+/**
+ * Calls a function the other side serves and returns its output. A failure of the remote handler
+ * throws `CommunicationError` `RemoteError` (its `remoteCode` says which, e.g. `UnknownFunction`);
+ * no answer in `timeoutMs` (30 s) throws `Timeout`; the signal firing throws `Aborted`.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   const out = await invoke(channel, 'upper', Buffer.from('hello'), { timeoutMs: 1000 });
+ *   console.log(Buffer.from(out).toString());   // HELLO
+ * } catch (err) {
+ *   if (CommunicationError.is(err, ErrorCode.RemoteError)) console.error('the handler failed:', err.remoteCode, err.message);
+ *   else throw err;
+ * }
+ * ```
+ */
 export async function invoke(
   channel: CommunicationChannel,
   functionName: string,

@@ -225,6 +225,7 @@ export function acceptSession(connection: FrameConnection, options: ServerSessio
           return failWith(toCommunicationError(err, ErrorCode.DecodeFailed, `Bad handshake from ${where}`));
         }
         const answer = { requestId: request.requestId };
+        if (connection.refusal) return failWith(connection.refusal, answer);
         const codec = options.codecs.get(request.codec);
         if (!codec) {
           return failWith(

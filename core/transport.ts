@@ -43,6 +43,12 @@ export interface FrameConnection {
    * not authenticated yet. Transports that cannot change it on a live connection omit it.
    */
   setMaxFrameSize?(maxFrameSize: number, reason?: string): void;
+  /**
+   * Set by a listener's transport that accepted the connection only to refuse its session (e.g. a
+   * client certificate the listener does not trust): the session answers the peer's AuthRequest
+   * with `success: false` and this error's message, and closes the connection with it.
+   */
+  refusal?: CommunicationError;
   /** Stop delivering frames (the peer's sends will eventually wait) until `resume()`. */
   pause(): void;
   resume(): void;
@@ -67,6 +73,11 @@ export interface TlsOptions {
   cert?: string | Buffer;
   key?: string | Buffer;
   ca?: string | Buffer | Array<string | Buffer>;
+  /**
+   * Listener side: ask every client for a certificate and refuse one without a certificate that
+   * `ca` signed (mutual TLS); such a client's connect fails with `AuthFailed`.
+   */
+  requestCert?: boolean;
   /** Client side: whether to reject a certificate it cannot verify (default true). */
   rejectUnauthorized?: boolean;
   servername?: string;

@@ -58,9 +58,13 @@ export function unixSocketPath(dir: string, instanceId: string): string {
   return join(dir, socketFileName(instanceId));
 }
 
-/** `unix://` URL for an absolute path; the path is percent-encoded where a URL needs it. */
+/**
+ * `unix://` URL for an absolute path. Each path segment is percent-encoded as a URI component
+ * (`%`, spaces, `?`, `#` and non-ASCII characters as UTF-8), so `decodeURIComponent(new
+ * URL(url).pathname)` gives back exactly `path` — in Node, and in any language's URL parser.
+ */
 export function unixUrl(path: string): string {
-  return `unix://${encodeURI(path).replace(/[?#]/g, encodeURIComponent)}`;
+  return `unix://${path.split('/').map(encodeURIComponent).join('/')}`;
 }
 
 /** Everything needed to build an instance's listen URL for one URL scheme. */
@@ -72,6 +76,13 @@ export interface AddressContext {
   host: string;
   /** Port for network transports; 0 lets the OS pick a free one, so every instance gets its own. */
   port: number;
+  /** The NATS server (`nats://host:port`) instances meet the host on, for the nats transport. */
+  natsUrl?: string;
+}
+
+/** The subject an instance's listener uses on NATS: `spear.instance.<instanceFileStem(id)>`. */
+export function natsInstanceSubject(instanceId: string): string {
+  return `spear.instance.${instanceFileStem(instanceId)}`;
 }
 
 /**
@@ -85,6 +96,18 @@ export async function instanceAddress(scheme: string, context: AddressContext): 
       const problem = unixPathProblem(path);
       if (problem) throw new CommunicationError(ErrorCode.ChannelCreationFailed, problem);
       return unixUrl(path);
+    }
+    case 'nats':
+    case 'natss': {
+      if (!context.natsUrl) {
+        throw new CommunicationError(
+          ErrorCode.ChannelCreationFailed,
+          'no NATS server is configured: give the factory natsUrl (or the channel config natsUrl), or set SPEAR_NATS_URL',
+        );
+      }
+      const server = new URL(context.natsUrl);
+      const auth = server.username ? `${server.username}${server.password ? `:${server.password}` : ''}@` : '';
+      return `${scheme}://${auth}${server.host}/${natsInstanceSubject(context.instanceId)}`;
     }
     case 'memory':
       // Memory names live in one kernel; the stem keeps two instances' names apart.

@@ -38,6 +38,8 @@ export interface ChannelConfig {
   port?: number;
   /** Directory for the unix socket file (default: the factory's private temporary directory). */
   socketDir?: string;
+  /** The NATS server for this instance's nats listener (default: the factory's). */
+  natsUrl?: string;
   /** Probe the instance and count a silent one as disconnected. */
   heartbeat?: HeartbeatOptions | false;
   /** Functions the host serves to the instance. */
@@ -60,6 +62,12 @@ export interface FactoryOptions {
   socketDir?: string;
   /** Interface network transports bind to (default 127.0.0.1). */
   host?: string;
+  /**
+   * The NATS server (`nats://host:port`, more servers in the channel config's `extra.servers`)
+   * that nats listeners use; default `SPEAR_NATS_URL` from the environment. Without one, the
+   * `distributed` strategy falls back to grpc.
+   */
+  natsUrl?: string;
   /** Where connection events go (default: a new monitor, `factory.monitor`). */
   monitor?: ConnectionMonitor;
 }
@@ -71,6 +79,20 @@ const TLS_SCHEMES = new Set(['tls', 'wss', 'grpcs']);
  * type's strategy (process: unix, else tcp; kubernetes: grpc, else tcp; wasm: memory) and giving
  * every instance its own address, listener and secret. Transports are reached only through the
  * kernel, so plugins installed later (or by a third party) take part like the built-in ones.
+ * Built on a kernel and closed with it.
+ *
+ * @example
+ * ```ts
+ * import { createKernel, invoke } from 'spear-comm';
+ * import { CommunicationFactory } from 'spear-comm/runtime';
+ *
+ * const kernel = await createKernel();
+ * const factory = new CommunicationFactory(kernel);
+ * const channel = await factory.createChannel('process');        // unix, else tcp (see channel.fallbacks)
+ * startMyInstance({ env: { ...process.env, ...channel.environment() } });  // it calls connectFromEnv()
+ * await channel.waitForConnection({ timeoutMs: 10_000 });
+ * await invoke(channel, 'upper', Buffer.from('hi'));
+ * ```
  */
 export class CommunicationFactory {
   readonly monitor: ConnectionMonitor;
@@ -79,6 +101,7 @@ export class CommunicationFactory {
   private readonly reserved = new Set<string>();
   private readonly owned: Array<{ close(): Promise<void> }> = [];
   private readonly host: string;
+  private readonly natsUrl: string | undefined;
   private readonly fixedSocketDir: string | undefined;
   private privateSocketDir: Promise<string> | undefined;
   private removeOnExit: (() => void) | undefined;
@@ -90,6 +113,8 @@ export class CommunicationFactory {
   ) {
     this.monitor = options.monitor ?? new ConnectionMonitor();
     this.host = options.host ?? '127.0.0.1';
+    const natsUrl = options.natsUrl ?? process.env.SPEAR_NATS_URL;
+    if (natsUrl) this.natsUrl = natsUrl;
     if (options.socketDir !== undefined && !isAbsolute(options.socketDir)) {
       throw new TypeError(`socketDir must be an absolute path, got "${options.socketDir}"`);
     }
@@ -167,6 +192,7 @@ export class CommunicationFactory {
         secret,
         fallbacks,
         ...(opened.port !== undefined ? { port: opened.port } : {}),
+        ...(natsServers(opened.transport, config.extra) ?? {}),
         heartbeat: config.heartbeat ?? false,
         onClosed: () => {
           if (this.live.get(key) === channel) this.live.delete(key);
@@ -258,6 +284,7 @@ export class CommunicationFactory {
       socketDir: () => (config.socketDir !== undefined ? Promise.resolve(config.socketDir) : this.socketDir()),
       host: config.host ?? this.host,
       port: config.port ?? 0,
+      ...((config.natsUrl ?? this.natsUrl) ? { natsUrl: (config.natsUrl ?? this.natsUrl)! } : {}),
     };
     for (const candidate of candidates) {
       const scheme = this.schemeFor(candidate);
@@ -297,4 +324,11 @@ export class CommunicationFactory {
     if (this.closing || this.kernel.isClosed())
       throw new CommunicationError(ErrorCode.ChannelCreationFailed, 'This factory (or its kernel) is closed');
   }
+}
+
+/** The extra NATS servers an instance on nats is told about (`SPEAR_NATS_SERVERS`). */
+function natsServers(transport: string, extra: Record<string, unknown> | undefined): { servers: string[] } | undefined {
+  const servers = extra?.servers;
+  if (transport !== 'nats' || !Array.isArray(servers) || servers.length === 0) return undefined;
+  return { servers: servers.map(String) };
 }

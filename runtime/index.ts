@@ -1,16 +1,17 @@
 // spear-comm/runtime: the runtime layer, built on a kernel — factory strategies, per-instance
 // addresses, process instances, resilience. It imports only the public entries.
 export { UNIX_PATH_MAX, instanceAddress, instanceFileStem, socketFileName, unixPathProblem, unixSocketPath, unixUrl } from './addresses.js';
+export type { AddressContext } from './addresses.js';
 export { DEFAULT_STRATEGIES, candidateTransports } from './strategies.js';
 export type { CommunicationStrategy } from './strategies.js';
 export { CommunicationFactory } from './factory.js';
 export type { ChannelConfig, FactoryOptions } from './factory.js';
 export { DurableChannel } from './durable-channel.js';
-export type { DurableChannelEvents, DurableChannelStats } from './durable-channel.js';
+export type { DurableChannelEvents, DurableChannelOptions, DurableChannelStats } from './durable-channel.js';
 export { InstanceChannel } from './instance-channel.js';
-export type { FallbackRecord, InstanceChannelState, InstanceChannelStats } from './instance-channel.js';
+export type { FallbackRecord, InstanceChannelInit, InstanceChannelState, InstanceChannelStats } from './instance-channel.js';
 export { SPEAR_ENV, connectFromEnv, instanceEnvironment, readInstanceEnv } from './instance-env.js';
-export type { ConnectFromEnvOptions, InstanceSettings } from './instance-env.js';
+export type { ConnectFromEnvOptions, Env, InstanceSettings } from './instance-env.js';
 export { ConnectionMonitor } from './monitoring.js';
 export type {
   AuthenticatedEvent,
@@ -42,6 +43,7 @@ export { InstancePool } from './pool/instance-pool.js';
 export type {
   InstancePoolEvents,
   InstancePoolOptions,
+  PoolBreakerOptions,
   PoolInvokeOptions,
   PoolMemberSource,
   PoolMemberState,

@@ -26,6 +26,8 @@ export interface InstanceChannelInit {
   codec: string;
   secret: string;
   port?: number;
+  /** More NATS servers of the cluster, for an instance that connects over nats. */
+  servers?: string[];
   fallbacks: FallbackRecord[];
   heartbeat?: HeartbeatOptions | false;
   onClosed?: () => void;
@@ -43,6 +45,7 @@ export class InstanceChannel extends DurableChannel {
   readonly listener: Listener;
   readonly #secret: string;
   readonly #port: number | undefined;
+  readonly #servers: string[] | undefined;
   readonly #onClosed: (() => void) | undefined;
   #everConnected = false;
 
@@ -53,6 +56,7 @@ export class InstanceChannel extends DurableChannel {
     this.fallbacks = Object.freeze([...init.fallbacks]);
     this.#secret = init.secret;
     this.#port = init.port;
+    this.#servers = init.servers;
     this.#onClosed = init.onClosed;
     init.listener.on('channel', (session) => {
       this.#everConnected = true;
@@ -72,6 +76,7 @@ export class InstanceChannel extends DurableChannel {
       transport: this.transport,
       address: this.url,
       ...(this.#port !== undefined ? { port: this.#port } : {}),
+      ...(this.#servers ? { servers: this.#servers } : {}),
       instanceId: this.instanceId,
       secret: this.#secret,
       codec: this.codec,

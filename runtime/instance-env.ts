@@ -28,6 +28,8 @@ export const SPEAR_ENV = {
   codec: 'SPEAR_CODEC',
   /** `process`, `kubernetes` or `wasm` (sent as the AuthRequest's clientType; default `process`). */
   runtimeType: 'SPEAR_RUNTIME_TYPE',
+  /** For nats: more servers of the NATS cluster besides the address's, comma-separated. */
+  natsServers: 'SPEAR_NATS_SERVERS',
 } as const;
 
 /** What an instance needs to know to reach its host. */
@@ -36,6 +38,8 @@ export interface InstanceSettings {
   /** The URL to connect to. */
   address: string;
   port?: number;
+  /** For nats: more NATS servers to try besides the address's. */
+  servers?: string[];
   instanceId: RuntimeInstanceId;
   secret: string;
   codec: string;
@@ -51,10 +55,12 @@ export function instanceEnvironment(settings: InstanceSettings): Record<string, 
     [SPEAR_ENV.secret]: settings.secret,
     [SPEAR_ENV.codec]: settings.codec,
     [SPEAR_ENV.runtimeType]: settings.instanceId.runtimeType,
+    ...(settings.servers && settings.servers.length > 0 ? { [SPEAR_ENV.natsServers]: settings.servers.join(',') } : {}),
   };
 }
 
-type Env = Record<string, string | undefined>;
+/** Environment variables, as in `process.env`. */
+export type Env = Record<string, string | undefined>;
 
 /**
  * Reads the `SPEAR_*` variables. The address is `SPEAR_COMMUNICATION_ADDRESS`, or, for a host that
@@ -75,6 +81,10 @@ export function readInstanceEnv(env: Env = process.env): InstanceSettings {
   const port = portText === '' ? undefined : Number(portText);
   if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536))
     problems.push(`${SPEAR_ENV.port} is "${portText}", not a port number`);
+  const servers = value(SPEAR_ENV.natsServers)
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   let address = value(SPEAR_ENV.address);
   let transport = value(SPEAR_ENV.communicationType);
   if (address === '') {
@@ -93,6 +103,7 @@ export function readInstanceEnv(env: Env = process.env): InstanceSettings {
     transport,
     address,
     ...(port !== undefined ? { port } : {}),
+    ...(servers.length > 0 ? { servers } : {}),
     instanceId: { runtimeType, instanceId },
     secret,
     codec: value(SPEAR_ENV.codec) || 'json',
@@ -120,6 +131,18 @@ export interface ConnectFromEnvOptions {
  * The instance side of a start: reads the `SPEAR_*` environment the host set, connects to the
  * host's per-instance address, authenticates with the instance's secret, and returns the channel
  * (pass `handlers`, or call `serve(channel, handlers)`, to answer the host's invocations).
+ *
+ * @example
+ * ```ts
+ * // worker.js, started by ProcessRuntime.spawn() (or any host that set SPEAR_COMMUNICATION_TYPE,
+ * // SPEAR_ADDRESS, SPEAR_PORT, SPEAR_INSTANCE_ID, SPEAR_SECRET, SPEAR_CODEC)
+ * import { connectFromEnv } from 'spear-comm/runtime';
+ *
+ * const channel = await connectFromEnv({
+ *   handlers: { upper: (input) => Buffer.from(Buffer.from(input).toString().toUpperCase()) },
+ * });
+ * channel.on('close', () => process.exit(0));
+ * ```
  */
 export async function connectFromEnv(options: ConnectFromEnvOptions = {}): Promise<ReconnectingChannel> {
   const env = options.env ?? process.env;
@@ -134,6 +157,7 @@ export async function connectFromEnv(options: ConnectFromEnvOptions = {}): Promi
       codec: settings.codec,
       reconnect: options.reconnect ?? { kind: 'none' },
       heartbeat: options.heartbeat ?? false,
+      ...(settings.servers ? { extra: { servers: settings.servers } } : {}),
       ...(options.handlers ? { handlers: options.handlers } : {}),
       ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
     });

@@ -49,7 +49,19 @@ export interface ProcessRuntimeEvents {
  * Starts runtime instances as child processes, each with its own channel, address and secret
  * (passed in `SPEAR_*` variables; the instance calls `connectFromEnv()`), waits for each to
  * authenticate, notices when one exits, and stops them all on `close()` — also when the host
- * process exits without closing.
+ * process exits without closing. It closes with the kernel it is built on.
+ *
+ * @example
+ * ```ts
+ * import { createKernel, invoke } from 'spear-comm';
+ * import { ProcessRuntime } from 'spear-comm/runtime';
+ *
+ * const kernel = await createKernel();
+ * const runtime = new ProcessRuntime(kernel);
+ * const worker = await runtime.spawn({ args: ['worker.js'] });   // resolves once authenticated
+ * await worker.invoke('upper', Buffer.from('hi'));
+ * await kernel.close();                                           // stops instances, removes sockets
+ * ```
  */
 export class ProcessRuntime extends Emitter<ProcessRuntimeEvents> {
   readonly factory: CommunicationFactory;

@@ -18,6 +18,8 @@ export const DEFAULT_STRATEGIES: Readonly<Record<RuntimeType, Readonly<Communica
   process: Object.freeze({ runtimeType: 'process', preferred: 'unix', fallbacks: Object.freeze(['tcp']) }),
   kubernetes: Object.freeze({ runtimeType: 'kubernetes', preferred: 'grpc', fallbacks: Object.freeze(['tcp']) }),
   wasm: Object.freeze({ runtimeType: 'wasm', preferred: 'memory', fallbacks: Object.freeze([]) }),
+  // Instances on other machines meet the host on a NATS cluster; without a NATS server configured, grpc.
+  distributed: Object.freeze({ runtimeType: 'distributed', preferred: 'nats', fallbacks: Object.freeze(['grpc']) }),
 });
 
 /** The transports of a strategy in the order they are tried. */

@@ -56,11 +56,16 @@ it('spawns instances over unix, tcp, grpc and memory, prints a table, and leaves
   const grpc = /transports installed: [^)]*\bgrpc\b/.test(stderr);
   if (!grpc) expect(stderr).toMatch(/k8s-grpc .* \(grpc unavailable: transport "grpc" is not installed/);
   expect(stderr).toMatch(/guessed secret was refused \(AuthFailed\)/);
-  expect(stderr).toMatch(/30\/150 requests|150\/150 requests/);
+  // A distributed-style instance joins over nats where nats-server is installed, and the demo says so either way.
+  const nats = /nats: started nats-server/.test(stderr);
+  if (!nats)
+    expect(stderr).toMatch(/nats: no distributed instance, nats-server is not on PATH \(install it: apt-get install -y nats-server\)/);
+  const total = nats ? 180 : 150;
+  expect(stderr).toMatch(new RegExp(`30/${total} requests|${total}/${total} requests`));
   expect(code, stderr).toBe(0);
   const rows = stdout
     .split('\n')
-    .filter((line) => /^(proc|k8s|wasm)-/.test(line))
+    .filter((line) => /^(proc|k8s|wasm|dist)-/.test(line))
     .map((line) => line.split(/\s+/));
   expect(rows.map((r) => [r[0], r[1], r[2], r[4], r[5]])).toEqual([
     ['proc-unix-1', 'process', 'unix', '30', '0'],
@@ -68,9 +73,17 @@ it('spawns instances over unix, tcp, grpc and memory, prints a table, and leaves
     ['proc-tcp', 'process', 'tcp', '30', '0'],
     ['k8s-grpc', 'kubernetes', grpc ? 'grpc' : 'tcp', '30', '0'],
     ['wasm-mem', 'wasm', 'memory', '30', '0'],
+    ...(nats ? [['dist-nats', 'distributed', 'nats', '30', '0']] : []),
   ]);
   expect(stdout).toMatch(/^instance +runtime +transport +codec +requests +errors +p50 ms +p99 ms$/m);
-  expect(stdout).toMatch(/5 authenticated, 1 refused or failed, 5 disconnected/);
+  expect(stdout).toMatch(
+    nats ? /6 authenticated, 1 refused or failed, 6 disconnected/ : /5 authenticated, 1 refused or failed, 5 disconnected/,
+  );
+  // The pool part: one member SIGKILLed mid-run, no idempotent call failed, the dead one shown as left.
+  expect(stdout).toMatch(
+    /^pool of 3 \(least-pending\): 90 idempotent calls, 0 failed, \d+ retried on another member; pool-\d \(pid \d+\) SIGKILLed after 30 calls/m,
+  );
+  expect(stdout).toMatch(/^pool-\d +\d+ +left \(dead\) /m);
   expect(readdirSync(tmp)).toEqual([]);
   expect(processesWith(marker)).toEqual([]);
 });

@@ -11,6 +11,8 @@ import {
   type RuntimeMessage,
 } from 'spear-comm';
 import { checkCbor } from './check-cbor.js';
+import { decodeFast } from './fast-decode.js';
+import { encodeFast } from './fast-encode.js';
 
 // Plain RFC 8949: maps with text keys, byte strings, integers, float64 — no record extension,
 // no tags (not even 64 for Uint8Array), no shared structures or packed strings — so that any
@@ -83,11 +85,17 @@ export class CborCodec implements Codec {
   readonly contentType = 'application/cbor';
 
   encode(message: RuntimeMessage): Uint8Array {
+    // Straight into bytes for the fixed message shapes; a field of an unexpected type takes the cbor-x path.
+    const fast = encodeFast(message);
+    if (fast !== undefined) return fast;
     const buf = cbor.encode(messageFields(message, CBOR_FIELDS));
     return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   }
 
   decode(bytes: Uint8Array): RuntimeMessage {
+    // One pass over the bytes for the fixed message shapes; anything else takes the careful path below.
+    const fast = decodeFast(bytes);
+    if (fast !== undefined) return validateMessage(fast, { bytes: bytesField });
     // A fresh plain view: cbor-x caches a DataView on its input object, and byte strings then come back as Uint8Array, not Buffer.
     const input = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const hasProtoKey = checkCbor(input);

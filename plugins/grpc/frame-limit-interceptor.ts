@@ -1,8 +1,26 @@
-import { ServerInterceptingCall, status as Status, type Metadata, type ServerInterceptor } from '@grpc/grpc-js';
+import { ServerInterceptingCall, Status, type Metadata, type ServerInterceptor } from './grpc-library.js';
 
-/** Set once grpc-js has refused one of the call's messages for its size: grpc-js's own status details. */
+/**
+ * grpc-js's innermost server call, for what grpc-js has no public API for: the HTTP/2 session
+ * the call runs on (to close the whole connection of a refused peer) and the message decoder
+ * (whose limit it checks against each message's length prefix, before buffering the message).
+ */
+export interface InnerServerCall {
+  stream?: {
+    session?: { close(): void; destroy(): void; closed?: boolean; destroyed?: boolean };
+    on?(event: 'data', listener: () => void): unknown;
+  };
+  /** `readState` 0 (NO_DATA): between messages; otherwise part of a message is buffered. */
+  decoder?: { maxReadMessageLength?: unknown; readState?: unknown };
+  maxReceiveMessageSize?: unknown;
+}
+
+/** What the interceptor learnt about one server call. */
 export interface RefusedFrame {
+  /** Set once grpc-js has refused one of the call's messages for its size: grpc-js's own status details. */
   details?: string;
+  /** The innermost call object (see InnerServerCall). */
+  inner?: InnerServerCall;
 }
 
 const refusals = new WeakMap<Metadata, RefusedFrame>();
@@ -18,7 +36,7 @@ const refusals = new WeakMap<Metadata, RefusedFrame>();
  * 'cancelled' on a later tick, so the refusal is known by then.
  */
 export const frameLimitInterceptor: ServerInterceptor = (_method, call) => {
-  const refused: RefusedFrame = {};
+  const refused: RefusedFrame = { inner: call as unknown as InnerServerCall };
   const sendStatus = call.sendStatus.bind(call);
   call.sendStatus = (status) => {
     // Our own sends never exceed grpc-js's send limit (GrpcConnection refuses them first), so this is the receive limit.

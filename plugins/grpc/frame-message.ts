@@ -1,4 +1,4 @@
-import type { ServiceDefinition } from '@grpc/grpc-js';
+import type { ServiceDefinition } from './grpc-library.js';
 import { CommunicationError, ErrorCode } from 'spear-comm';
 
 // `message Frame { bytes data = 1; }` from proto/spear/v1/transport.proto, written by hand: a frame

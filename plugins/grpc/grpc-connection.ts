@@ -1,9 +1,9 @@
-import type { Client, ClientDuplexStream, ServerDuplexStream, StatusObject } from '@grpc/grpc-js';
-import { status as Status } from '@grpc/grpc-js';
+import { Status, type Client, type ClientDuplexStream, type ServerDuplexStream, type StatusObject } from './grpc-library.js';
 import { CommunicationError, ErrorCode, type FrameConnection, type FrameSink } from 'spear-comm';
 import { FrameInbox } from 'spear-comm/transport-kit';
-import { refusedFrameOf } from './frame-limit-interceptor.js';
-import { statusToError } from './status-codes.js';
+import { frameMessageSize } from './frame-message.js';
+import { refusedFrameOf, type RefusedFrame } from './frame-limit-interceptor.js';
+import { statusFor, statusToError } from './status-codes.js';
 
 /** How long an orderly end of the call may take before it is cancelled. */
 const CLOSE_GRACE_MS = 2_000;
@@ -29,6 +29,12 @@ export class GrpcConnection implements FrameConnection {
   /** Resolves once the call is over, however it ended. */
   readonly ended = new Promise<void>((resolve) => (this.finished = resolve));
   private drainWaiters: Waiter[] = [];
+  /** Set by the listener for a client whose certificate it refuses (mutual TLS). */
+  refusal?: CommunicationError;
+  /** Server side: what the frame-limit interceptor knows of this call. */
+  private internals: RefusedFrame = {};
+  /** Server side: the largest frame accepted from the client from now on. */
+  private maxFrameSize = Infinity;
 
   private constructor(
     private readonly call: Call,
@@ -66,6 +72,8 @@ export class GrpcConnection implements FrameConnection {
   ): GrpcConnection {
     const connection = new GrpcConnection(call, undefined, localAddress, `grpc://${call.getPeer()}`, maxSendSize);
     const refused = refusedFrameOf(call.metadata);
+    connection.internals = refused;
+    connection.maxFrameSize = maxFrameSize;
     call.on('error', (err: Error & { code?: number; details?: string }) => {
       connection.noteFailure(
         statusToError(
@@ -86,7 +94,7 @@ export class GrpcConnection implements FrameConnection {
         refused.details !== undefined
           ? new CommunicationError(
               ErrorCode.FrameTooLarge,
-              `gRPC call from ${connection.remoteAddress} sent a frame over this listener's maxFrameSize of ${maxFrameSize} bytes; grpc-js refused it before reading it (${refused.details})`,
+              `gRPC call from ${connection.remoteAddress} sent a frame over ${connection.maxFrameSize === maxFrameSize ? "this listener's maxFrameSize" : 'the limit for a peer that has not authenticated'} of ${connection.maxFrameSize} bytes; grpc-js refused it before reading it (${refused.details})`,
             )
           : new CommunicationError(
               ErrorCode.ChannelClosed,
@@ -101,7 +109,72 @@ export class GrpcConnection implements FrameConnection {
   start(sink: FrameSink): void {
     this.inbox.start(sink, 'GrpcConnection');
     // Attached only now: until then grpc-js keeps the call's messages (and flow control holds the peer).
-    this.call.on('data', (frame: Uint8Array) => this.inbox.push(frame));
+    this.call.on('data', (frame: Uint8Array) => {
+      if (frame.byteLength > this.maxFrameSize) {
+        // Only when grpc-js's decoder could not be given the limit (see setMaxFrameSize).
+        void this.close(
+          new CommunicationError(
+            ErrorCode.FrameTooLarge,
+            `gRPC call from ${this.remoteAddress} sent a frame over the limit of ${this.maxFrameSize} bytes`,
+          ),
+        );
+        return;
+      }
+      this.inbox.push(frame);
+    });
+  }
+
+  /**
+   * Server side: a frame the client has begun must be complete within `frameTimeoutMs`, or the
+   * call ends with DEADLINE_EXCEEDED `Timeout: …` and its HTTP/2 connection closes; the clock
+   * stops while this side is paused. After each chunk of the call's HTTP/2 stream, grpc-js's
+   * message decoder says whether it holds part of a message.
+   */
+  watchFrames(frameTimeoutMs: number): void {
+    const inner = this.internals.inner;
+    const decoder = inner?.decoder;
+    if (!inner?.stream?.on || !decoder || typeof decoder.readState !== 'number') return;
+    let timer: NodeJS.Timeout | undefined;
+    const midFrame = () => decoder.readState !== 0;
+    const onTimeout = () => {
+      timer = undefined;
+      if (!midFrame() || this.closing || this.over) return;
+      if (this.call.isPaused()) {
+        timer = setTimeout(onTimeout, frameTimeoutMs);
+        return;
+      }
+      void this.close(
+        new CommunicationError(
+          ErrorCode.Timeout,
+          `gRPC call from ${this.remoteAddress} began a frame and did not complete it within ${frameTimeoutMs} ms; connection closed`,
+        ),
+      );
+    };
+    // Added after grpc-js's own listener, so it runs once grpc-js has decoded the chunk.
+    inner.stream.on('data', () => {
+      if (!midFrame()) {
+        clearTimeout(timer);
+        timer = undefined;
+      } else if (!timer) {
+        timer = setTimeout(onTimeout, frameTimeoutMs);
+      }
+    });
+    void this.ended.then(() => clearTimeout(timer));
+  }
+
+  /**
+   * Server side: the largest frame accepted from the client from now on. grpc-js fixes its limit
+   * per server, so this sets the limit of the call's own message decoder, which grpc-js checks
+   * against each message's length prefix before it buffers the message (refused: the call ends
+   * with RESOURCE_EXHAUSTED and this side reports FrameTooLarge). Whole frames are checked too.
+   */
+  setMaxFrameSize(maxFrameSize: number): void {
+    if (this.client) return;
+    this.maxFrameSize = maxFrameSize;
+    const inner = this.internals.inner;
+    const size = frameMessageSize(maxFrameSize);
+    if (inner?.decoder && typeof inner.decoder.maxReadMessageLength === 'number') inner.decoder.maxReadMessageLength = size;
+    if (inner && typeof inner.maxReceiveMessageSize === 'number') inner.maxReceiveMessageSize = size;
   }
 
   send(frame: Uint8Array): Promise<void> {
@@ -128,21 +201,44 @@ export class GrpcConnection implements FrameConnection {
     this.inbox.resume();
   }
 
-  close(): Promise<void> {
+  /**
+   * Ends the call. Server side with a `reason`: the call ends with the status for it (details
+   * `<ErrorCode>: message`), then the whole HTTP/2 connection closes (a refused peer keeps nothing open).
+   */
+  close(reason?: CommunicationError): Promise<void> {
     this.closing ??= (async () => {
       this.inbox.drop();
+      const refusing = reason !== undefined && this.client === undefined;
       if (!this.over) {
         // Keep reading (and dropping) so the peer's end of the call can arrive.
         this.call.resume();
-        this.call.end();
+        // grpc-js sends the status of an 'error' on a server stream (after the frames queued before it).
+        if (refusing) this.call.emit('error', statusFor(reason));
+        else this.call.end();
         // Wait for the peer to end its side (client) or for our status to go out (server).
         const timer = setTimeout(() => this.abort(), CLOSE_GRACE_MS);
         await this.ended;
         clearTimeout(timer);
       }
+      if (refusing) this.closeHttp2Connection();
       this.client?.close();
     })();
     return this.closing;
+  }
+
+  /** Server side: GOAWAY to the peer's HTTP/2 connection, destroyed if it has not closed within the grace period. */
+  private closeHttp2Connection(): void {
+    const session = this.internals.inner?.stream?.session;
+    if (!session || session.destroyed) return;
+    try {
+      session.close();
+    } catch {
+      session.destroy();
+      return;
+    }
+    setTimeout(() => {
+      if (!session.destroyed) session.destroy();
+    }, CLOSE_GRACE_MS).unref();
   }
 
   private abort(): void {

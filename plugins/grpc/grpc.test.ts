@@ -83,13 +83,15 @@ describe('grpc listener', () => {
     expect((await ended)?.message).toMatch(/closed by the peer/);
   });
 
-  it('answers a wrong token with success: false and ends the call', async () => {
+  it('answers a wrong token with success: false and ends the call with UNAUTHENTICATED "AuthFailed: …"', async () => {
     const k = await kernel();
     const listener = await k.listen('grpc://127.0.0.1:0', { secret: SECRET });
     const { call, frames, status } = foreignClient(listener.url);
     call.write({ data: authRequest({ requestId: 'auth-2', instanceId: 'intruder', token: 'wrong' }) });
     expect(parseJson(await frames.next())).toMatchObject({ type: 'AuthResponse', requestId: 'auth-2', success: false });
-    expect((await status).code).toBe(Status.OK);
+    const ended = await status;
+    expect(ended.code).toBe(Status.UNAUTHENTICATED);
+    expect(ended.details).toMatch(/^AuthFailed: invalid token/);
   });
 
   it('ends a call whose frame exceeds maxFrameSize with RESOURCE_EXHAUSTED and drops the session', async () => {

@@ -4,14 +4,16 @@ import {
   Server,
   ServerCredentials,
   credentials,
-  status as Status,
+  Status,
   type ChannelCredentials,
   type ChannelOptions,
   type ClientDuplexStream,
   type ServerDuplexStream,
   type ServerOptions,
   type StatusObject,
-} from '@grpc/grpc-js';
+} from './grpc-library.js';
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TLSSocket, type TlsOptions as NodeTlsOptions } from 'node:tls';
 import {
   CommunicationError,
   ErrorCode,
@@ -39,6 +41,83 @@ export interface GrpcExtra {
   keepaliveTimeMs?: number;
   keepaliveTimeoutMs?: number;
   channelOptions?: ChannelOptions;
+}
+
+interface PeerEntry {
+  socket: Socket;
+  calls: number;
+  timer: NodeJS.Timeout | undefined;
+  refusal?: CommunicationError;
+}
+
+/**
+ * The TCP connections of one gRPC listener: counted against its limit from accept, and closed
+ * when they carry no call for `idleMs` (from accept, and again whenever their last call ends).
+ * Calls are matched to connections by the peer address grpc-js reports (`host:port`).
+ */
+class PeerConnections {
+  private readonly sockets = new Map<string, PeerEntry>();
+  private count = 0;
+
+  constructor(
+    private readonly max: number | undefined,
+    private readonly idleMs: number | undefined,
+  ) {}
+
+  /** Whether to serve this new connection; one over the limit is destroyed at once. */
+  admit(socket: Socket): boolean {
+    if (this.max !== undefined && this.count >= this.max) {
+      socket.destroy();
+      return false;
+    }
+    this.count++;
+    const key = `${socket.remoteAddress}:${socket.remotePort}`;
+    const entry: PeerEntry = { socket, calls: 0, timer: undefined };
+    this.sockets.set(key, entry);
+    socket.once('close', () => {
+      this.count--;
+      clearTimeout(entry.timer);
+      if (this.sockets.get(key) === entry) this.sockets.delete(key);
+    });
+    this.armIdle(entry);
+    return true;
+  }
+
+  callStarted(peer: string): void {
+    const entry = this.sockets.get(peer);
+    if (!entry) return;
+    entry.calls++;
+    clearTimeout(entry.timer);
+    entry.timer = undefined;
+  }
+
+  callEnded(peer: string): void {
+    const entry = this.sockets.get(peer);
+    if (!entry) return;
+    entry.calls = Math.max(0, entry.calls - 1);
+    if (entry.calls === 0) this.armIdle(entry);
+  }
+
+  /** Notes why the sessions of this connection are refused (an untrusted client certificate). */
+  refuse(socket: Socket, refusal: CommunicationError): void {
+    const entry = this.sockets.get(`${socket.remoteAddress}:${socket.remotePort}`);
+    if (entry) entry.refusal = refusal;
+  }
+
+  refusalOf(peer: string): CommunicationError | undefined {
+    return this.sockets.get(peer)?.refusal;
+  }
+
+  destroyAll(): void {
+    for (const { socket } of this.sockets.values()) socket.destroy();
+  }
+
+  private armIdle(entry: PeerEntry): void {
+    if (!this.idleMs || entry.socket.destroyed) return;
+    clearTimeout(entry.timer);
+    entry.timer = setTimeout(() => entry.socket.destroy(), this.idleMs);
+    entry.timer.unref();
+  }
 }
 
 /** How long `listener.close()` lets calls end in order before cutting them off. */
@@ -114,9 +193,15 @@ export class GrpcTransport implements Transport {
     });
   }
 
+  /**
+   * grpc-js serves HTTP/2 connections this listener accepts itself (grpc-js's connection injector):
+   * every TCP connection counts against `maxConnections` from its first moment (one over the limit
+   * is closed at once), and one that carries no call for the auth timeout (silent, never sending
+   * the HTTP/2 preface, or idle after its calls ended) is closed.
+   */
   async listen(url: URL, options: TransportListenOptions): Promise<FrameListener> {
     // Like tcp://, a listener without a port takes a free one.
-    const address = url.port === '' ? `${url.host}:0` : url.host;
+    const host = url.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1';
     const extra = readExtra(options.extra);
     const server = new Server({
       ...commonOptions(extra, options.maxFrameSize, this.capabilities.maxFrameSize),
@@ -127,6 +212,7 @@ export class GrpcTransport implements Transport {
     const connections = new Set<GrpcConnection>();
     let local = `${url.protocol}//${url.host}`;
     let closed = false;
+    const peers = new PeerConnections(options.maxConnections, options.authTimeoutMs);
     server.addService(SPEAR_TRANSPORT_SERVICE, {
       Connect: (call: ServerDuplexStream<Uint8Array, Uint8Array>) => {
         if (closed) {
@@ -135,18 +221,46 @@ export class GrpcTransport implements Transport {
         }
         call.sendMetadata(new Metadata());
         const connection = GrpcConnection.server(call, local, this.capabilities.maxFrameSize, options.maxFrameSize);
+        if (options.frameTimeoutMs) connection.watchFrames(options.frameTimeoutMs);
         connections.add(connection);
-        void connection.ended.then(() => connections.delete(connection));
+        const peer = call.getPeer();
+        const refusal = peers.refusalOf(peer);
+        if (refusal) connection.refusal = refusal;
+        peers.callStarted(peer);
+        void connection.ended.then(() => {
+          connections.delete(connection);
+          peers.callEnded(peer);
+        });
         options.onConnection(connection);
       },
     });
-    const port = await new Promise<number>((resolve, reject) => {
-      server.bindAsync(address, serverCredentials(url, options.tls), (err, bound) => {
-        if (err)
-          reject(new CommunicationError(ErrorCode.ChannelCreationFailed, `Cannot listen on ${url.href}: ${err.message}`, { cause: err }));
-        else resolve(bound);
-      });
+    // Mutual TLS is terminated here rather than by grpc-js, whose credentials drop a client with an
+    // untrusted certificate without telling it why: here its session is refused with AuthFailed instead.
+    const mutual = mutualTlsContext(url, options.tls);
+    const injector = server.createConnectionInjector(mutual ? ServerCredentials.createInsecure() : serverCredentials(url, options.tls));
+    // A tls.Server that never listens does the TLS of the sockets handed to it (as grpc-js's own
+    // secure server would), then HTTP/2 starts on the secured socket.
+    const tlsTerminator = mutual
+      ? createTlsServer({ ...mutual, requestCert: true, rejectUnauthorized: false, ALPNProtocols: ['h2'] }, (secured: TLSSocket) => {
+          const refusal = clientCertificateRefusal(secured, local);
+          if (refusal) peers.refuse(secured, refusal);
+          injector.injectConnection(secured);
+        })
+      : undefined;
+    tlsTerminator?.on('tlsClientError', (_err, secured: TLSSocket) => secured.destroy());
+    const tcp = createNetServer({ noDelay: true }, (socket) => {
+      if (!peers.admit(socket)) return;
+      if (tlsTerminator) tlsTerminator.emit('connection', socket);
+      else injector.injectConnection(socket);
     });
+    const port = await new Promise<number>((resolve, reject) => {
+      tcp.once('error', (err) => {
+        injector.destroy();
+        reject(new CommunicationError(ErrorCode.ChannelCreationFailed, `Cannot listen on ${url.href}: ${err.message}`, { cause: err }));
+      });
+      tcp.listen({ host, port: url.port === '' ? 0 : Number(url.port) }, () => resolve((tcp.address() as AddressInfo).port));
+    });
+    tcp.on('error', (err) => options.onError?.(err));
     local = `${url.protocol}//${url.hostname}:${port}`;
     let closing: Promise<void> | undefined;
     return this.listeners.track({
@@ -154,6 +268,7 @@ export class GrpcTransport implements Transport {
       close: () =>
         (closing ??= (async () => {
           closed = true;
+          const tcpClosed = new Promise<void>((resolve) => tcp.close(() => resolve()));
           await Promise.all([...connections].map((c) => c.close()));
           await new Promise<void>((resolve) => {
             const timer = setTimeout(() => {
@@ -165,6 +280,9 @@ export class GrpcTransport implements Transport {
               resolve();
             });
           });
+          injector.destroy();
+          peers.destroyAll();
+          await tcpClosed;
         })()),
     });
   }
@@ -233,6 +351,24 @@ function channelCredentials(url: URL, tls: TlsOptions | undefined): ChannelCrede
   );
 }
 
+/** The TLS options of a `grpcs://` listener with `tls.requestCert`, or undefined for any other. */
+function mutualTlsContext(url: URL, tls: TlsOptions | undefined): Pick<NodeTlsOptions, 'cert' | 'key' | 'ca'> | undefined {
+  if (!tls?.requestCert) return undefined;
+  serverCredentials(url, tls); // the same checks: grpcs://, cert, key and ca given
+  return { cert: tls.cert, key: tls.key, ca: tls.ca };
+}
+
+function clientCertificateRefusal(socket: TLSSocket, where: string): CommunicationError | undefined {
+  if (socket.authorized) return undefined;
+  const none = !socket.getPeerCertificate()?.raw;
+  return new CommunicationError(
+    ErrorCode.AuthFailed,
+    none
+      ? `${where} requires a client certificate (mutual TLS) and this client presented none`
+      : `${where} does not trust this client's certificate (${String(socket.authorizationError)})`,
+  );
+}
+
 function serverCredentials(url: URL, tls: TlsOptions | undefined): ServerCredentials {
   if (!secure(url, tls)) return ServerCredentials.createInsecure();
   if (!tls?.cert || !tls.key) {
@@ -241,7 +377,17 @@ function serverCredentials(url: URL, tls: TlsOptions | undefined): ServerCredent
       `Listening on ${url.href} needs tls.cert and tls.key (PEM); pass them in the listen options or use grpc://`,
     );
   }
-  return ServerCredentials.createSsl(pem(tls.ca), [{ private_key: Buffer.from(tls.key), cert_chain: Buffer.from(tls.cert) }], false);
+  if (tls.requestCert && tls.ca === undefined) {
+    throw new CommunicationError(
+      ErrorCode.ChannelCreationFailed,
+      `Listening on ${url.href} with requestCert needs tls.ca: the CA that signs the client certificates to accept`,
+    );
+  }
+  return ServerCredentials.createSsl(
+    pem(tls.ca),
+    [{ private_key: Buffer.from(tls.key), cert_chain: Buffer.from(tls.cert) }],
+    tls.requestCert === true,
+  );
 }
 
 export { transportProtoPath } from './proto-path.js';

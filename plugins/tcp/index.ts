@@ -18,7 +18,13 @@ import {
   listenStreamServer,
   whenSocketConnected,
 } from 'spear-comm/transport-kit';
-import { describeTlsError, tlsClientOptions, tlsServerOptions } from './tls-options.js';
+import {
+  clientCertificateRefusal,
+  describeClientCertRefused,
+  describeTlsError,
+  tlsClientOptions,
+  tlsServerOptions,
+} from './tls-options.js';
 
 const LOOPBACK = '127.0.0.1';
 
@@ -55,6 +61,7 @@ export class TcpTransport implements Transport {
       maxFrameSize: options.maxFrameSize,
       localAddress: `${url.protocol}//${formatHost(socket.localAddress ?? '')}:${socket.localPort ?? 0}`,
       remoteAddress: address,
+      ...(secure ? { describeError: (error: Error) => describeClientCertRefused(error, address) } : {}),
     });
   }
 
@@ -66,10 +73,18 @@ export class TcpTransport implements Transport {
     const server: Server = secure
       ? tlsCreateServer({ ...tlsServerOptions(options.tls, requested), noDelay: true })
       : netCreateServer({ noDelay: true });
+    // listenStreamServer asks for a socket's addresses right before it wraps the socket and hands
+    // the connection over, in one synchronous step: that is where a refused client certificate is noted.
+    let refusal: CommunicationError | undefined;
+    const mutual = secure && options.tls?.requestCert === true;
     const frames = await listenStreamServer(server, {
       maxFrameSize: options.maxFrameSize,
       ...(options.frameTimeoutMs !== undefined ? { frameTimeoutMs: options.frameTimeoutMs } : {}),
-      onConnection: options.onConnection,
+      onConnection: (connection) => {
+        if (refusal) connection.refusal = refusal;
+        refusal = undefined;
+        options.onConnection(connection);
+      },
       ...(options.onError ? { onError: options.onError } : {}),
       connectionEvent: secure ? 'secureConnection' : 'connection',
       bind: (s) => s.listen({ host, port }),
@@ -78,10 +93,13 @@ export class TcpTransport implements Transport {
         return `${scheme}://${formatHost(bound.address)}:${bound.port}`;
       },
       describeBindError: (error) => describeBindError(error, requested),
-      addresses: (socket) => ({
-        localAddress: `${scheme}://${formatHost(socket.localAddress ?? '')}:${socket.localPort ?? 0}`,
-        remoteAddress: `${scheme}://${formatHost(socket.remoteAddress ?? '')}:${socket.remotePort ?? 0}`,
-      }),
+      addresses: (socket) => {
+        if (mutual) refusal = clientCertificateRefusal(socket as TLSSocket, requested);
+        return {
+          localAddress: `${scheme}://${formatHost(socket.localAddress ?? '')}:${socket.localPort ?? 0}`,
+          remoteAddress: `${scheme}://${formatHost(socket.remoteAddress ?? '')}:${socket.remotePort ?? 0}`,
+        };
+      },
     });
     if (secure) {
       server.on('tlsClientError', (error: Error, socket: TLSSocket) => {

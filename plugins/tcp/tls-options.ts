@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import type { ConnectionOptions, TlsOptions as NodeTlsServerOptions } from 'node:tls';
+import type { ConnectionOptions, TlsOptions as NodeTlsServerOptions, TLSSocket } from 'node:tls';
 import { CommunicationError, ErrorCode, type TlsOptions } from 'spear-comm';
 
 /** node:tls client options from spear-comm's TlsOptions; certificates are verified unless told otherwise. */
@@ -21,7 +21,57 @@ export function tlsServerOptions(tls: TlsOptions | undefined, address: string): 
       `Listening on ${address} needs a certificate: pass tls: { cert, key } (PEM) to listen(), or use a tcp:// URL`,
     );
   }
-  return { cert: tls.cert, key: tls.key, ...(tls.ca !== undefined ? { ca: tls.ca } : {}) };
+  if (tls.requestCert && tls.ca === undefined) {
+    throw new CommunicationError(
+      ErrorCode.ChannelCreationFailed,
+      `Listening on ${address} with requestCert needs tls.ca: the CA that signs the client certificates to accept`,
+    );
+  }
+  return {
+    cert: tls.cert,
+    key: tls.key,
+    ...(tls.ca !== undefined ? { ca: tls.ca } : {}),
+    // Mutual TLS: every client is asked for a certificate; one without a certificate `ca` signed
+    // completes TLS but its session is refused with AuthFailed (see clientCertificateRefusal).
+    ...(tls.requestCert ? { requestCert: true, rejectUnauthorized: false } : {}),
+  };
+}
+
+/**
+ * Why a mutual-TLS listener refuses the session of a client whose certificate did not verify
+ * (none given, another CA, expired...), or undefined for a verified one. The refusal reaches the
+ * client as an AuthResponse with `success: false`, so it knows why (node would otherwise drop a
+ * socket with an untrusted certificate without a TLS alert).
+ */
+export function clientCertificateRefusal(socket: TLSSocket, where: string): CommunicationError | undefined {
+  if (socket.authorized) return undefined;
+  const reason = socket.authorizationError ? String(socket.authorizationError) : 'no certificate';
+  const none = !socket.getPeerCertificate()?.raw;
+  return new CommunicationError(
+    ErrorCode.AuthFailed,
+    none
+      ? `${where} requires a client certificate (mutual TLS) and this client presented none; pass tls.cert and tls.key signed by a CA the listener trusts`
+      : `${where} does not trust this client's certificate (${reason}); use one signed by a CA the listener trusts (its tls.ca)`,
+  );
+}
+
+/**
+ * The TLS alerts a listener sends when it refuses this client's certificate (none given, unknown
+ * CA, expired...). Under TLS 1.3 they arrive after the client considers the handshake done, as
+ * the first thing read from the socket.
+ */
+const CLIENT_CERT_REFUSED =
+  /ALERT_(CERTIFICATE_REQUIRED|BAD_CERTIFICATE|UNKNOWN_CA|CERTIFICATE_UNKNOWN|UNSUPPORTED_CERTIFICATE|CERTIFICATE_EXPIRED|CERTIFICATE_REVOKED|ACCESS_DENIED|HANDSHAKE_FAILURE)/;
+
+/** `AuthFailed` when `error` is the listener refusing this client's certificate; undefined otherwise. */
+export function describeClientCertRefused(error: NodeJS.ErrnoException, address: string): CommunicationError | undefined {
+  const code = error.code ?? '';
+  if (!CLIENT_CERT_REFUSED.test(code)) return undefined;
+  return new CommunicationError(
+    ErrorCode.AuthFailed,
+    `${address} refused this client's TLS certificate (${code}): the listener asks for one (mutual TLS); pass tls.cert and tls.key signed by a CA it trusts`,
+    { cause: error },
+  );
 }
 
 // OpenSSL's verification failures (node reports them by these codes), plus node's host name check.
@@ -29,6 +79,8 @@ const UNTRUSTED = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|HOSTNAME_MISMATCH/;
 
 /** Wording for a failed TLS connect; undefined leaves plain socket errors (refused, unreachable) to the default. */
 export function describeTlsError(error: NodeJS.ErrnoException, address: string): CommunicationError | undefined {
+  const refused = describeClientCertRefused(error, address);
+  if (refused) return refused;
   const code = error.code ?? '';
   if (UNTRUSTED.test(code)) {
     return new CommunicationError(

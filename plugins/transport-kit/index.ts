@@ -11,3 +11,5 @@ export { OpenListeners, listenStreamServer } from './stream-server.js';
 export type { StreamServerOptions } from './stream-server.js';
 export { FrameInbox } from './frame-inbox.js';
 export type { PausableSource } from './frame-inbox.js';
+export { loadOptional } from './optional-library.js';
+export type { OptionalLibraryInfo } from './optional-library.js';

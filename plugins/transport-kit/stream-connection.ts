@@ -19,6 +19,11 @@ export interface StreamFrameConnectionOptions {
    * completed frame and stops while this side is paused. Default: no limit.
    */
   frameTimeoutMs?: number;
+  /**
+   * Names a stream error the transport understands better (e.g. a TLS alert that means the peer
+   * refused this side's certificate: `AuthFailed`); undefined leaves the default `ChannelClosed`.
+   */
+  describeError?: (error: Error) => CommunicationError | undefined;
 }
 
 /**
@@ -43,7 +48,7 @@ interface PendingSend {
 }
 
 /**
- * A FrameConnection over any node stream, with the 4-byte length prefix of DESIGN §5.
+ * A FrameConnection over any node stream, with the 4-byte length prefix of docs/wire-format.md.
  *
  * Frames sent in one tick (synchronously, or in the promise callbacks that follow, such as all
  * the answers to one read's requests) go out together: in one write, or one per
@@ -109,7 +114,7 @@ export class StreamFrameConnection implements FrameConnection {
     // Small request/response frames must not wait for Nagle's algorithm.
     (this.writable as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
 
-    const onError = (error: Error) => this.fail(describeStreamError(error, this.remoteAddress));
+    const onError = (error: Error) => this.fail(options.describeError?.(error) ?? describeStreamError(error, this.remoteAddress));
     this.readable.on('error', onError);
     this.readable.on('end', () => this.onEnd());
     this.writable.on('drain', () => this.onDrain());

@@ -1,6 +1,6 @@
 import { CommunicationError, ErrorCode } from 'spear-comm';
 
-/** Bytes of the length prefix in front of every frame on a stream transport (DESIGN §5). */
+/** Bytes of the length prefix in front of every frame on a stream transport (docs/wire-format.md). */
 export const FRAME_HEADER_BYTES = 4;
 
 /** The largest length a 4-byte unsigned prefix can state. */

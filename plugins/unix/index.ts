@@ -19,7 +19,7 @@ import {
   listenStreamServer,
   whenSocketConnected,
 } from 'spear-comm/transport-kit';
-import { bindPrivately, removeSocketFile, removeStaleSocket, restrictSocket, socketPathOf } from './socket-file.js';
+import { bindPrivately, removeSocketFile, removeStaleSocket, restrictSocket, socketPathOf, unixUrlOf } from './socket-file.js';
 
 /**
  * Length-prefixed frames over a unix domain socket: `unix:///abs/path.sock`. The socket file is
@@ -37,7 +37,7 @@ export class UnixTransport implements Transport {
 
   async connect(url: URL, options: TransportConnectOptions): Promise<FrameConnection> {
     const path = socketPathOf(url);
-    const address = `unix://${path}`;
+    const address = unixUrlOf(path);
     const socket = connect({ path });
     await whenSocketConnected(socket, {
       address,
@@ -54,7 +54,7 @@ export class UnixTransport implements Transport {
 
   async listen(url: URL, options: TransportListenOptions): Promise<FrameListener> {
     const path = socketPathOf(url);
-    const address = `unix://${path}`;
+    const address = unixUrlOf(path);
     await removeStaleSocket(path);
     let inode = -1;
     let peers = 0;

@@ -10,6 +10,14 @@ import { whenSocketConnected } from 'spear-comm/transport-kit';
  */
 export const MAX_SOCKET_PATH_BYTES = process.platform === 'linux' ? 107 : 103;
 
+/**
+ * The `unix://` URL of an absolute path, each segment percent-encoded as a URI component, so that
+ * `decodeURIComponent(new URL(url).pathname)` gives back exactly `path` (`%`, spaces, non-ASCII).
+ */
+export function unixUrlOf(path: string): string {
+  return `unix://${path.split('/').map(encodeURIComponent).join('/')}`;
+}
+
 /** The socket path of a `unix:///abs/path.sock` URL, validated. */
 export function socketPathOf(url: URL): string {
   if (url.host !== '') {

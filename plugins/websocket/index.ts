@@ -12,9 +12,9 @@ import {
   type TransportListenOptions,
 } from 'spear-comm';
 import { OpenListeners } from 'spear-comm/transport-kit';
-import { WebSocket, type PerMessageDeflateOptions } from 'ws';
 import { CloseCode, WebSocketConnection } from './websocket-connection.js';
 import { describeAddress, listenOwnServer, listenSharedServer, type WebSocketListenSettings } from './websocket-listener.js';
+import { WebSocket, type PerMessageDeflateOptions } from './ws-library.js';
 
 /**
  * What `extra` may carry for this transport (all optional):
@@ -143,18 +143,32 @@ function aborted(target: string, signal: AbortSignal): CommunicationError {
   return new CommunicationError(ErrorCode.ChannelCreationFailed, `Connecting to ${target} was aborted`, { cause: signal.reason });
 }
 
+/** TLS alerts a listener sends when it refuses this client's certificate (mutual TLS). */
+const CLIENT_CERT_REFUSED =
+  /ALERT_(CERTIFICATE_REQUIRED|BAD_CERTIFICATE|UNKNOWN_CA|CERTIFICATE_UNKNOWN|UNSUPPORTED_CERTIFICATE|CERTIFICATE_EXPIRED|CERTIFICATE_REVOKED|ACCESS_DENIED|HANDSHAKE_FAILURE)/;
+
 function describeConnectError(err: Error & { code?: string }, target: string): CommunicationError {
   const code = err.code ?? '';
   if (code === 'ECONNREFUSED')
     return new CommunicationError(ErrorCode.ConnectionRefused, `Nothing is listening at ${target} (connection refused)`, { cause: err });
   if (err.message.includes('Opening handshake has timed out'))
     return new CommunicationError(ErrorCode.Timeout, `${target} did not complete the WebSocket handshake in time`, { cause: err });
-  if (/CERT|SELF_SIGNED|ERR_TLS|UNABLE_TO_VERIFY/.test(code)) {
+  if (CLIENT_CERT_REFUSED.test(code)) {
     return new CommunicationError(
-      ErrorCode.ChannelCreationFailed,
-      `TLS to ${target} failed: ${err.message} (${code}); pass the server's CA as tls.ca`,
+      ErrorCode.AuthFailed,
+      `${target} refused this client's TLS certificate (${code}): the listener asks for one (mutual TLS); pass tls.cert and tls.key signed by a CA it trusts`,
       { cause: err },
     );
+  }
+  if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code)) {
+    return new CommunicationError(
+      ErrorCode.AuthFailed,
+      `${target} presented a TLS certificate this client does not trust: ${err.message} (${code}); pass the server's CA as tls.ca`,
+      { cause: err },
+    );
+  }
+  if (code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL')) {
+    return new CommunicationError(ErrorCode.ChannelCreationFailed, `TLS to ${target} failed: ${err.message} (${code})`, { cause: err });
   }
   return new CommunicationError(ErrorCode.ChannelCreationFailed, `Cannot open a WebSocket to ${target}: ${err.message}`, { cause: err });
 }

@@ -1,6 +1,7 @@
 import { CommunicationError, ErrorCode, type FrameConnection, type FrameSink } from 'spear-comm';
 import { FrameInbox } from 'spear-comm/transport-kit';
-import { WebSocket, type RawData } from 'ws';
+import type { Duplex } from 'node:stream';
+import { WebSocket, type RawData } from './ws-library.js';
 
 /** Bytes ws may hold unsent before `send()` waits for its frame to reach the socket. */
 const HIGH_WATER_MARK = 1024 * 1024;
@@ -50,10 +51,21 @@ function clipUtf8(text: string, maxBytes: number): string {
     .replace(/\uFFFD$/, '');
 }
 
-/** ws's message parser; its payload limit is read for every frame header, so lowering it applies from the next frame on. */
-interface ReceiverLimit {
+/**
+ * What this plugin reads and sets of ws's message parser (ws has no public API for either): its
+ * payload limit, read for every frame header, so lowering it applies from the next frame on; and
+ * whether it holds part of a frame or message (bytes of an unfinished header, a payload not yet
+ * complete, fragments of a message).
+ */
+interface ReceiverInternals {
   _maxPayload: number;
+  _state: number;
+  _bufferedBytes: number;
+  _fragmented: number;
 }
+
+/** The parser's idle state: waiting for the first byte of a frame header (ws's GET_INFO). */
+const RECEIVER_IDLE = 0;
 
 /** One spear-comm connection over a WebSocket: one binary message per frame. */
 export class WebSocketConnection implements FrameConnection {
@@ -63,9 +75,12 @@ export class WebSocketConnection implements FrameConnection {
   private killTimer: NodeJS.Timeout | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
   private answeredPing = true;
+  /** Set by the listener for a client whose certificate it refuses (mutual TLS). */
+  refusal?: CommunicationError;
   /** Set by setMaxFrameSize; until then ws's own maxPayload applies. */
   private maxFrameSize = Infinity;
   private limitReason: string | undefined;
+  private frameTimer: NodeJS.Timeout | undefined;
   /** Resolves once the socket is closed, however it ended. */
   readonly ended: Promise<void>;
 
@@ -86,6 +101,44 @@ export class WebSocketConnection implements FrameConnection {
       this.pingTimer = setInterval(() => this.ping(pingIntervalMs), pingIntervalMs);
       this.pingTimer.unref();
     }
+  }
+
+  /**
+   * Listener side: a frame (or a fragmented message) the peer has begun must be complete within
+   * `frameTimeoutMs`, or the connection closes with 1008 `Timeout: …`; the clock stops while this
+   * side is paused. `socket` is the upgraded socket: after each chunk ws has parsed, the parser
+   * says whether it holds part of a frame.
+   */
+  watchFrames(socket: Duplex, frameTimeoutMs: number): void {
+    const receiver = this.receiver();
+    if (!receiver || typeof receiver._state !== 'number' || typeof receiver._bufferedBytes !== 'number') return;
+    const midFrame = () => receiver._state !== RECEIVER_IDLE || receiver._bufferedBytes !== 0 || (receiver._fragmented ?? 0) !== 0;
+    const onTimeout = () => {
+      this.frameTimer = undefined;
+      if (!midFrame() || this.closing || this.inbox.isEnded) return;
+      if (this.ws.isPaused) {
+        this.frameTimer = setTimeout(onTimeout, frameTimeoutMs);
+        return;
+      }
+      const error = new CommunicationError(
+        ErrorCode.Timeout,
+        `${this.remoteAddress} began a frame and did not complete it within ${frameTimeoutMs} ms; connection closed`,
+      );
+      this.failWith(error, CloseCode.PolicyViolation, closeFrameFor(error).reason);
+    };
+    // Added after ws's own listener, so it runs once ws has parsed the chunk.
+    socket.on('data', () => {
+      if (!midFrame()) {
+        clearTimeout(this.frameTimer);
+        this.frameTimer = undefined;
+      } else if (!this.frameTimer) {
+        this.frameTimer = setTimeout(onTimeout, frameTimeoutMs);
+      }
+    });
+  }
+
+  private receiver(): Partial<ReceiverInternals> | undefined {
+    return (this.ws as unknown as { _receiver?: Partial<ReceiverInternals> })._receiver;
   }
 
   start(sink: FrameSink): void {
@@ -141,7 +194,7 @@ export class WebSocketConnection implements FrameConnection {
   setMaxFrameSize(maxFrameSize: number, reason?: string): void {
     this.maxFrameSize = maxFrameSize;
     this.limitReason = reason;
-    const receiver = (this.ws as unknown as { _receiver?: Partial<ReceiverLimit> })._receiver;
+    const receiver = this.receiver();
     if (receiver && typeof receiver._maxPayload === 'number') receiver._maxPayload = maxFrameSize;
   }
 
@@ -192,6 +245,7 @@ export class WebSocketConnection implements FrameConnection {
 
   private onSocketClose(code: number, reason: string): void {
     clearTimeout(this.killTimer);
+    clearTimeout(this.frameTimer);
     this.stopPing();
     // Frames that arrived before the close still belong to the sink, unless it asked to pause.
     this.inbox.end(this.closing ? undefined : describeCloseCode(code, reason, this.remoteAddress));

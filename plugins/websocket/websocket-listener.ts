@@ -2,9 +2,10 @@ import { once } from 'node:events';
 import { createServer as createHttpServer, type Server as HttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Server as HttpsServer, createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { CommunicationError, ErrorCode, type FrameListener, type TlsOptions, type TransportListenOptions } from 'spear-comm';
-import { WebSocketServer, type PerMessageDeflateOptions } from 'ws';
+import { WebSocketServer, type PerMessageDeflateOptions } from './ws-library.js';
 import { WebSocketConnection } from './websocket-connection.js';
 
 export interface WebSocketListenSettings {
@@ -62,6 +63,12 @@ class UpgradeAcceptor {
         describeAddress(scheme, s.remoteAddress, s.remotePort),
         this.settings.pingIntervalMs,
       );
+      if (this.settings.options.tls?.requestCert && s instanceof TLSSocket) {
+        const refusal = clientCertificateRefusal(s, this.settings.url.href);
+        if (refusal) connection.refusal = refusal;
+      }
+      const frameTimeoutMs = this.settings.options.frameTimeoutMs;
+      if (frameTimeoutMs) connection.watchFrames(socket, frameTimeoutMs);
       this.connections.add(connection);
       void connection.ended.then(() => this.connections.delete(connection));
       this.settings.options.onConnection(connection);
@@ -205,7 +212,25 @@ export async function listenSharedServer(server: HttpServer | HttpsServer, setti
   };
 }
 
-function serverTls(options: TransportListenOptions, url: URL): Pick<TlsOptions, 'cert' | 'key' | 'ca'> & { requestCert?: boolean } {
+/**
+ * Why a mutual-TLS listener refuses the session of a client whose certificate did not verify, or
+ * undefined for a verified one; the client reads it in its AuthResponse and the close frame.
+ */
+function clientCertificateRefusal(socket: TLSSocket, where: string): CommunicationError | undefined {
+  if (socket.authorized) return undefined;
+  const none = !socket.getPeerCertificate()?.raw;
+  return new CommunicationError(
+    ErrorCode.AuthFailed,
+    none
+      ? `${where} requires a client certificate (mutual TLS) and this client presented none`
+      : `${where} does not trust this client's certificate (${String(socket.authorizationError)})`,
+  );
+}
+
+function serverTls(
+  options: TransportListenOptions,
+  url: URL,
+): Pick<TlsOptions, 'cert' | 'key' | 'ca'> & { requestCert?: boolean; rejectUnauthorized?: boolean } {
   const tls = options.tls;
   if (!tls?.cert || !tls.key) {
     throw new CommunicationError(
@@ -213,7 +238,20 @@ function serverTls(options: TransportListenOptions, url: URL): Pick<TlsOptions, 
       `Listening on ${url.href} needs tls.cert and tls.key (PEM); pass them in the listen options or use ws://`,
     );
   }
-  return { cert: tls.cert, key: tls.key, ...(tls.ca ? { ca: tls.ca } : {}) };
+  if (tls.requestCert && tls.ca === undefined) {
+    throw new CommunicationError(
+      ErrorCode.ChannelCreationFailed,
+      `Listening on ${url.href} with requestCert needs tls.ca: the CA that signs the client certificates to accept`,
+    );
+  }
+  return {
+    cert: tls.cert,
+    key: tls.key,
+    ...(tls.ca ? { ca: tls.ca } : {}),
+    // Mutual TLS: every client is asked for a certificate; one without a certificate `ca` signed
+    // completes TLS and the upgrade, and its session is refused with AuthFailed (clientCertificateRefusal).
+    ...(tls.requestCert ? { requestCert: true, rejectUnauthorized: false } : {}),
+  };
 }
 
 /** Answers an HTTP request on a socket that is not (or not yet) a WebSocket, then closes it once written. */

@@ -277,9 +277,10 @@ describe('wss://', () => {
     expect(await invoke(trusted, 'echo', new Uint8Array([7]))).toEqual(new Uint8Array([7]));
 
     const untrusted = k.connect(listener.url, { token: SECRET });
+    // DESIGN §3: an untrusted certificate is AuthFailed, as on tls:// and grpcs://.
     await expect(untrusted).rejects.toMatchObject({
-      code: ErrorCode.ChannelCreationFailed,
-      message: expect.stringMatching(/TLS.*self-signed certificate.*tls\.ca/),
+      code: ErrorCode.AuthFailed,
+      message: expect.stringMatching(/TLS certificate.*self-signed certificate.*tls\.ca/),
     });
     // A plain ws:// client on a TLS port does not get a session either.
     await expect(k.connect(listener.url.replace('wss:', 'ws:'), { token: SECRET, timeoutMs: 3000 })).rejects.toBeInstanceOf(

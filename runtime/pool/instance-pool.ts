@@ -7,11 +7,12 @@ import {
   abortedError,
   invoke,
   type CommunicationChannel,
+  type InvokeOptions,
   type LatencySummary,
   type Metadata,
 } from 'spear-comm';
 import { ProcessInstance } from '../process-instance.js';
-import { CircuitBreaker, type CircuitBreakerOptions } from '../resilience/circuit-breaker.js';
+import { isPeerFailure } from '../resilience/circuit-breaker.js';
 import { CircuitBreakerChannel } from '../resilience/circuit-breaker-channel.js';
 import { resolveStrategy, type PoolMemberView, type PoolStrategy, type PoolStrategyName } from './strategies.js';
 
@@ -63,6 +64,8 @@ export interface InstancePoolEvents {
   leave: [member: PoolMemberStats, reason: CommunicationError];
   /** A member joined the rotation: newly added, or back after a successful probe. */
   join: [member: PoolMemberStats];
+  /** A member left the pool for good (its channel closed, its process exited, or it was removed); `member.state` is `closed`. */
+  removed: [member: PoolMemberStats, reason: CommunicationError];
   /** A call failed on a member and is being tried again on another one. */
   retry: [functionName: string, from: string, error: CommunicationError];
   /** (spawnPool) A dead member is being replaced by a new instance in `delayMs`. */
@@ -80,16 +83,23 @@ export interface PoolProbeOptions {
   timeoutMs?: number;
 }
 
+export interface PoolBreakerOptions {
+  failureThreshold?: number;
+  isFailure?: (error: unknown) => boolean;
+}
+
 export interface InstancePoolOptions {
   members?: readonly PoolMemberSource[];
   /** A built-in strategy's name or your own `{ name, pick }` object (default `least-pending`). */
   strategy?: PoolStrategy | PoolStrategyName;
   /**
-   * Each member's circuit breaker (default: opens after 5 consecutive peer failures); an open
-   * circuit takes the member out of rotation until a probe succeeds. `false`: no breaker. A member
-   * that is a `CircuitBreakerChannel` keeps its own breaker.
+   * Each member's circuit: after `failureThreshold` (default 5) consecutive failures that
+   * `isFailure` counts against the peer (default: Timeout, ChannelClosed, ConnectionRefused — not
+   * a RemoteError, which shows the peer alive) the circuit opens, the member leaves the rotation
+   * and returns after a successful probe. `false`: no circuit. A member that is a
+   * `CircuitBreakerChannel` also leaves when its own breaker opens.
    */
-  breaker?: CircuitBreakerOptions | false;
+  breaker?: PoolBreakerOptions | false;
   probe?: PoolProbeOptions;
   /** Timeout of a call when the caller gives none (default 30 s); retries happen within it. */
   timeoutMs?: number;
@@ -127,8 +137,8 @@ export class PoolMember implements PoolMemberView {
   readonly id: string;
   readonly channel: CommunicationChannel;
   readonly instance: ProcessInstance | undefined;
-  /** Null when calls go straight to the channel (no breaker, or the channel has its own). */
-  readonly breaker: CircuitBreaker | null;
+  /** Consecutive peer failures (the pool's circuit for this member). */
+  failures = 0;
   state: PoolMemberState = 'up';
   reason: string | undefined;
   pending = 0;
@@ -141,7 +151,7 @@ export class PoolMember implements PoolMemberView {
   probing = false;
   readonly detach: Array<() => void> = [];
 
-  constructor(source: PoolMemberSource, breaker: CircuitBreakerOptions | false) {
+  constructor(source: PoolMemberSource) {
     if (source instanceof ProcessInstance) {
       this.channel = source.channel;
       this.instance = source;
@@ -160,16 +170,12 @@ export class PoolMember implements PoolMemberView {
         'A pool member is a CommunicationChannel, a ProcessInstance or { channel, id? }',
       );
     }
-    this.breaker =
-      this.channel instanceof CircuitBreakerChannel || breaker === false
-        ? null
-        : new CircuitBreaker({ name: `pool member "${this.id}"`, ...breaker });
     this.latencyEwmaMs = this.channel.stats().latencyMs.p50;
   }
 
-  /** The breaker whose opening takes this member out of rotation. */
-  get watchedBreaker(): CircuitBreaker | null {
-    return this.channel instanceof CircuitBreakerChannel ? this.channel.breaker : this.breaker;
+  /** The member's own breaker (a CircuitBreakerChannel's), whose opening also takes it out of rotation. */
+  get ownBreaker(): CircuitBreakerChannel['breaker'] | null {
+    return this.channel instanceof CircuitBreakerChannel ? this.channel.breaker : null;
   }
 
   stats(): PoolMemberStats {
@@ -199,7 +205,8 @@ export class PoolMember implements PoolMemberView {
 export class InstancePool extends Emitter<InstancePoolEvents> {
   readonly strategy: PoolStrategy;
   protected readonly members: PoolMember[] = [];
-  private readonly breakerOptions: CircuitBreakerOptions | false;
+  private readonly failureThreshold: number;
+  private readonly isFailure: (error: unknown) => boolean;
   private readonly probeIntervalMs: number;
   private readonly probeTimeoutMs: number;
   private readonly defaultTimeoutMs: number;
@@ -217,7 +224,9 @@ export class InstancePool extends Emitter<InstancePoolEvents> {
   constructor(options: InstancePoolOptions = {}) {
     super();
     this.strategy = resolveStrategy(options.strategy);
-    this.breakerOptions = options.breaker ?? {};
+    const breaker = options.breaker ?? {};
+    this.failureThreshold = breaker === false ? Infinity : positive(breaker.failureThreshold, 5, 'breaker.failureThreshold');
+    this.isFailure = (breaker !== false && breaker.isFailure) || isPeerFailure;
     this.probeIntervalMs = positive(options.probe?.intervalMs, DEFAULT_PROBE_INTERVAL_MS, 'probe.intervalMs');
     this.probeTimeoutMs = positive(options.probe?.timeoutMs, DEFAULT_PROBE_TIMEOUT_MS, 'probe.timeoutMs');
     this.defaultTimeoutMs = positive(options.timeoutMs, 30_000, 'timeoutMs');
@@ -232,7 +241,7 @@ export class InstancePool extends Emitter<InstancePoolEvents> {
   /** Adds a member; it joins the rotation at once if its channel is connected, else after a probe. Returns its id. */
   add(source: PoolMemberSource): string {
     if (this.closing) throw new CommunicationError(ErrorCode.ChannelClosed, 'This pool is closed');
-    const member = new PoolMember(source, this.breakerOptions);
+    const member = new PoolMember(source);
     if (this.members.some((m) => m.id === member.id)) {
       throw new CommunicationError(ErrorCode.InvalidArgument, `The pool already has a member "${member.id}"`);
     }
@@ -252,7 +261,7 @@ export class InstancePool extends Emitter<InstancePoolEvents> {
       durable.on('disconnected', (reason: CommunicationError) => this.markDown(member, reason)),
       durable.on('session', () => this.probeSoon(member, 0)),
     );
-    const breaker = member.watchedBreaker;
+    const breaker = member.ownBreaker;
     if (breaker) {
       member.detach.push(
         breaker.on('state', (state) => {
@@ -284,7 +293,7 @@ export class InstancePool extends Emitter<InstancePoolEvents> {
   async remove(id: string): Promise<boolean> {
     const member = this.members.find((m) => m.id === id);
     if (!member) return false;
-    this.retire(member, new CommunicationError(ErrorCode.ChannelClosed, `Member "${id}" was removed from the pool`));
+    this.retire(member, new CommunicationError(ErrorCode.ChannelClosed, `Member "${id}" was removed from the pool`), true, false);
     if (this.closeMembers) await this.closeMember(member);
     return true;
   }
@@ -296,7 +305,7 @@ export class InstancePool extends Emitter<InstancePoolEvents> {
 
   /**
    * Calls `functionName` on a member the strategy picks. With `idempotent: true`, a retryable
-   * failure (DESIGN §3: Timeout, ChannelClosed, ConnectionRefused, CircuitOpen) is tried again on
+   * failure (`retryable`: Timeout, ChannelClosed, ConnectionRefused, CircuitOpen) is tried again on
    * another member while the call's time lasts; otherwise the member's error is thrown. A call is
    * never sent to a member out of rotation.
    */
@@ -330,17 +339,15 @@ export class InstancePool extends Emitter<InstancePoolEvents> {
           new CommunicationError(ErrorCode.InvalidArgument, `Strategy "${this.strategy.name}" picked a member that is not a candidate`),
         );
       }
-      const call = () =>
-        invoke(member.channel, functionName, input, {
-          timeoutMs: Math.max(1, Math.ceil(Math.min(remaining, attemptCap))),
-          ...(options.signal ? { signal: options.signal } : {}),
-          ...(options.metadata ? { metadata: options.metadata } : {}),
-        });
+      const attemptOptions: InvokeOptions = { timeoutMs: Math.max(1, Math.ceil(Math.min(remaining, attemptCap))) };
+      if (options.signal) attemptOptions.signal = options.signal;
+      if (options.metadata) attemptOptions.metadata = options.metadata;
       const started = performance.now();
       member.pending++;
       let sent = true;
       try {
-        const output = member.breaker ? await member.breaker.execute(call) : await call();
+        const output = await invoke(member.channel, functionName, input, attemptOptions);
+        member.failures = 0;
         this.answered(member, performance.now() - started);
         this.succeeded++;
         return output;
@@ -350,8 +357,21 @@ export class InstancePool extends Emitter<InstancePoolEvents> {
           : new CommunicationError(ErrorCode.RemoteError, `Pool call to "${functionName}" failed: ${String(err)}`, { cause: err });
         member.errors++;
         if (error.code === ErrorCode.RemoteError) this.answered(member, performance.now() - started);
-        // The pool's own breaker refused before anything was sent: safe to place elsewhere, even if not idempotent.
-        if (error.code === ErrorCode.CircuitOpen && member.breaker) sent = false;
+        // The member's own breaker refused before anything was sent: safe to place elsewhere, even if not idempotent.
+        if (error.code === ErrorCode.CircuitOpen && member.ownBreaker) sent = false;
+        if (!this.isFailure(error)) member.failures = 0;
+        else if (++member.failures >= this.failureThreshold) {
+          this.markDown(
+            member,
+            new CommunicationError(
+              ErrorCode.CircuitOpen,
+              `The circuit of member "${member.id}" opened after ${member.failures} consecutive failures`,
+              {
+                cause: error,
+              },
+            ),
+          );
+        }
         if ((error.code === ErrorCode.ChannelClosed || error.code === ErrorCode.ConnectionRefused) && !member.channel.isConnected()) {
           this.markDown(member, error);
         }
@@ -402,7 +422,7 @@ export class InstancePool extends Emitter<InstancePoolEvents> {
       await this.beforeClose();
       const members = [...this.members];
       for (const member of members) {
-        this.retire(member, new CommunicationError(ErrorCode.ChannelClosed, 'The pool was closed'), false);
+        this.retire(member, new CommunicationError(ErrorCode.ChannelClosed, 'The pool was closed'), false, false);
       }
       if (this.closeMembers) await Promise.all(members.map((m) => this.closeMember(m)));
     })();
@@ -416,8 +436,8 @@ export class InstancePool extends Emitter<InstancePoolEvents> {
   /** For subclasses: runs first in `close()`. */
   protected async beforeClose(): Promise<void> {}
 
-  /** For subclasses: a member left the pool for good (its channel closed or it was removed). */
-  protected memberRetired(_member: PoolMember, _reason: CommunicationError): void {}
+  /** For subclasses: a member left the pool for good; `unexpected` is false for `remove()` and `close()`. */
+  protected memberRetired(_member: PoolMember, _reason: CommunicationError, _unexpected: boolean): void {}
 
   private async closeMember(member: PoolMember): Promise<void> {
     try {
@@ -456,7 +476,7 @@ export class InstancePool extends Emitter<InstancePoolEvents> {
     this.probeSoon(member, this.probeIntervalMs);
   }
 
-  private retire(member: PoolMember, reason: CommunicationError, notify = true): void {
+  private retire(member: PoolMember, reason: CommunicationError, notify = true, unexpected = true): void {
     if (member.state === 'closed') return;
     const wasUp = member.state === 'up';
     member.state = 'closed';
@@ -465,12 +485,12 @@ export class InstancePool extends Emitter<InstancePoolEvents> {
     clearTimeout(member.probeTimer);
     member.probeTimer = undefined;
     for (const detach of member.detach.splice(0)) detach();
-    member.breaker?.dispose();
     this.inRotation = this.inRotation.filter((m) => m !== member);
     const index = this.members.indexOf(member);
     if (index >= 0) this.members.splice(index, 1);
     if (notify && wasUp) this.emit('leave', member.stats(), reason);
-    this.memberRetired(member, reason);
+    if (notify) this.emit('removed', member.stats(), reason);
+    this.memberRetired(member, reason, unexpected);
   }
 
   private probeSoon(member: PoolMember, delayMs: number): void {
@@ -492,7 +512,8 @@ export class InstancePool extends Emitter<InstancePoolEvents> {
       if (answer.type !== 'HealthCheck' || answer.status !== 'SERVING') throw new Error(`answered ${answer.type}`);
       member.probing = false;
       if (member.state !== 'down' || this.closing) return;
-      member.watchedBreaker?.reset();
+      member.failures = 0;
+      member.ownBreaker?.reset();
       member.state = 'up';
       member.reason = undefined;
       this.inRotation.push(member);

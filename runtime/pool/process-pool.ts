@@ -79,8 +79,8 @@ export class ProcessPool extends InstancePool {
     }
   }
 
-  protected override memberRetired(member: PoolMember, _reason: CommunicationError): void {
-    if (this.isClosed() || !member.instance) return;
+  protected override memberRetired(member: PoolMember, _reason: CommunicationError, unexpected: boolean): void {
+    if (this.isClosed() || !member.instance || !unexpected) return;
     const started = this.startedAt.get(member.id) ?? 0;
     this.startedAt.delete(member.id);
     if (Date.now() - started >= this.stableAfterMs) this.crashesInRow = 0;

@@ -93,7 +93,7 @@ describe('strategies', () => {
   });
 
   it('least-pending sends less to a member that holds its calls longer', async () => {
-    const slow = await member('slow', { work: () => new Promise((r) => setTimeout(() => r(bytes('')), 20)) });
+    const slow = await member('slow', { work: () => new Promise((r) => setTimeout(() => r(bytes('')), 50)) });
     const fast = await Promise.all(['f1', 'f2'].map((id) => member(id, { work: () => bytes('') })));
     const p = pool([slow, ...fast], 'least-pending');
     await drive(300, 4, () => p.invoke('work', bytes('')));
@@ -106,7 +106,7 @@ describe('strategies', () => {
   });
 
   it('latency (power of two choices over the EWMA) favours the faster member', async () => {
-    const slow = await member('slow', { work: () => new Promise((r) => setTimeout(() => r(bytes('')), 15)) });
+    const slow = await member('slow', { work: () => new Promise((r) => setTimeout(() => r(bytes('')), 40)) });
     const fast = await member('fast', { work: () => bytes('') });
     let seed = 1;
     const random = () => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
@@ -283,6 +283,19 @@ describe('health and retries', () => {
     expect(members[0]!.calls).toBe(calls);
     expect(p.stats()).toMatchObject({ up: 2, failed: 0, retries: 0 });
     expect(p.stats().members.map((m) => m.id)).toEqual(['b', 'c']);
+  });
+
+  it('remove() takes a member out for good and leaves its channel open', async () => {
+    const members = await Promise.all(['a', 'b'].map((id) => member(id)));
+    const p = pool(members, 'round-robin');
+    const removed: string[] = [];
+    p.on('removed', (m, reason) => removed.push(`${m.id} ${m.state} ${reason.code}`));
+    expect(await p.remove('a')).toBe(true);
+    expect(await p.remove('a')).toBe(false);
+    expect(removed).toEqual(['a closed ChannelClosed']);
+    for (let i = 0; i < 4; i++) expect(text(await p.invoke('whoami', bytes('')))).toBe('b');
+    expect(members[0]!.channel.isConnected()).toBe(true);
+    expect(() => p.add({ channel: members[1]!.channel, id: 'b' })).toThrow(expect.objectContaining({ code: ErrorCode.InvalidArgument }));
   });
 
   it('with every member gone a call fails at once with ChannelClosed; a closed pool refuses calls', async () => {
