@@ -41,7 +41,22 @@ export interface ChannelEvents {
   error: [error: CommunicationError];
 }
 
-export type RequestHandler = (request: ExecutionRequest) => void;
+/**
+ * Takes an incoming request. A handler that returns a promise owes an answer until it settles
+ * (`serve()` settles it once the answer is written): see `RequestHandlerOptions.maxConcurrent`.
+ */
+export type RequestHandler = (request: ExecutionRequest) => void | Promise<unknown>;
+
+export interface RequestHandlerOptions {
+  /**
+   * Requests owed at once (handler running or its answer not yet written) before the channel
+   * stops reading from the peer, whose sends then wait (default 128, `DEFAULT_MAX_CONCURRENT_REQUESTS`).
+   */
+  maxConcurrent?: number;
+}
+
+/** Requests a served channel owes at once before it stops reading from its peer. */
+export const DEFAULT_MAX_CONCURRENT_REQUESTS = 128;
 
 /** What users hold: a session with one runtime instance over some transport and codec. */
 export interface CommunicationChannel extends AsyncIterable<RuntimeMessage> {
@@ -62,9 +77,10 @@ export interface CommunicationChannel extends AsyncIterable<RuntimeMessage> {
   on<K extends keyof ChannelEvents>(event: K, listener: (...args: ChannelEvents[K]) => void): () => void;
   /**
    * Routes incoming `ExecutionRequest`s to `handler` instead of `receive()` (what `serve()` uses);
-   * requests already waiting for `receive()` go to it too. `null` undoes it.
+   * requests already waiting for `receive()` go to it too. `null` undoes it. While
+   * `options.maxConcurrent` answers are owed, the channel reads nothing more from the peer.
    */
-  setRequestHandler(handler: RequestHandler | null): void;
+  setRequestHandler(handler: RequestHandler | null, options?: RequestHandlerOptions): void;
 }
 
 export interface SessionChannelOptions {
@@ -121,6 +137,13 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
   /** Ids of requests given up on (timeout, abort), so their late answers are dropped, not queued. */
   private readonly expired = new Set<string>();
   private requestHandler: RequestHandler | null = null;
+  private maxOwed = DEFAULT_MAX_CONCURRENT_REQUESTS;
+  /** Requests handed to the handler, or HealthChecks, whose answer is not written yet. */
+  private owed = 0;
+  private readonly release = (): void => {
+    this.owed--;
+    this.flow();
+  };
   private closed = false;
   private closing: Promise<void> | undefined;
   private paused = false;
@@ -192,11 +215,13 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
       }
       // A response to nothing this channel asked for is the user's business: it goes to receive().
     } else if (message.type === 'ExecutionRequest' && this.requestHandler) {
-      this.requestHandler(message);
+      this.owe(this.requestHandler(message));
       return;
     } else if (message.type === 'HealthCheck') {
-      this.send({ type: 'HealthCheck', requestId: message.requestId, timestamp: Date.now(), metadata: {}, status: 'SERVING' }).catch(
-        () => {},
+      this.owe(
+        this.send({ type: 'HealthCheck', requestId: message.requestId, timestamp: Date.now(), metadata: {}, status: 'SERVING' }).catch(
+          () => {},
+        ),
       );
       return;
     } else if (message.type === 'Heartbeat') {
@@ -220,10 +245,33 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
       return;
     }
     this.queue.push(message);
-    if (!this.paused && this.queue.length >= this.queueLimit) {
-      this.paused = true;
-      this.connection.pause();
-    }
+    if (this.queue.length >= this.queueLimit) this.flow();
+  }
+
+  /** Counts an answer owed until `done` settles; reading stops while too many are owed. */
+  private owe(done: void | Promise<unknown>): void {
+    if (!done) return;
+    this.owed++;
+    if (this.owed >= this.maxOwed) this.flow();
+    done.then(this.release, this.release);
+  }
+
+  /**
+   * Pauses the connection while the receive queue is full or too many answers are owed, and
+   * resumes it once the queue is half empty and an answer has been written: the peer's sends wait
+   * instead of growing this side. A side that waits for answers of its own keeps reading (it could
+   * not get them otherwise), so two channels that call each other never wait on each other; the
+   * peer's requests then cost what it sends until those answers come or time out.
+   */
+  private flow(): void {
+    if (this.closed) return;
+    const full =
+      (this.owed >= this.maxOwed && this.pending.size === 0) ||
+      this.queue.length >= (this.paused ? (this.queueLimit >> 1) + 1 : this.queueLimit);
+    if (full === this.paused) return;
+    this.paused = full;
+    if (full) this.connection.pause();
+    else this.connection.resume();
   }
 
   // ---- What users call ----
@@ -255,10 +303,7 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
   receive(options: WaitOptions = {}): Promise<RuntimeMessage> {
     const queued = this.queue.shift();
     if (queued) {
-      if (this.paused && this.queue.length <= this.queueLimit >> 1) {
-        this.paused = false;
-        this.connection.resume();
-      }
+      if (this.paused) this.flow();
       return Promise.resolve(queued);
     }
     if (this.closed) return Promise.reject(this.closedError());
@@ -321,6 +366,7 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
         pending.detach = () => signal.removeEventListener('abort', onAbort);
       }
       this.pending.set(requestId, pending);
+      if (this.paused) this.flow();
       this.send(outgoing).catch((err: unknown) => {
         if (this.pending.get(requestId) !== pending) return;
         this.pending.delete(requestId);
@@ -352,18 +398,20 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
     };
   }
 
-  setRequestHandler(handler: RequestHandler | null): void {
+  setRequestHandler(handler: RequestHandler | null, options: RequestHandlerOptions = {}): void {
+    const max = options.maxConcurrent ?? DEFAULT_MAX_CONCURRENT_REQUESTS;
+    if (!(Number.isSafeInteger(max) && max > 0))
+      throw new CommunicationError(ErrorCode.InvalidArgument, `maxConcurrentRequests must be a positive integer, got ${String(max)}`);
     this.requestHandler = handler;
-    if (!handler || this.queue.length === 0) return;
-    // Requests can arrive before serve() runs, e.g. in the same read as the AuthResponse: they are the handler's too.
-    for (const message of this.queue.drain()) {
-      if (message.type === 'ExecutionRequest') handler(message);
-      else this.queue.push(message);
+    this.maxOwed = max;
+    if (handler && this.queue.length > 0) {
+      // Requests can arrive before serve() runs, e.g. in the same read as the AuthResponse: they are the handler's too.
+      for (const message of this.queue.drain()) {
+        if (message.type === 'ExecutionRequest') this.owe(handler(message));
+        else this.queue.push(message);
+      }
     }
-    if (this.paused && this.queue.length <= this.queueLimit >> 1) {
-      this.paused = false;
-      this.connection.resume();
-    }
+    this.flow();
   }
 
   [Symbol.asyncIterator](): AsyncIterator<RuntimeMessage> {
@@ -422,6 +470,7 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
   private settle(pending: Pending): void {
     clearTimeout(pending.timer);
     pending.detach?.();
+    if (this.pending.size === 0 && this.owed >= this.maxOwed) this.flow();
   }
 
   private removeWaiter(waiter: Waiter): void {

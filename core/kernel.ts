@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import type { CommunicationChannel } from './channel.js';
 import { container, type DependencyContainer } from './di.js';
 import { CommunicationError, ErrorCode, toCommunicationError } from './errors.js';
-import { Listener } from './listener.js';
+import { DEFAULT_MAX_CONNECTIONS, Listener } from './listener.js';
 import { silentLogger, type Logger } from './logger.js';
 import type { AuthRequest, RuntimeInstanceId, RuntimeType } from './messages.js';
 import {
@@ -17,7 +17,7 @@ import {
   type TransportEntry,
 } from './registry.js';
 import { serve, type Handlers } from './serve.js';
-import { acceptSession, openSession } from './session.js';
+import { openSession } from './session.js';
 import { KERNEL, LOGGER } from './tokens.js';
 import { DEFAULT_MAX_FRAME_SIZE, type TlsOptions } from './transport.js';
 
@@ -66,8 +66,17 @@ export interface ListenOptions {
    * (default 30 s): a length prefix followed by a trickle cannot hold a slot and its bytes forever.
    */
   frameTimeoutMs?: number;
-  /** Refuse connections beyond this many at once (default unlimited). */
+  /**
+   * Refuse connections beyond this many at once, counting those still in the handshake
+   * (default 512, `DEFAULT_MAX_CONNECTIONS`).
+   */
   maxConnections?: number;
+  /**
+   * Requests each channel answers at once (handler running or answer not yet written) before it
+   * stops reading from its peer (default 128, `DEFAULT_MAX_CONCURRENT_REQUESTS`): a peer that
+   * sends and never reads stalls in its own sends instead of growing this process.
+   */
+  maxConcurrentRequests?: number;
   tls?: TlsOptions;
   extra?: Record<string, unknown>;
   receiveQueueLimit?: number;
@@ -85,6 +94,8 @@ export interface ConnectOptions {
   timeoutMs?: number;
   /** Serve these functions on the new channel. */
   handlers?: Handlers;
+  /** Requests from the server answered at once before the channel stops reading (default 128). */
+  maxConcurrentRequests?: number;
   /** Largest frame accepted from the server (default 16 MiB). */
   maxFrameSize?: number;
   tls?: TlsOptions;
@@ -240,82 +251,42 @@ export class Kernel {
     const maxFrameSize = options.maxFrameSize ?? Math.min(DEFAULT_MAX_FRAME_SIZE, transport.capabilities.maxFrameSize);
     const authTimeoutMs = options.authTimeoutMs ?? 5_000;
     const frameTimeoutMs = options.frameTimeoutMs ?? DEFAULT_FRAME_TIMEOUT_MS;
-    let listener: Listener | undefined;
-    const early: Array<() => void> = [];
+    const listener = new Listener(
+      {
+        maxConnections: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+        ...(options.handlers ? { handlers: options.handlers } : {}),
+        serveOptions: options.maxConcurrentRequests !== undefined ? { maxConcurrentRequests: options.maxConcurrentRequests } : {},
+        ...(options.onChannel ? { onChannel: options.onChannel } : {}),
+        logger: this.logger,
+        session: {
+          transport: transportName,
+          codecs,
+          authTimeoutMs,
+          maxFrameSize,
+          ...(options.secret !== undefined ? { secret: options.secret } : {}),
+          ...(options.validateToken ? { validateToken: options.validateToken } : {}),
+          ...(options.receiveQueueLimit !== undefined ? { receiveQueueLimit: options.receiveQueueLimit } : {}),
+          ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
+        },
+      },
+      (l) => this.listeners.delete(l),
+    );
     const frames = await transport
       .listen(parseUrl(url), {
         maxFrameSize,
         frameTimeoutMs,
         authTimeoutMs,
-        ...(options.maxConnections !== undefined ? { maxConnections: options.maxConnections } : {}),
+        maxConnections: listener.maxConnections,
         ...(options.tls ? { tls: options.tls } : {}),
         ...(options.extra ? { extra: options.extra } : {}),
-        onError: (error) => listener?.report('error', error),
-        onConnection: (connection) => {
-          const handle = () => {
-            const owner = listener!;
-            if (owner.isClosed()) {
-              connection.close().catch(() => {});
-              return;
-            }
-            if (options.maxConnections !== undefined && owner.connectionCount >= options.maxConnections) {
-              const full = new CommunicationError(
-                ErrorCode.ConnectionRefused,
-                `Connection limit of ${options.maxConnections} reached on ${owner.url}`,
-              );
-              connection.close(full).catch(() => {});
-              owner.report('rejected', full, connection.remoteAddress);
-              return;
-            }
-            owner.connectionCount++;
-            owner.report('connection', connection.remoteAddress);
-            acceptSession(connection, {
-              transport: transportName,
-              codecs,
-              authTimeoutMs,
-              maxFrameSize,
-              ...(options.secret !== undefined ? { secret: options.secret } : {}),
-              ...(options.validateToken ? { validateToken: options.validateToken } : {}),
-              ...(options.receiveQueueLimit !== undefined ? { receiveQueueLimit: options.receiveQueueLimit } : {}),
-              ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
-            }).then(
-              (channel) => {
-                // Frames held during the handshake are delivered on attach, so a hostile or vanished
-                // peer can close the channel before this runs: its 'close' has fired already.
-                if (!channel.isConnected()) {
-                  owner.connectionCount--;
-                  return;
-                }
-                channel.on('close', () => owner.connectionCount--);
-                if (owner.isClosed()) {
-                  void channel.close();
-                  return;
-                }
-                if (options.handlers) serve(channel, options.handlers);
-                owner.adopt(channel);
-                try {
-                  options.onChannel?.(channel);
-                } catch (err) {
-                  owner.report('error', toCommunicationError(err, ErrorCode.ChannelCreationFailed, 'onChannel threw'));
-                }
-              },
-              (error: CommunicationError) => {
-                owner.connectionCount--;
-                this.logger.debug('session refused', { url: owner.url, remote: connection.remoteAddress, code: error.code });
-                owner.report('rejected', error, connection.remoteAddress);
-              },
-            );
-          };
-          if (listener) handle();
-          else early.push(handle);
-        },
+        onError: (error) => listener.report('error', error),
+        onConnection: (connection) => listener.accept(connection),
       })
       .catch((err: unknown) => {
         throw toCommunicationError(err, ErrorCode.ChannelCreationFailed, `Could not listen on ${url}`);
       });
-    listener = new Listener(frames, (l) => this.listeners.delete(l));
+    listener.bind(frames);
     this.listeners.add(listener);
-    for (const handle of early.splice(0)) handle();
     return listener;
   }
 
@@ -372,7 +343,12 @@ export class Kernel {
       this.channels.add(channel);
       channel.on('close', () => this.channels.delete(channel));
     }
-    if (options.handlers) serve(channel, options.handlers);
+    if (options.handlers)
+      serve(
+        channel,
+        options.handlers,
+        options.maxConcurrentRequests !== undefined ? { maxConcurrentRequests: options.maxConcurrentRequests } : {},
+      );
     return channel;
   }
 

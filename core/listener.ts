@@ -1,7 +1,17 @@
 import type { CommunicationChannel } from './channel.js';
-import type { CommunicationError } from './errors.js';
+import { CommunicationError, ErrorCode, toCommunicationError } from './errors.js';
 import { Emitter } from './events.js';
-import type { FrameListener } from './transport.js';
+import type { Logger } from './logger.js';
+import { serve, type Handlers, type ServeOptions } from './serve.js';
+import { acceptSession, type ServerSessionOptions } from './session.js';
+import type { FrameConnection, FrameListener } from './transport.js';
+
+/**
+ * Connections a listener holds at once unless `maxConnections` says otherwise: below the usual
+ * soft limit of 1024 open files, and before authentication each costs at most ~1.1 MiB
+ * (docs/reliability.md), so a flood of silent peers stays under ~600 MiB.
+ */
+export const DEFAULT_MAX_CONNECTIONS = 512;
 
 export interface ListenerEvents {
   /** A connection was accepted and its handshake begins. */
@@ -14,22 +24,52 @@ export interface ListenerEvents {
   error: [error: Error];
 }
 
-/** What `kernel.listen()` returns: the real bound URL, the live channels, and `close()`. */
+/** @internal What the kernel gives a listener: how to run a session and what to do with a channel. */
+export interface AcceptOptions {
+  session: ServerSessionOptions;
+  maxConnections: number;
+  handlers?: Handlers;
+  serveOptions: ServeOptions;
+  onChannel?: (channel: CommunicationChannel) => void;
+  logger: Logger;
+}
+
+/**
+ * What `kernel.listen()` returns: the real bound URL, the live channels, and `close()`. It owns
+ * accepting connections: the connection limit, the count, the handshake and serving.
+ */
 export class Listener extends Emitter<ListenerEvents> {
   private readonly live = new Set<CommunicationChannel>();
   private closing: Promise<void> | undefined;
-  /** Connections accepted and not yet closed, including those still in the handshake. */
-  connectionCount = 0;
+  private frames: FrameListener | undefined;
+  /** Connections that arrived before the transport's listen() returned; accepted on bind. */
+  private early: FrameConnection[] | undefined = [];
+  private count = 0;
 
   constructor(
-    private readonly frames: FrameListener,
+    private readonly options: AcceptOptions,
     private readonly onClosed: (listener: Listener) => void,
   ) {
     super();
+    if (!(options.maxConnections >= 1))
+      throw new CommunicationError(
+        ErrorCode.InvalidArgument,
+        `maxConnections must be at least 1 (or Infinity for no limit), got ${String(options.maxConnections)}`,
+      );
   }
 
   get url(): string {
-    return this.frames.url;
+    return this.frames?.url ?? '';
+  }
+
+  /** The most connections held at once; beyond it new ones are closed and reported as `rejected`. */
+  get maxConnections(): number {
+    return this.options.maxConnections;
+  }
+
+  /** Connections accepted and not yet closed, including those still in the handshake. */
+  get connectionCount(): number {
+    return this.count;
   }
 
   channels(): CommunicationChannel[] {
@@ -40,11 +80,57 @@ export class Listener extends Emitter<ListenerEvents> {
     return this.closing !== undefined;
   }
 
-  /** @internal Called by the kernel when a session is established. */
-  adopt(channel: CommunicationChannel): void {
-    this.live.add(channel);
-    channel.on('close', () => this.live.delete(channel));
-    this.emit('channel', channel);
+  /** @internal The transport's listener, once it is bound. */
+  bind(frames: FrameListener): void {
+    this.frames = frames;
+    const early = this.early ?? [];
+    this.early = undefined;
+    for (const connection of early) this.accept(connection);
+  }
+
+  /** @internal Takes a connection from the transport: counts it, runs the handshake, serves the channel. */
+  accept(connection: FrameConnection): void {
+    if (this.early) {
+      this.early.push(connection);
+      return;
+    }
+    if (this.isClosed()) {
+      connection.close().catch(() => {});
+      return;
+    }
+    const { maxConnections, logger } = this.options;
+    if (this.count >= maxConnections) {
+      const error = new CommunicationError(ErrorCode.ConnectionRefused, `Connection limit of ${maxConnections} reached on ${this.url}`);
+      connection.close(error).catch(() => {});
+      this.emit('rejected', error, connection.remoteAddress);
+      return;
+    }
+    this.count++;
+    const release = () => this.count--;
+    this.emit('connection', connection.remoteAddress);
+    acceptSession(connection, this.options.session).then(
+      (channel) => {
+        // Frames held during the handshake are delivered on attach, so a hostile or vanished
+        // peer can close the channel before this runs: its 'close' has fired already.
+        if (!channel.isConnected()) return release();
+        channel.on('close', release);
+        if (this.isClosed()) return void channel.close();
+        if (this.options.handlers) serve(channel, this.options.handlers, this.options.serveOptions);
+        this.live.add(channel);
+        channel.on('close', () => this.live.delete(channel));
+        this.emit('channel', channel);
+        try {
+          this.options.onChannel?.(channel);
+        } catch (err) {
+          this.emit('error', toCommunicationError(err, ErrorCode.ChannelCreationFailed, 'onChannel threw'));
+        }
+      },
+      (error: CommunicationError) => {
+        release();
+        logger.debug('session refused', { url: this.url, remote: connection.remoteAddress, code: error.code });
+        this.emit('rejected', error, connection.remoteAddress);
+      },
+    );
   }
 
   /** @internal */
@@ -56,7 +142,7 @@ export class Listener extends Emitter<ListenerEvents> {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await Promise.all([...this.live].map((channel) => channel.close()));
-      await this.frames.close();
+      await this.frames?.close();
       this.onClosed(this);
     })();
     return this.closing;

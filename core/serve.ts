@@ -27,6 +27,16 @@ export const ExecutionErrorCode = {
   InvalidOutput: 'InvalidOutput',
 } as const;
 
+export interface ServeOptions {
+  /**
+   * Requests answered at once (handler running or answer not yet written to the peer) before the
+   * channel stops reading from the peer (default 128, `DEFAULT_MAX_CONCURRENT_REQUESTS`). A peer
+   * that sends requests and never reads the answers then stalls in its own sends, and this side's
+   * memory stays bounded; every request is still answered once the peer reads.
+   */
+  maxConcurrentRequests?: number;
+}
+
 /**
  * Answers the channel's ExecutionRequests with `handlers[functionName]`. A throwing handler or an
  * unknown function becomes an `ExecutionResponse` with `success: false`. Returns a function that stops serving.
@@ -42,16 +52,17 @@ export const ExecutionErrorCode = {
  * // later: stop();
  * ```
  */
-export function serve(channel: CommunicationChannel, handlers: Handlers): () => void {
+export function serve(channel: CommunicationChannel, handlers: Handlers, options: ServeOptions = {}): () => void {
   const running = new Set<RunningCall>();
   const stopOnClose = channel.on('close', () => {
     for (const call of running)
       call.abort(new CommunicationError(ErrorCode.ChannelClosed, 'The channel closed while the handler was running'));
   });
 
-  channel.setRequestHandler((request) => {
-    void answer(channel, handlers, request, running);
-  });
+  channel.setRequestHandler(
+    (request) => answer(channel, handlers, request, running),
+    options.maxConcurrentRequests !== undefined ? { maxConcurrent: options.maxConcurrentRequests } : {},
+  );
   const stopStreams = serveStreams(channel, handlers);
   return () => {
     channel.setRequestHandler(null);

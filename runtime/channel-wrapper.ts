@@ -3,6 +3,7 @@ import {
   type ChannelStats,
   type CommunicationChannel,
   type RequestHandler,
+  type RequestHandlerOptions,
   type RuntimeInstanceId,
   type RuntimeMessage,
   type WaitOptions,
@@ -48,8 +49,8 @@ export class ChannelWrapper implements CommunicationChannel {
   on<K extends keyof ChannelEvents>(event: K, listener: (...args: ChannelEvents[K]) => void): () => void {
     return this.inner.on(event, listener);
   }
-  setRequestHandler(handler: RequestHandler | null): void {
-    this.inner.setRequestHandler(handler);
+  setRequestHandler(handler: RequestHandler | null, options?: RequestHandlerOptions): void {
+    this.inner.setRequestHandler(handler, options);
   }
   [Symbol.asyncIterator](): AsyncIterator<RuntimeMessage> {
     return this.inner[Symbol.asyncIterator]();

@@ -8,6 +8,7 @@ import {
   type ChannelStats,
   type CommunicationChannel,
   type RequestHandler,
+  type RequestHandlerOptions,
   type RuntimeInstanceId,
   type RuntimeMessage,
   type WaitOptions,
@@ -77,6 +78,7 @@ export abstract class DurableChannel extends Emitter<DurableChannelEvents> imple
   private refused = 0;
   private sessionCount = 0;
   private handler: RequestHandler | null = null;
+  private handlerOptions: RequestHandlerOptions | undefined;
   private readonly heartbeat: HeartbeatOptions | false;
   private finalReason: CommunicationError | undefined;
   private closing: Promise<void> | undefined;
@@ -182,7 +184,11 @@ export abstract class DurableChannel extends Emitter<DurableChannelEvents> imple
       this.answered++;
       return response;
     } catch (err) {
-      throw this.explain(attached, err);
+      const explained = this.explain(attached, err);
+      // Cut off by the peer: the channel may learn why in a moment (an instance's exit), and then
+      // this request reports what later calls will.
+      if (explained !== err || !CommunicationError.is(err, ErrorCode.ChannelClosed) || attached.endReason) throw explained;
+      throw (await this.finalReasonSoon()) ?? err;
     }
   }
 
@@ -219,9 +225,10 @@ export abstract class DurableChannel extends Emitter<DurableChannelEvents> imple
     }
   }
 
-  setRequestHandler(handler: RequestHandler | null): void {
+  setRequestHandler(handler: RequestHandler | null, options?: RequestHandlerOptions): void {
     this.handler = handler;
-    this.attached?.session.setRequestHandler(handler);
+    this.handlerOptions = options;
+    this.attached?.session.setRequestHandler(handler, options);
   }
 
   stats(): DurableChannelStats {
@@ -282,7 +289,7 @@ export abstract class DurableChannel extends Emitter<DurableChannelEvents> imple
     this.lastCodec = session.codec;
     this.lastSessionId = session.sessionId;
     this.lastRemote = session.remoteAddress;
-    if (this.handler) session.setRequestHandler(this.handler);
+    if (this.handler) session.setRequestHandler(this.handler, this.handlerOptions);
     attached.detach.push(
       session.on('message', (message) => this.emit('message', message)),
       session.on('error', (error) => this.emit('error', error)),
@@ -309,6 +316,14 @@ export abstract class DurableChannel extends Emitter<DurableChannelEvents> imple
 
   /** A session ended while the channel is open: wait for the peer, re-dial, or close. */
   protected abstract sessionLost(reason: CommunicationError): void;
+
+  /**
+   * Called when a session ends under a request: resolves with the error of the channel's final
+   * close if that is about to happen (e.g. the instance's process exited), else undefined.
+   */
+  protected finalReasonSoon(): Promise<CommunicationError | undefined> {
+    return Promise.resolve(this.closing ? this.closedError() : undefined);
+  }
 
   /** Releases what the subclass holds (listener, timers) on final close. */
   protected async releaseResources(): Promise<void> {}

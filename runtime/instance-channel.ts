@@ -9,6 +9,9 @@ export interface FallbackRecord {
   reason: string;
 }
 
+/** How long a request cut off by a lost session waits for the instance's exit, to report it instead. */
+const EXIT_GRACE_MS = 2_000;
+
 export type InstanceChannelState = 'waiting' | 'connected' | 'disconnected' | 'closed';
 
 export interface InstanceChannelStats extends DurableChannelStats {
@@ -48,6 +51,7 @@ export class InstanceChannel extends DurableChannel {
   readonly #servers: string[] | undefined;
   readonly #onClosed: (() => void) | undefined;
   #everConnected = false;
+  #exited: Promise<unknown> | undefined;
 
   constructor(init: InstanceChannelInit) {
     super({ instanceId: init.instanceId, transport: init.transport, codec: init.codec, heartbeat: init.heartbeat ?? false });
@@ -93,6 +97,23 @@ export class InstanceChannel extends DurableChannel {
     return this.closeWith(
       reason.code === ErrorCode.ChannelClosed ? reason : new CommunicationError(ErrorCode.ChannelClosed, reason.message, { cause: reason }),
     );
+  }
+
+  /**
+   * @internal The instance runs in a process that ends with `exited` (ProcessInstance): a request
+   * whose session ends because the process died rejects with the exit (as later calls do).
+   */
+  watchExit(exited: Promise<unknown>): void {
+    this.#exited = exited;
+  }
+
+  protected override async finalReasonSoon(): Promise<CommunicationError | undefined> {
+    if (this.#exited && !this.isClosed()) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.#exited, new Promise((resolve) => (timer = setTimeout(resolve, EXIT_GRACE_MS)))]);
+      clearTimeout(timer);
+    }
+    return super.finalReasonSoon();
   }
 
   override stats(): InstanceChannelStats {

@@ -62,6 +62,7 @@ export class ProcessInstance extends Emitter<ProcessInstanceEvents> {
         if (child.pid === undefined) finish(null, null);
       });
     });
+    channel.watchExit(this.exited);
   }
 
   get pid(): number | undefined {

@@ -182,16 +182,6 @@ function maxSize(m: RuntimeMessage): number {
         (typeof m.success === 'boolean' ? 1 : NaN) +
         (m.errorMessage === undefined ? 0 : strMax(m.errorMessage))
       );
-    case 'StreamOpen':
-      return size + 48 + strMax(m.functionName) + numMax(m.timeoutMs) + numMax(m.credit);
-    case 'StreamChunk':
-      return size + 16 + bytesMax(m.data);
-    case 'StreamCredit':
-      return size + 16 + numMax(m.credit);
-    case 'StreamEnd':
-      return m.error ? size + 48 + strMax(m.error.code) + strMax(m.error.message) : size;
-    case 'StreamCancel':
-      return m.reason === undefined ? size : size + 16 + strMax(m.reason);
     default:
       return NaN;
   }
@@ -269,38 +259,6 @@ function fields(m: RuntimeMessage): void {
         text(m.errorMessage);
       }
       return;
-    case 'StreamOpen':
-      key('functionName');
-      text(m.functionName);
-      key('timeoutMs');
-      number(m.timeoutMs);
-      key('credit');
-      number(m.credit);
-      return;
-    case 'StreamChunk':
-      key('data');
-      bytes(m.data);
-      return;
-    case 'StreamCredit':
-      key('credit');
-      number(m.credit);
-      return;
-    case 'StreamEnd':
-      if (m.error) {
-        key('error');
-        out[pos++] = 0xa2;
-        key('code');
-        text(m.error.code);
-        key('message');
-        text(m.error.message);
-      }
-      return;
-    case 'StreamCancel':
-      if (m.reason !== undefined) {
-        key('reason');
-        text(m.reason);
-      }
-      return;
   }
 }
 
@@ -321,15 +279,9 @@ function fieldCount(m: RuntimeMessage): number {
       return 6;
     case 'AuthResponse':
       return m.errorMessage !== undefined ? 3 : 2;
-    case 'StreamOpen':
-      return 3;
-    case 'StreamChunk':
-    case 'StreamCredit':
-      return 1;
-    case 'StreamEnd':
-      return m.error ? 1 : 0;
-    case 'StreamCancel':
-      return m.reason !== undefined ? 1 : 0;
+    default:
+      // Stream kinds: maxSize() already sent them to the cbor-x path.
+      return NaN;
   }
 }
 
