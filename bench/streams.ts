@@ -26,6 +26,8 @@ every transport × codec (server in its own process; memory in-process), next to
 `;
 
 const MiB = 1024 * 1024;
+/** nats needs a running server: SPEAR_NATS_URL (default nats://127.0.0.1:4222), subject bench-streams. */
+const natsUrl = `${process.env['SPEAR_NATS_URL'] ?? 'nats://127.0.0.1:4222'}/bench-streams-${process.pid}`;
 const SERVER_SCRIPT = fileURLToPath(new URL('./stream-server.js', import.meta.url));
 const PIECES = Array.from({ length: 16 }, () => new Uint8Array(randomBytes(MiB)));
 
@@ -52,7 +54,10 @@ async function startServer(transports: string[], pin: boolean): Promise<Server> 
     urls: Object.fromEntries(
       transports
         .filter((t) => t !== 'memory')
-        .map((t) => [t, t === 'unix' ? `unix://${dir}.sock` : t === 'websocket' ? 'ws://127.0.0.1:0/s' : `${t}://127.0.0.1:0`]),
+        .map((t) => [
+          t,
+          t === 'unix' ? `unix://${dir}.sock` : t === 'websocket' ? 'ws://127.0.0.1:0/s' : t === 'nats' ? natsUrl : `${t}://127.0.0.1:0`,
+        ]),
     ),
     raw: { tcp: { host: '127.0.0.1', port: 0 }, unix: { path: `${dir}.raw.sock` } },
   };
