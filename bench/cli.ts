@@ -20,6 +20,7 @@ async function bennyMissing(): Promise<boolean> {
 /** `spear-comm bench`: runs the matrix, prints progress, writes the reports. Exit code 0 only if every case ran; a failed case is a row in the reports and exit code 1. */
 export async function runBenchCommand(args: string[]): Promise<number> {
   if (args[0] === 'pool') return (await import('./pool/run.js')).runPoolBench(args.slice(1));
+  if (args[0] === 'streams') return (await import('./streams.js')).runStreamBench(args.slice(1));
   const options = parseBenchArgs(args);
   if (options.help) {
     process.stdout.write(USAGE);

@@ -162,7 +162,7 @@ const HOSTILE: Record<string, Hostile[]> = {
     ['field number 0', hex('0000'), /illegal tag/],
     ['invalid UTF-8', hex('0a02ff416a00'), /not a spear.v1.RuntimeMessage/],
     ['invalid UTF-8 in a map key', hex('1a060a02ff4112006a00'), /not a spear.v1.RuntimeMessage/],
-    ['only an unknown field', hex('8a0100'), /no message kind is set/],
+    ['only an unknown field', hex('9a0600'), /no message kind is set/],
     ['the kind as a varint', hex('5001'), /no message kind is set/],
     ['a sequence past 2^53', hex('720a08ffffffffffffffff7f'), /"sequence" is over 2\^53-1/],
     [

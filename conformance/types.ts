@@ -1,7 +1,16 @@
 import type { PluginClass, TlsOptions, Transport, TransportCapabilities } from 'spear-comm';
 
 /** The kit's test categories, in the order they run and are reported. */
-export const CATEGORIES = ['framing', 'timeout', 'isolation', 'request-response', 'lifecycle', 'bad-input', 'backpressure'] as const;
+export const CATEGORIES = [
+  'framing',
+  'timeout',
+  'isolation',
+  'request-response',
+  'lifecycle',
+  'bad-input',
+  'backpressure',
+  'streams',
+] as const;
 export type Category = (typeof CATEGORIES)[number];
 
 /** What to test: one transport, found in the plugin registry, and how to reach it. */

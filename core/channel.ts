@@ -3,7 +3,7 @@ import { Deque } from './deque.js';
 import { CommunicationError, ErrorCode, abortedError, toCommunicationError } from './errors.js';
 import { Emitter } from './events.js';
 import { LatencyRecorder, type LatencySummary } from './latency.js';
-import { isResponse, type ExecutionRequest, type RuntimeInstanceId, type RuntimeMessage } from './messages.js';
+import { isResponse, isStreamMessage, type ExecutionRequest, type RuntimeInstanceId, type RuntimeMessage } from './messages.js';
 import type { FrameConnection, FrameSink } from './transport.js';
 
 export interface WaitOptions {
@@ -226,6 +226,13 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
       return;
     } else if (message.type === 'Heartbeat') {
       return; // lastActivityAt, updated for every frame, is all a heartbeat is for
+    } else if (isStreamMessage(message)) {
+      // Streams (core/stream-mux.ts) take their messages from the 'message' event; none go to receive().
+      if (message.type === 'StreamOpen' && !this.hasListeners('message')) {
+        const error = { code: 'UnknownFunction', message: 'No streaming functions are served on this channel' };
+        this.send({ type: 'StreamEnd', requestId: message.requestId, timestamp: Date.now(), metadata: {}, error }).catch(() => {});
+      }
+      return;
     }
     this.enqueue(message);
   }

@@ -3,7 +3,7 @@ export { container, inject, injectable } from './di.js';
 export type { DependencyContainer, InjectionToken } from './di.js';
 export { CommunicationError, ErrorCode, RETRYABLE_CODES, abortedError, isRetryable, toCommunicationError } from './errors.js';
 export type { CommunicationErrorOptions } from './errors.js';
-export { Messages, MESSAGE_TYPES, RUNTIME_TYPES } from './messages.js';
+export { Messages, MESSAGE_TYPES, RUNTIME_TYPES, STREAM_MESSAGE_TYPES, isStreamMessage } from './messages.js';
 export type {
   Ack,
   AuthRequest,
@@ -19,6 +19,12 @@ export type {
   RuntimeInstanceId,
   RuntimeMessage,
   RuntimeType,
+  StreamCancel,
+  StreamChunk,
+  StreamCredit,
+  StreamEnd,
+  StreamMessage,
+  StreamOpen,
 } from './messages.js';
 export { validateMessage } from './validate-message.js';
 export type { ValidateOptions } from './validate-message.js';
@@ -59,6 +65,11 @@ export { encodeHandshake, decodeHandshake } from './handshake-codec.js';
 export { generateSecret, secretsEqual } from './secret.js';
 export { ExecutionErrorCode, invoke, serve } from './serve.js';
 export type { FunctionHandler, HandlerContext, Handlers, InvokeOptions, ServeOptions } from './serve.js';
+export { invokeStream } from './stream-invoke.js';
+export type { InvokeStreamOptions, StreamSource } from './stream-invoke.js';
+export { isStreaming, streaming } from './stream-serve.js';
+export type { StreamContext, StreamHandlerFunction, StreamingHandler } from './stream-serve.js';
+export { STREAM_CHUNK_BYTES, STREAM_WINDOW_BYTES } from './stream-mux.js';
 export { DEFAULT_MAX_CONNECTIONS, Listener } from './listener.js';
 export type { ListenerEvents } from './listener.js';
 export { BUILTIN_PLUGINS, Kernel, createKernel } from './kernel.js';

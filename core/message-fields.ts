@@ -55,6 +55,23 @@ export function messageFields(m: RuntimeMessage, w: FieldWriters): Record<string
       out['sessionId'] = w.string(m.sessionId);
       if (m.errorMessage !== undefined) out['errorMessage'] = w.string(m.errorMessage);
       return out;
+    case 'StreamOpen':
+      out['functionName'] = w.string(m.functionName);
+      out['timeoutMs'] = w.number(m.timeoutMs);
+      out['credit'] = w.number(m.credit);
+      return out;
+    case 'StreamChunk':
+      out['data'] = w.bytes(m.data, 'data');
+      return out;
+    case 'StreamCredit':
+      out['credit'] = w.number(m.credit);
+      return out;
+    case 'StreamEnd':
+      if (m.error) out['error'] = { code: w.string(m.error.code), message: w.string(m.error.message) };
+      return out;
+    case 'StreamCancel':
+      if (m.reason !== undefined) out['reason'] = w.string(m.reason);
+      return out;
     default:
       throw new CommunicationError(
         ErrorCode.DecodeFailed,

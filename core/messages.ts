@@ -70,7 +70,21 @@ export interface AuthResponse extends Envelope {
   errorMessage?: string;
 }
 
-export type RuntimeMessage = ExecutionRequest | ExecutionResponse | HealthCheck | Ack | Heartbeat | AuthRequest | AuthResponse;
+// Streams (docs/streams.md, docs/wire-format.md § Streams): `requestId` is the stream's id, chosen by the opener.
+/** Opens a stream to a `streaming()` function; `credit`: bytes of answer chunks the opener accepts before granting more. */
+export type StreamOpen = Envelope & { type: 'StreamOpen'; functionName: string; timeoutMs: number; credit: number };
+/** A piece of a stream's data, never more than the receiver's outstanding credit. */
+export type StreamChunk = Envelope & { type: 'StreamChunk'; data: Uint8Array };
+/** The receiver of a stream's chunks allows `credit` more bytes of them. */
+export type StreamCredit = Envelope & { type: 'StreamCredit'; credit: number };
+/** The sender's chunks are complete; from the serving side it ends the stream, with `error` if the function failed. */
+export type StreamEnd = Envelope & { type: 'StreamEnd'; error?: ExecutionError };
+/** The sender reads no more of this stream's chunks: the receiver stops sending them. */
+export type StreamCancel = Envelope & { type: 'StreamCancel'; reason?: string };
+export type StreamMessage = StreamOpen | StreamChunk | StreamCredit | StreamEnd | StreamCancel;
+
+export type RuntimeMessage =
+  ExecutionRequest | ExecutionResponse | HealthCheck | Ack | Heartbeat | AuthRequest | AuthResponse | StreamMessage;
 
 export type MessageType = RuntimeMessage['type'];
 
@@ -82,7 +96,18 @@ export const MESSAGE_TYPES: readonly MessageType[] = [
   'Heartbeat',
   'AuthRequest',
   'AuthResponse',
+  'StreamOpen',
+  'StreamChunk',
+  'StreamCredit',
+  'StreamEnd',
+  'StreamCancel',
 ];
+
+export const STREAM_MESSAGE_TYPES: ReadonlySet<MessageType> = new Set(MESSAGE_TYPES.slice(7));
+
+export function isStreamMessage(msg: RuntimeMessage): msg is StreamMessage {
+  return STREAM_MESSAGE_TYPES.has(msg.type);
+}
 
 /** The fields a caller may leave out when building a message. */
 export type MessageInit<T extends RuntimeMessage> = Omit<T, 'type' | 'requestId' | 'timestamp' | 'metadata'> &

@@ -2,6 +2,7 @@ import type { CommunicationChannel } from './channel.js';
 import { CommunicationError, ErrorCode } from './errors.js';
 import { quotePeerText } from './peer-text.js';
 import type { ExecutionRequest, ExecutionResponse, Metadata, RuntimeInstanceId } from './messages.js';
+import { isStreaming, serveStreams, type StreamingHandler } from './stream-serve.js';
 
 export interface HandlerContext {
   requestId: string;
@@ -16,7 +17,8 @@ export interface HandlerContext {
 }
 
 export type FunctionHandler = (input: Uint8Array, ctx: HandlerContext) => Uint8Array | Promise<Uint8Array>;
-export type Handlers = Record<string, FunctionHandler>;
+/** Plain handlers answer `invoke()`; those marked with `streaming()` answer `invokeStream()`. */
+export type Handlers = Record<string, FunctionHandler | StreamingHandler>;
 
 /** Error codes a served function's failure is reported with (besides a thrown CommunicationError's own code). */
 export const ExecutionErrorCode = {
@@ -61,9 +63,11 @@ export function serve(channel: CommunicationChannel, handlers: Handlers, options
     (request) => answer(channel, handlers, request, running),
     options.maxConcurrentRequests !== undefined ? { maxConcurrent: options.maxConcurrentRequests } : {},
   );
+  const stopStreams = serveStreams(channel, handlers);
   return () => {
     channel.setRequestHandler(null);
     stopOnClose();
+    stopStreams();
   };
 }
 
@@ -131,7 +135,9 @@ async function answer(
       output: new Uint8Array(0),
       error: {
         code: ExecutionErrorCode.UnknownFunction,
-        message: `No function ${quotePeerText(request.functionName)} is served here; served functions: ${known}`,
+        message: isStreaming(handler)
+          ? `Function ${quotePeerText(request.functionName)} is a streaming one; call it with invokeStream()`
+          : `No function ${quotePeerText(request.functionName)} is served here; served functions: ${known}`,
       },
     });
   }

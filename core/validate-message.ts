@@ -63,6 +63,13 @@ function stringMap(o: Obj, field: string): Record<string, string> {
   return out;
 }
 
+function executionError(o: Obj): { code: string; message: string } | undefined {
+  const err = o['error'];
+  if (err === undefined || err === null) return undefined;
+  if (typeof err !== 'object' || Array.isArray(err)) fail(`field "error" must be an object, got ${describe(err)}`);
+  return { code: str(err as Obj, 'code'), message: str(err as Obj, 'message') };
+}
+
 /**
  * Checks a decoded value field by field and returns a well-typed RuntimeMessage with only the
  * known fields. Every codec runs its output through this, so all codecs reject the same inputs.
@@ -93,11 +100,8 @@ export function validateMessage(value: unknown, options: ValidateOptions = {}): 
         output: bytes(o['output'], 'output'),
         durationMs: num(o, 'durationMs', { min: 0 }),
       };
-      const err = o['error'];
-      if (err !== undefined && err !== null) {
-        if (typeof err !== 'object' || Array.isArray(err)) fail(`field "error" must be an object, got ${describe(err)}`);
-        msg.error = { code: str(err as Obj, 'code'), message: str(err as Obj, 'message') };
-      }
+      const error = executionError(o);
+      if (error) msg.error = error;
       return msg;
     }
     case 'HealthCheck': {
@@ -128,6 +132,26 @@ export function validateMessage(value: unknown, options: ValidateOptions = {}): 
       const msg: RuntimeMessage = { type: 'AuthResponse', ...base, success: bool(o, 'success'), sessionId: str(o, 'sessionId') };
       if (errorMessage !== undefined) msg.errorMessage = errorMessage;
       return msg;
+    }
+    case 'StreamOpen':
+      return {
+        type: 'StreamOpen',
+        ...base,
+        functionName: str(o, 'functionName'),
+        timeoutMs: num(o, 'timeoutMs', { min: 0 }),
+        credit: num(o, 'credit', { integer: true, min: 0 }),
+      };
+    case 'StreamChunk':
+      return { type: 'StreamChunk', ...base, data: bytes(o['data'], 'data') };
+    case 'StreamCredit':
+      return { type: 'StreamCredit', ...base, credit: num(o, 'credit', { integer: true, min: 0 }) };
+    case 'StreamEnd': {
+      const error = executionError(o);
+      return error ? { type: 'StreamEnd', ...base, error } : { type: 'StreamEnd', ...base };
+    }
+    case 'StreamCancel': {
+      const reason = optStr(o, 'reason');
+      return reason === undefined ? { type: 'StreamCancel', ...base } : { type: 'StreamCancel', ...base, reason };
     }
   }
 }

@@ -279,6 +279,9 @@ function fieldCount(m: RuntimeMessage): number {
       return 6;
     case 'AuthResponse':
       return m.errorMessage !== undefined ? 3 : 2;
+    default:
+      // Stream kinds: maxSize() already sent them to the cbor-x path.
+      return NaN;
   }
 }
 

@@ -23,6 +23,11 @@ const MEMBER: Record<MessageType, string> = {
   Heartbeat: 'heartbeat',
   AuthRequest: 'authRequest',
   AuthResponse: 'authResponse',
+  StreamOpen: 'streamOpen',
+  StreamChunk: 'streamChunk',
+  StreamCredit: 'streamCredit',
+  StreamEnd: 'streamEnd',
+  StreamCancel: 'streamCancel',
 };
 const TYPE_OF_MEMBER = new Map(Object.entries(MEMBER).map(([type, member]) => [member, type as MessageType]));
 
@@ -54,9 +59,8 @@ function bytesOf(value: Uint8Array, field: string): Uint8Array {
   return value;
 }
 
-function sequenceOf(value: number): number {
-  if (!Number.isSafeInteger(value) || value < 0)
-    fail(`Heartbeat.sequence must be an integer from 0 to 2^53-1 to be encoded as uint64, got ${value}`);
+function uint64Of(value: number, field = 'Heartbeat.sequence'): number {
+  if (!Number.isSafeInteger(value) || value < 0) fail(`${field} must be an integer from 0 to 2^53-1 to be encoded as uint64, got ${value}`);
   return value;
 }
 
@@ -82,7 +86,7 @@ function kindOf(m: RuntimeMessage): Record<string, unknown> {
     case 'Ack':
       return {};
     case 'Heartbeat':
-      return { sequence: sequenceOf(m.sequence) };
+      return { sequence: uint64Of(m.sequence) };
     case 'AuthRequest':
       return {
         instanceId: wellFormed(m.instanceId),
@@ -97,6 +101,16 @@ function kindOf(m: RuntimeMessage): Record<string, unknown> {
       if (m.errorMessage !== undefined) body['errorMessage'] = wellFormed(m.errorMessage);
       return body;
     }
+    case 'StreamOpen':
+      return { functionName: wellFormed(m.functionName), timeoutMs: m.timeoutMs, credit: uint64Of(m.credit, 'StreamOpen.credit') };
+    case 'StreamChunk':
+      return { data: bytesOf(m.data, 'data') };
+    case 'StreamCredit':
+      return { credit: uint64Of(m.credit, 'StreamCredit.credit') };
+    case 'StreamEnd':
+      return m.error ? { error: { code: wellFormed(m.error.code), message: wellFormed(m.error.message) } } : {};
+    case 'StreamCancel':
+      return m.reason === undefined ? {} : { reason: wellFormed(m.reason) };
   }
 }
 
@@ -161,6 +175,23 @@ function fromProto(decoded: Decoded): Record<string, unknown> {
       out['success'] = body['success'];
       out['sessionId'] = body['sessionId'];
       if (present(body, 'errorMessage')) out['errorMessage'] = body['errorMessage'];
+      break;
+    case 'StreamOpen':
+      out['functionName'] = body['functionName'];
+      out['timeoutMs'] = body['timeoutMs'];
+      out['credit'] = uint64Field(body, 'credit');
+      break;
+    case 'StreamChunk':
+      out['data'] = bytesField(body, 'data');
+      break;
+    case 'StreamCredit':
+      out['credit'] = uint64Field(body, 'credit');
+      break;
+    case 'StreamEnd':
+      if (present(body, 'error')) out['error'] = body['error'];
+      break;
+    case 'StreamCancel':
+      if (present(body, 'reason')) out['reason'] = body['reason'];
       break;
   }
   return out;

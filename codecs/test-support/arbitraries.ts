@@ -106,6 +106,23 @@ const KINDS: { [K in MessageType]: fc.Arbitrary<Extract<RuntimeMessage, { type: 
     { type: fc.constant('AuthResponse'), ...envelope, success: fc.boolean(), sessionId: anyString, errorMessage: anyString },
     { requiredKeys: ['type', 'requestId', 'timestamp', 'metadata', 'success', 'sessionId'] },
   ),
+  StreamOpen: fc.record({
+    type: fc.constant('StreamOpen'),
+    ...envelope,
+    functionName: anyString,
+    timeoutMs: nonNegative,
+    credit: fc.oneof(fc.nat(), fc.maxSafeNat()),
+  }),
+  StreamChunk: fc.record({ type: fc.constant('StreamChunk'), ...envelope, data: bytes }),
+  StreamCredit: fc.record({ type: fc.constant('StreamCredit'), ...envelope, credit: fc.oneof(fc.nat(), fc.maxSafeNat()) }),
+  StreamEnd: fc.record(
+    { type: fc.constant('StreamEnd'), ...envelope, error: fc.record({ code: anyString, message: anyString }) },
+    { requiredKeys: ['type', 'requestId', 'timestamp', 'metadata'] },
+  ),
+  StreamCancel: fc.record(
+    { type: fc.constant('StreamCancel'), ...envelope, reason: anyString },
+    { requiredKeys: ['type', 'requestId', 'timestamp', 'metadata'] },
+  ),
 };
 
 /** Arbitrary valid messages of one kind. */

@@ -105,4 +105,33 @@ export const GOLDEN_MESSAGES: ReadonlyArray<{ name: string; message: RuntimeMess
       timeoutMs: 0,
     },
   },
+  {
+    name: 'stream-open',
+    message: {
+      type: 'StreamOpen',
+      requestId: 'st-1',
+      timestamp: T0 + 50,
+      metadata: {},
+      functionName: 'sha256',
+      timeoutMs: 30000,
+      credit: 1048576,
+    },
+  },
+  { name: 'stream-credit', message: { type: 'StreamCredit', requestId: 'st-1', timestamp: T0 + 51, metadata: {}, credit: 1048576 } },
+  { name: 'stream-chunk', message: { type: 'StreamChunk', requestId: 'st-1', timestamp: T0 + 52, metadata: {}, data: bytes('abc') } },
+  { name: 'stream-end', message: { type: 'StreamEnd', requestId: 'st-1', timestamp: T0 + 53, metadata: {} } },
+  {
+    name: 'stream-end-error',
+    message: {
+      type: 'StreamEnd',
+      requestId: 'st-2',
+      timestamp: T0 + 54,
+      metadata: {},
+      error: { code: 'HandlerError', message: 'disk full' },
+    },
+  },
+  {
+    name: 'stream-cancel',
+    message: { type: 'StreamCancel', requestId: 'st-3', timestamp: T0 + 55, metadata: {}, reason: 'the reader stopped' },
+  },
 ];

@@ -59,9 +59,14 @@ const KINDS: Record<number, { type: RuntimeMessage['type']; fields: Record<numbe
     },
   },
   16: { type: 'AuthResponse', fields: { 1: ['success', 'bool'], 2: ['sessionId', 'string'], 3: ['errorMessage', 'string'] } },
+  17: { type: 'StreamOpen', fields: { 1: ['functionName', 'string'], 2: ['timeoutMs', 'double'], 3: ['credit', 'uint64'] } },
+  18: { type: 'StreamChunk', fields: { 1: ['data', 'bytes'] } },
+  19: { type: 'StreamCredit', fields: { 1: ['credit', 'uint64'] } },
+  20: { type: 'StreamEnd', fields: { 1: ['error', 'error'] } },
+  21: { type: 'StreamCancel', fields: { 1: ['reason', 'string'] } },
 };
 /** Fields with explicit presence: absent on the wire means absent in the message, not the default. */
-const OPTIONAL = new Set(['status', 'errorMessage', 'error']);
+const OPTIONAL = new Set(['status', 'errorMessage', 'error', 'reason']);
 const DEFAULTS: Record<FieldType, () => unknown> = {
   string: () => '',
   bytes: () => new Uint8Array(0),

@@ -12,6 +12,7 @@ import { framingCases } from './framing.js';
 import { isolationCases } from './isolation.js';
 import { lifecycleCases } from './lifecycle.js';
 import { requestResponseCases } from './request-response.js';
+import { streamCases } from './streams.js';
 import { timeoutCases } from './timeout.js';
 
 /** The whole kit, in category order. */
@@ -28,4 +29,5 @@ export const ALL_CASES: readonly ConformanceCase[] = [
   ...contractBadInputCases,
   ...backpressureCases,
   ...contractBackpressureCases,
+  ...streamCases,
 ];

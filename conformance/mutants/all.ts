@@ -36,3 +36,7 @@ import './dispose-noop.js';
 import './url-as-requested.js';
 import './taken-address.js';
 import './listener-keeps-connections.js';
+import './stream-drop-chunk.js';
+import './stream-bulk-first.js';
+import './stream-dup-small.js';
+import './stream-swap-large.js';

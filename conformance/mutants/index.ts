@@ -51,6 +51,12 @@ const LATE_START = 'frames that arrive before start() are held, and delivered in
 const PAUSE_BEFORE_START = 'pause() before start() holds frames until resume()';
 const LONG_PAUSE = 'pause() still holds after a long run of traffic and after many pause/resume cycles; nothing is lost or repeated';
 
+const STREAM_LARGE = 'a large stream (8 MiB in, 4 MiB echoed) and an empty one arrive intact and in order';
+const STREAM_INTERLEAVE = 'a small invoke during a large stream is answered within a few chunks, not after the stream';
+const STREAM_STOP = 'either side stopping early ends the other side, and the channel stays usable';
+const STREAM_FLOW =
+  'a consumer that pauses bounds the handler to its window, then gets every byte in order; a mid-stream failure is RemoteError';
+
 export const MUTANTS: readonly MutantSpec[] = [
   spec('drop-large', 'capabilities.maxFrameSize', 'drops frames above 64 KiB while send() reports success', EDGES),
   spec('corrupt', 'onFrame: exactly as sent', 'flips one bit in frames of 1,000 bytes or more', EDGES),
@@ -123,4 +129,29 @@ export const MUTANTS: readonly MutantSpec[] = [
     LONG_PAUSE,
   ),
   spec('pause-forgets-after-cycles', 'pause: any number of times', 'pause() stops holding after 30 cycles', LONG_PAUSE),
+  // One per streams case, in the order of conformance/cases/streams.ts.
+  spec(
+    'stream-drop-chunk',
+    'streams: payloads of any size arrive intact',
+    'loses one in 40 frames of 32 KiB or more while send() reports success',
+    STREAM_LARGE,
+  ),
+  spec(
+    'stream-bulk-first',
+    'streams: no head-of-line blocking',
+    'holds small frames back until bulk traffic has been quiet for 50 ms',
+    STREAM_INTERLEAVE,
+  ),
+  spec(
+    'stream-dup-small',
+    'streams: either side may stop early',
+    'delivers every frame under 256 bytes twice after the handshake',
+    STREAM_STOP,
+  ),
+  spec(
+    'stream-swap-large',
+    'streams: flow control, order, failure mid-stream',
+    'reports a large frame sent at once and lets the next large one overtake it',
+    STREAM_FLOW,
+  ),
 ];

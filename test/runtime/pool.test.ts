@@ -2,7 +2,15 @@
 // distribution, hash stability, health (leave on close / open circuit, back after a probe),
 // retries of idempotent calls and never twice for the others.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CommunicationError, ErrorCode, createKernel, type CommunicationChannel, type Handlers, type Kernel } from 'spear-comm';
+import {
+  CommunicationError,
+  ErrorCode,
+  createKernel,
+  type CommunicationChannel,
+  type FunctionHandler,
+  type Handlers,
+  type Kernel,
+} from 'spear-comm';
 import { InstancePool, hashStrategy, latencyStrategy, type PoolMemberStats, type PoolStrategy } from 'spear-comm/runtime';
 import { failOnUnhandledRejections } from '../support.js';
 
@@ -35,7 +43,7 @@ interface Member {
 
 let sequence = 0;
 /** An "instance": a memory listener serving `handlers` plus `whoami`, and the host's channel to it. */
-async function member(id: string, handlers: Handlers = {}): Promise<Member> {
+async function member(id: string, handlers: Record<string, FunctionHandler> = {}): Promise<Member> {
   let server: CommunicationChannel | undefined;
   const m: Member = {
     id,
