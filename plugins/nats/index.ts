@@ -25,8 +25,9 @@ import { NATS_PACKAGE } from './package-name.js';
  *   when the URL's server is down; the client also learns the cluster's other servers from it.
  * - `user` + `pass`, `token`, `credsFile` (a `.creds` file) or `creds` (its contents): the NATS
  *   credentials (a user and password or a token may also be given in the URL).
- * - `queue` (listen): the queue group on the listener's subject (default `spear-comm`), so that
- *   several listeners on one subject share new connections; `false` makes each listener get every open.
+ * - `queue` (listen): join this NATS queue group on the listener's subject, so that several
+ *   listeners on one subject share new connections. Without it a subject is one listener's, like a
+ *   tcp port: listening on a subject another listener already serves fails with ChannelCreationFailed.
  * - `windowBytes`: how much this side lets the peer have in flight (default 1 MiB); `send()` on
  *   the peer waits beyond it, so it bounds what this side buffers for one connection.
  * - `heartbeatMs`: this side sends something at least this often (default 1000 ms); a peer that
@@ -41,7 +42,7 @@ export interface NatsExtra {
   token?: string;
   credsFile?: string;
   creds?: string | Uint8Array;
-  queue?: string | false;
+  queue?: string;
   windowBytes?: number;
   heartbeatMs?: number;
   name?: string;
@@ -51,7 +52,10 @@ export interface NatsExtra {
 
 const DEFAULT_WINDOW = 1024 * 1024;
 const DEFAULT_HEARTBEAT_MS = 1000;
-const DEFAULT_QUEUE = 'spear-comm';
+/** How long listen() waits for an answer from a listener already on the subject. */
+const TAKEN_PROBE_MS = 1_000;
+/** Not an open request: a listener answers it with a refusal and opens nothing. */
+const PROBE = new TextEncoder().encode('{"v":1,"probe":true}');
 /** How long a listener waits for its NATS server. */
 const LISTEN_CONNECT_TIMEOUT_MS = 10_000;
 /** Subjects of the listener side of connections: `_SPEAR.<listener id>.<connection id>`. */
@@ -183,16 +187,19 @@ export class NatsTransport implements Transport {
       msg.respond(encodeJson({ v: 1, ok: true, subject: own, window, heartbeatMs }));
       options.onConnection(connection);
     };
-    const queue = extra.queue === undefined ? DEFAULT_QUEUE : extra.queue;
+    const queue = extra.queue;
     let opens: Subscription;
     try {
+      if (queue === undefined) await refuseTakenSubject(nc, subject, target);
       opens = nc.subscribe(subject, {
-        ...(queue === false ? {} : { queue }),
+        ...(queue === undefined ? {} : { queue }),
         callback: (_err, msg) => onOpen(msg),
       });
       await nc.flush();
     } catch (err) {
+      data.unsubscribe();
       await closeNats(nc);
+      if (CommunicationError.is(err)) throw err;
       throw new CommunicationError(ErrorCode.ChannelCreationFailed, `Cannot listen on ${target}: ${(err as Error).message}`, {
         cause: err,
       });
@@ -303,8 +310,8 @@ function readExtra(extra: Record<string, unknown> | undefined): NatsExtra {
   if (e.servers !== undefined && !(Array.isArray(e.servers) && e.servers.every((s) => typeof s === 'string'))) {
     throw new CommunicationError(ErrorCode.InvalidArgument, 'extra.servers must be an array of "host:port" strings');
   }
-  if (e.queue !== undefined && e.queue !== false && !(typeof e.queue === 'string' && validToken(e.queue))) {
-    throw new CommunicationError(ErrorCode.InvalidArgument, `extra.queue must be a queue group name or false, got ${String(e.queue)}`);
+  if (e.queue !== undefined && !(typeof e.queue === 'string' && validToken(e.queue))) {
+    throw new CommunicationError(ErrorCode.InvalidArgument, `extra.queue must be a queue group name, got ${String(e.queue)}`);
   }
   return e;
 }
@@ -467,6 +474,25 @@ function describeConnectError(err: unknown, target: string, timeoutMs: number): 
     });
   }
   return new CommunicationError(ErrorCode.ConnectionRefused, `Cannot reach a NATS server for ${target}: ${message}`, { cause: err });
+}
+
+/**
+ * A subject is one listener's unless listeners join a queue group: ask the subject first. Any
+ * answer (even a refusal of the malformed probe) means a listener holds it; NATS "no responders"
+ * means it is free. Two listeners starting in the same instant can both pass: the check narrows
+ * the window to one round trip, as a port check cannot be made atomic over a cluster.
+ */
+async function refuseTakenSubject(nc: NatsConnection, subject: string, target: string): Promise<void> {
+  const answered = await nc.request(subject, PROBE, { timeout: TAKEN_PROBE_MS }).then(
+    () => true,
+    () => false,
+  );
+  if (answered) {
+    throw new CommunicationError(
+      ErrorCode.ChannelCreationFailed,
+      `Cannot listen on ${target}: another listener already serves this subject (give both extra.queue to share it)`,
+    );
+  }
 }
 
 function describeOpenError(err: unknown, target: string, timeoutMs: number): CommunicationError {

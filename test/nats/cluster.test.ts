@@ -164,12 +164,16 @@ describeNats('nats credentials, queue groups and dead peers', () => {
     ).rejects.toMatchObject({ code: ErrorCode.AuthFailed });
   });
 
-  it('listeners on one subject form a queue group: new sessions spread over them; a subject nobody serves is ConnectionRefused', async () => {
+  it('listeners that join a queue group share a subject: new sessions spread over them; a subject nobody serves is ConnectionRefused', async () => {
     const server = await servers.start();
     const counts = [0, 0];
     for (const i of [0, 1]) {
       const k = await kernel();
-      const listener = await k.listen(`${server.url}/spear.shared`, { secret: SECRET, handlers: { who: () => new Uint8Array([i]) } });
+      const listener = await k.listen(`${server.url}/spear.shared`, {
+        secret: SECRET,
+        extra: { queue: 'workers' },
+        handlers: { who: () => new Uint8Array([i]) },
+      });
       listener.on('connection', () => counts[i]!++);
     }
     const k = await kernel();

@@ -31,16 +31,7 @@ if (HAVE_NATS_SERVER) {
     await Promise.all([plain.stop(), secure.stop()]);
   });
   let n = 0;
-  await runConformance(
-    { transport: 'nats', address: () => `${plain.url}/spear.kit.${++n}` },
-    {
-      knownFailures: {
-        // Found by the kit: a second listener on a subject that already has one is accepted, and the two share its clients.
-        'listening on an address another listener holds fails with ChannelCreationFailed; the first keeps serving':
-          'a NATS subject accepts a second listener (no check that the subject is taken)',
-      },
-    },
-  );
+  await runConformance({ transport: 'nats', address: () => `${plain.url}/spear.kit.${++n}` });
   const TLS_CASES = ALL_CASES.filter((c) => c.category === 'framing' || c.name.includes('does not trust the server certificate'));
   await runConformance(
     {
