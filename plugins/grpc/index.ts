@@ -25,7 +25,7 @@ import {
   type TransportConnectOptions,
   type TransportListenOptions,
 } from 'spear-comm';
-import { OpenListeners, connectAbortedError, invalidOptionError, listenError } from 'spear-comm/transport-kit';
+import { OpenListeners, clientCertificateRefusal, connectAbortedError, invalidOptionError, listenError } from 'spear-comm/transport-kit';
 import { CONNECT_PATH, SPEAR_TRANSPORT_SERVICE, deserializeFrame, frameMessageSize, serializeFrame } from './frame-message.js';
 import { frameLimitInterceptor } from './frame-limit-interceptor.js';
 import { GrpcConnection } from './grpc-connection.js';
@@ -352,17 +352,6 @@ function mutualTlsContext(url: URL, tls: TlsOptions | undefined): Pick<NodeTlsOp
   if (!tls?.requestCert) return undefined;
   serverCredentials(url, tls); // the same checks: grpcs://, cert, key and ca given
   return { cert: tls.cert, key: tls.key, ca: tls.ca };
-}
-
-function clientCertificateRefusal(socket: TLSSocket, where: string): CommunicationError | undefined {
-  if (socket.authorized) return undefined;
-  const none = !socket.getPeerCertificate()?.raw;
-  return new CommunicationError(
-    ErrorCode.AuthFailed,
-    none
-      ? `${where} requires a client certificate (mutual TLS) and this client presented none`
-      : `${where} does not trust this client's certificate (${String(socket.authorizationError)})`,
-  );
 }
 
 function serverCredentials(url: URL, tls: TlsOptions | undefined): ServerCredentials {

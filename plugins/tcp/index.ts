@@ -21,14 +21,9 @@ import {
   StreamFrameConnection,
   listenStreamServer,
   whenSocketConnected,
-} from 'spear-comm/transport-kit';
-import {
   clientCertificateRefusal,
-  describeClientCertRefused,
-  describeTlsError,
-  tlsClientOptions,
-  tlsServerOptions,
-} from './tls-options.js';
+} from 'spear-comm/transport-kit';
+import { describeClientCertRefused, describeTlsError, tlsClientOptions, tlsServerOptions } from './tls-options.js';
 
 const LOOPBACK = '127.0.0.1';
 

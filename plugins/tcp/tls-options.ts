@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import type { ConnectionOptions, TlsOptions as NodeTlsServerOptions, TLSSocket } from 'node:tls';
+import type { ConnectionOptions, TlsOptions as NodeTlsServerOptions } from 'node:tls';
 import { CommunicationError, ErrorCode, type TlsOptions } from 'spear-comm';
 import { invalidOptionError, isUntrustedCertificate, tlsHandshakeError, untrustedCertificateError } from 'spear-comm/transport-kit';
 
@@ -33,24 +33,6 @@ export function tlsServerOptions(tls: TlsOptions | undefined, address: string): 
     // completes TLS but its session is refused with AuthFailed (see clientCertificateRefusal).
     ...(tls.requestCert ? { requestCert: true, rejectUnauthorized: false } : {}),
   };
-}
-
-/**
- * Why a mutual-TLS listener refuses the session of a client whose certificate did not verify
- * (none given, another CA, expired...), or undefined for a verified one. The refusal reaches the
- * client as an AuthResponse with `success: false`, so it knows why (node would otherwise drop a
- * socket with an untrusted certificate without a TLS alert).
- */
-export function clientCertificateRefusal(socket: TLSSocket, where: string): CommunicationError | undefined {
-  if (socket.authorized) return undefined;
-  const reason = socket.authorizationError ? String(socket.authorizationError) : 'no certificate';
-  const none = !socket.getPeerCertificate()?.raw;
-  return new CommunicationError(
-    ErrorCode.AuthFailed,
-    none
-      ? `${where} requires a client certificate (mutual TLS) and this client presented none; pass tls.cert and tls.key signed by a CA the listener trusts`
-      : `${where} does not trust this client's certificate (${reason}); use one signed by a CA the listener trusts (its tls.ca)`,
-  );
 }
 
 /**

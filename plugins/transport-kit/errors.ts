@@ -1,3 +1,4 @@
+import type { TLSSocket } from 'node:tls';
 import { CommunicationError, ErrorCode, abortedError } from 'spear-comm';
 
 /**
@@ -118,4 +119,22 @@ export function socketConnectError(error: NodeJS.ErrnoException, address: string
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
     return connectError(address, `could not resolve its host (${code}); check the host name`, error);
   return connectError(address, error.message, error);
+}
+
+/**
+ * Why a mutual-TLS listener refuses the session of a client whose certificate did not verify
+ * (none given, another CA, expired...), or undefined for a verified one. The refusal reaches the
+ * client as an AuthResponse with `success: false`, so it knows why (node would otherwise drop a
+ * socket with an untrusted certificate without a TLS alert).
+ */
+export function clientCertificateRefusal(socket: TLSSocket, where: string): CommunicationError | undefined {
+  if (socket.authorized) return undefined;
+  const reason = socket.authorizationError ? String(socket.authorizationError) : 'no certificate';
+  const none = !socket.getPeerCertificate()?.raw;
+  return new CommunicationError(
+    ErrorCode.AuthFailed,
+    none
+      ? `${where} requires a client certificate (mutual TLS) and this client presented none; pass tls.cert and tls.key signed by a CA the listener trusts`
+      : `${where} does not trust this client's certificate (${reason}); use one signed by a CA the listener trusts (its tls.ca)`,
+  );
 }

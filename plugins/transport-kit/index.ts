@@ -25,6 +25,7 @@ export {
   socketConnectError,
   tlsHandshakeError,
   untrustedCertificateError,
+  clientCertificateRefusal,
 } from './errors.js';
 export { loadOptional } from './optional-library.js';
 export type { OptionalLibraryInfo } from './optional-library.js';

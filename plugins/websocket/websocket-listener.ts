@@ -6,7 +6,7 @@ import { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { CommunicationError, ErrorCode, type FrameListener, type TlsOptions, type TransportListenOptions } from 'spear-comm';
 import { WebSocketServer, type PerMessageDeflateOptions } from './ws-library.js';
-import { invalidOptionError, listenError } from 'spear-comm/transport-kit';
+import { clientCertificateRefusal, invalidOptionError, listenError } from 'spear-comm/transport-kit';
 import { WebSocketConnection } from './websocket-connection.js';
 
 export interface WebSocketListenSettings {
@@ -213,17 +213,6 @@ export async function listenSharedServer(server: HttpServer | HttpsServer, setti
  * Why a mutual-TLS listener refuses the session of a client whose certificate did not verify, or
  * undefined for a verified one; the client reads it in its AuthResponse and the close frame.
  */
-function clientCertificateRefusal(socket: TLSSocket, where: string): CommunicationError | undefined {
-  if (socket.authorized) return undefined;
-  const none = !socket.getPeerCertificate()?.raw;
-  return new CommunicationError(
-    ErrorCode.AuthFailed,
-    none
-      ? `${where} requires a client certificate (mutual TLS) and this client presented none`
-      : `${where} does not trust this client's certificate (${String(socket.authorizationError)})`,
-  );
-}
-
 function serverTls(
   options: TransportListenOptions,
   url: URL,
