@@ -3,6 +3,19 @@ import { CommunicationError, Deque, ErrorCode, type FrameConnection, type FrameS
 /** Bytes a receiver holds unread before the sender's `send()` starts to wait. */
 const HIGH_WATER_MARK = 1024 * 1024;
 
+/**
+ * Deliveries run as microtasks, at most this many per event-loop turn; past that they wait for
+ * the next turn (setImmediate), so that two sides answering each other cannot starve timers and
+ * I/O. A turn per delivery cost about a third of an in-process round trip (docs/benchmarks.md).
+ */
+const MICROTASK_DELIVERIES_PER_TURN = 32;
+let deliveriesThisTurn = 0;
+let turnResetArmed = false;
+function newTurn(): void {
+  deliveriesThisTurn = 0;
+  turnResetArmed = false;
+}
+
 interface Blocked {
   resolve(): void;
   reject(error: Error): void;
@@ -15,7 +28,8 @@ export class MemoryConnection implements FrameConnection {
   private readonly inbox = new Deque<Uint8Array>();
   private inboxBytes = 0;
   private paused = false;
-  private scheduled: NodeJS.Immediate | undefined;
+  /** A delivery is queued (a microtask or an immediate). */
+  private scheduled = false;
   /** Our senders waiting for the peer to read. */
   private readonly blocked: Blocked[] = [];
   private closed = false;
@@ -114,16 +128,29 @@ export class MemoryConnection implements FrameConnection {
   private schedule(): void {
     if (this.scheduled || !this.sink) return;
     if (this.inbox.length === 0 && !this.ended) return;
-    this.scheduled = setImmediate(() => this.deliver());
+    this.scheduled = true;
+    if (deliveriesThisTurn < MICROTASK_DELIVERIES_PER_TURN) {
+      deliveriesThisTurn++;
+      if (!turnResetArmed) {
+        turnResetArmed = true;
+        setImmediate(newTurn);
+      }
+      queueMicrotask(this.deliverScheduled);
+    } else {
+      setImmediate(this.deliverScheduled);
+    }
   }
 
+  private readonly deliverScheduled = (): void => {
+    if (this.scheduled) this.deliver();
+  };
+
   private cancelSchedule(): void {
-    if (this.scheduled) clearImmediate(this.scheduled);
-    this.scheduled = undefined;
+    this.scheduled = false;
   }
 
   private deliver(): void {
-    this.scheduled = undefined;
+    this.scheduled = false;
     const sink = this.sink;
     if (!sink || this.closed) return;
     while (!this.paused && this.inbox.length > 0 && !this.closed) {
