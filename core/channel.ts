@@ -276,32 +276,35 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
 
   // ---- What users call ----
 
-  async send(message: RuntimeMessage): Promise<void> {
-    if (this.closed) throw this.closedError();
+  send(message: RuntimeMessage): Promise<void> {
+    if (this.closed) return Promise.reject(this.closedError());
     let bytes: Uint8Array;
     try {
       bytes = this.codecImpl.encode(message);
     } catch (err) {
-      const detail = err instanceof Error ? err.message : String(err);
-      throw new CommunicationError(ErrorCode.EncodeFailed, `Codec "${this.codec}" could not encode a ${message?.type} message: ${detail}`, {
-        cause: err,
-      });
+      const detail = `Codec "${this.codec}" could not encode a ${message?.type} message: ${err instanceof Error ? err.message : String(err)}`;
+      return Promise.reject(new CommunicationError(ErrorCode.EncodeFailed, detail, { cause: err }));
     }
     if (bytes.byteLength > this.peerMaxFrameSize) {
-      throw new CommunicationError(
-        ErrorCode.FrameTooLarge,
-        `A ${message.type} of ${bytes.byteLength} bytes exceeds the peer's frame limit of ${this.peerMaxFrameSize} bytes; send less per message or raise maxFrameSize on the listener`,
+      return Promise.reject(
+        new CommunicationError(
+          ErrorCode.FrameTooLarge,
+          `A ${message.type} of ${bytes.byteLength} bytes exceeds the peer's frame limit of ${this.peerMaxFrameSize} bytes; send less per message or raise maxFrameSize on the listener`,
+        ),
       );
     }
     this.counters.bytesOut += bytes.byteLength;
     this.counters.messagesOut++;
     try {
-      await this.connection.send(bytes);
+      return this.connection.send(bytes).then(undefined, this.sendFailed);
     } catch (err) {
-      if (this.closed) throw this.closedError();
-      throw toCommunicationError(err, ErrorCode.ChannelClosed, `Sending to ${this.describePeer()} failed`);
+      return Promise.reject(err).catch(this.sendFailed);
     }
   }
+
+  private readonly sendFailed = (err: unknown): never => {
+    throw this.closed ? this.closedError() : toCommunicationError(err, ErrorCode.ChannelClosed, `Sending to ${this.describePeer()} failed`);
+  };
 
   receive(options: WaitOptions = {}): Promise<RuntimeMessage> {
     const queued = this.queue.shift();
@@ -340,26 +343,14 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
         reject,
         startedAt: performance.now(),
         timer: setTimeout(() => {
-          this.pending.delete(requestId);
-          this.settle(pending);
-          this.forget(requestId);
           this.counters.timeouts++;
-          reject(
-            new CommunicationError(
-              ErrorCode.Timeout,
-              `No answer to ${describeRequest(outgoing)} from ${this.describePeer()} within ${timeoutMs} ms; raise timeoutMs if the work takes longer`,
-            ),
-          );
+          const detail = `No answer to ${describeRequest(outgoing)} from ${this.describePeer()} within ${timeoutMs} ms`;
+          this.giveUp(requestId, pending, new CommunicationError(ErrorCode.Timeout, `${detail}; raise timeoutMs if the work takes longer`));
         }, timeoutMs),
       };
       const signal = options.signal;
       if (signal) {
-        const onAbort = () => {
-          this.pending.delete(requestId);
-          this.settle(pending);
-          this.forget(requestId);
-          reject(abortError(signal, `${describeRequest(outgoing)} was aborted`));
-        };
+        const onAbort = () => this.giveUp(requestId, pending, abortError(signal, `${describeRequest(outgoing)} was aborted`));
         if (signal.aborted) {
           clearTimeout(pending.timer);
           reject(abortError(signal, `${describeRequest(outgoing)} was aborted before it was sent`));
@@ -456,13 +447,19 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
 
   private closedError(): CommunicationError {
     const reason = this.closeReason;
-    if (reason && reason.code === ErrorCode.ChannelClosed)
-      return new CommunicationError(ErrorCode.ChannelClosed, reason.message, { cause: reason });
-    return new CommunicationError(
-      ErrorCode.ChannelClosed,
-      `Channel to ${this.describePeer()} is closed${reason ? ` (${reason.message})` : ''}`,
-      { cause: reason },
-    );
+    const message =
+      reason?.code === ErrorCode.ChannelClosed
+        ? reason.message
+        : `Channel to ${this.describePeer()} is closed${reason ? ` (${reason.message})` : ''}`;
+    return new CommunicationError(ErrorCode.ChannelClosed, message, { cause: reason });
+  }
+
+  /** Stops waiting for the answer to `requestId` (timeout, abort): a late one is dropped. */
+  private giveUp(requestId: string, pending: Pending, error: CommunicationError): void {
+    this.pending.delete(requestId);
+    this.settle(pending);
+    this.forget(requestId);
+    pending.reject(error);
   }
 
   private forget(requestId: string): void {

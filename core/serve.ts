@@ -105,69 +105,72 @@ class RunningCall implements HandlerContext {
   }
 }
 
-async function answer(
-  channel: CommunicationChannel,
-  handlers: Handlers,
-  request: ExecutionRequest,
-  running: Set<RunningCall>,
-): Promise<void> {
+/**
+ * Answers one request. Not async: a handler that returns its output at once is answered in the
+ * same tick, without the promise and microtask hops of `await` (see docs/benchmarks.md).
+ */
+function answer(channel: CommunicationChannel, handlers: Handlers, request: ExecutionRequest, running: Set<RunningCall>): Promise<void> {
   const started = performance.now();
-  const respond = (fields: Pick<ExecutionResponse, 'success' | 'output' | 'error'>) => {
-    const response: ExecutionResponse = {
-      type: 'ExecutionResponse',
-      requestId: request.requestId,
-      timestamp: Date.now(),
-      metadata: {},
-      success: fields.success,
-      output: fields.output,
-      durationMs: performance.now() - started,
-    };
-    // Added only when there is one: a spread plus `delete` left every response in V8's slow dictionary mode.
-    if (fields.error !== undefined) response.error = fields.error;
-    // The caller may be gone; there is nobody left to tell then.
-    return channel.send(response).catch(() => {});
-  };
   const handler = Object.hasOwn(handlers, request.functionName) ? handlers[request.functionName] : undefined;
   if (typeof handler !== 'function') {
     const known = Object.keys(handlers).join(', ') || '(none)';
-    return respond({
-      success: false,
-      output: new Uint8Array(0),
-      error: {
-        code: ExecutionErrorCode.UnknownFunction,
-        message: isStreaming(handler)
-          ? `Function ${quotePeerText(request.functionName)} is a streaming one; call it with invokeStream()`
-          : `No function ${quotePeerText(request.functionName)} is served here; served functions: ${known}`,
-      },
-    });
+    const message = isStreaming(handler)
+      ? `Function ${quotePeerText(request.functionName)} is a streaming one; call it with invokeStream()`
+      : `No function ${quotePeerText(request.functionName)} is served here; served functions: ${known}`;
+    return respond(channel, request, started, undefined, { code: ExecutionErrorCode.UnknownFunction, message });
   }
   const call = new RunningCall(request.requestId, request.functionName, request.metadata, channel.instanceId, request.timeoutMs);
   running.add(call);
+  let output: unknown;
   try {
-    const output = await handler(request.input, call);
-    if (!(output instanceof Uint8Array)) {
-      return await respond({
-        success: false,
-        output: new Uint8Array(0),
-        error: {
-          code: ExecutionErrorCode.InvalidOutput,
-          message: `Function "${request.functionName}" returned ${output === null ? 'null' : typeof output}; handlers must return a Uint8Array`,
-        },
-      });
-    }
-    await respond({ success: true, output });
+    output = handler(request.input, call);
   } catch (err) {
-    const code = CommunicationError.is(err)
-      ? err.code
-      : typeof (err as { code?: unknown })?.code === 'string'
-        ? (err as { code: string }).code
-        : ExecutionErrorCode.HandlerError;
-    const message = err instanceof Error ? err.message : String(err);
-    await respond({ success: false, output: new Uint8Array(0), error: { code, message } });
-  } finally {
     running.delete(call);
+    return respondError(channel, request, started, err);
   }
+  if (typeof (output as PromiseLike<unknown> | null)?.then !== 'function') {
+    running.delete(call);
+    return respondOutput(channel, request, started, output);
+  }
+  return Promise.resolve(output as PromiseLike<unknown>).then(
+    (value) => (running.delete(call), respondOutput(channel, request, started, value)),
+    (err: unknown) => (running.delete(call), respondError(channel, request, started, err)),
+  );
 }
+
+function respondOutput(channel: CommunicationChannel, request: ExecutionRequest, started: number, output: unknown): Promise<void> {
+  if (output instanceof Uint8Array) return respond(channel, request, started, output);
+  const message = `Function "${request.functionName}" returned ${output === null ? 'null' : typeof output}; handlers must return a Uint8Array`;
+  return respond(channel, request, started, undefined, { code: ExecutionErrorCode.InvalidOutput, message });
+}
+
+function respondError(channel: CommunicationChannel, request: ExecutionRequest, started: number, err: unknown): Promise<void> {
+  const code = CommunicationError.is(err)
+    ? err.code
+    : typeof (err as { code?: unknown })?.code === 'string'
+      ? (err as { code: string }).code
+      : ExecutionErrorCode.HandlerError;
+  return respond(channel, request, started, undefined, { code, message: err instanceof Error ? err.message : String(err) });
+}
+
+/** Sends the answer: `output`, or `error` when output is undefined. */
+function respond(channel: CommunicationChannel, req: ExecutionRequest, started: number, output?: Uint8Array, error?: ExecutionError) {
+  const response: ExecutionResponse = {
+    type: 'ExecutionResponse',
+    requestId: req.requestId,
+    timestamp: Date.now(),
+    metadata: {},
+    success: output !== undefined,
+    output: output ?? new Uint8Array(0),
+    durationMs: performance.now() - started,
+  };
+  // Added only when there is one: a spread plus `delete` left every response in V8's slow dictionary mode.
+  if (error !== undefined) response.error = error;
+  // The caller may be gone; there is nobody left to tell then.
+  return channel.send(response).catch(() => {});
+}
+
+type ExecutionError = NonNullable<ExecutionResponse['error']>;
 
 export interface InvokeOptions {
   /** Local timeout, also sent to the instance as the request's `timeoutMs` (default 30 s). */
@@ -208,7 +211,7 @@ export async function invoke(
     input,
     timeoutMs,
   };
-  const response = await channel.request(request, { timeoutMs, ...(options.signal ? { signal: options.signal } : {}) });
+  const response = await channel.request(request, options.signal ? { timeoutMs, signal: options.signal } : { timeoutMs });
   if (response.type !== 'ExecutionResponse') {
     throw new CommunicationError(ErrorCode.DecodeFailed, `Expected an ExecutionResponse to "${functionName}", got ${response.type}`);
   }

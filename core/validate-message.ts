@@ -34,7 +34,7 @@ function optStr(o: Obj, field: string): string | undefined {
   return o[field] === undefined || o[field] === null ? undefined : str(o, field);
 }
 
-function num(o: Obj, field: string, { integer = false, min = -Infinity } = {}): number {
+function num(o: Obj, field: string, min = -Infinity, integer = false): number {
   const v = o[field];
   if (typeof v !== 'number' || !Number.isFinite(v)) fail(`field "${field}" must be a finite number, got ${describe(v)}`);
   if (integer && !Number.isInteger(v)) fail(`field "${field}" must be an integer, got ${v}`);
@@ -82,43 +82,43 @@ export function validateMessage(value: unknown, options: ValidateOptions = {}): 
   if (typeof type !== 'string' || !MESSAGE_TYPES.includes(type as MessageType)) {
     fail(`unknown message type ${quotePeerText(type)}; expected one of ${MESSAGE_TYPES.join(', ')}`);
   }
-  const base = { requestId: str(o, 'requestId'), timestamp: num(o, 'timestamp'), metadata: stringMap(o, 'metadata') };
+  const requestId = str(o, 'requestId');
+  const timestamp = num(o, 'timestamp');
+  const metadata = stringMap(o, 'metadata');
   switch (type as MessageType) {
-    case 'ExecutionRequest':
-      return {
-        type: 'ExecutionRequest',
-        ...base,
-        functionName: str(o, 'functionName'),
-        input: bytes(o['input'], 'input'),
-        timeoutMs: num(o, 'timeoutMs', { min: 0 }),
-      };
+    case 'ExecutionRequest': {
+      const functionName = str(o, 'functionName');
+      const input = bytes(o['input'], 'input');
+      return { type: 'ExecutionRequest', requestId, timestamp, metadata, functionName, input, timeoutMs: num(o, 'timeoutMs', 0) };
+    }
     case 'ExecutionResponse': {
-      const msg: RuntimeMessage = {
-        type: 'ExecutionResponse',
-        ...base,
-        success: bool(o, 'success'),
-        output: bytes(o['output'], 'output'),
-        durationMs: num(o, 'durationMs', { min: 0 }),
-      };
+      const success = bool(o, 'success');
+      const output = bytes(o['output'], 'output');
+      const durationMs = num(o, 'durationMs', 0);
+      const msg: RuntimeMessage = { type: 'ExecutionResponse', requestId, timestamp, metadata, success, output, durationMs };
       const error = executionError(o);
       if (error) msg.error = error;
       return msg;
     }
     case 'HealthCheck': {
       const status = optStr(o, 'status');
-      return status === undefined ? { type: 'HealthCheck', ...base } : { type: 'HealthCheck', ...base, status };
+      return status === undefined
+        ? { type: 'HealthCheck', requestId, timestamp, metadata }
+        : { type: 'HealthCheck', requestId, timestamp, metadata, status };
     }
     case 'Ack':
-      return { type: 'Ack', ...base };
+      return { type: 'Ack', requestId, timestamp, metadata };
     case 'Heartbeat':
-      return { type: 'Heartbeat', ...base, sequence: num(o, 'sequence', { integer: true, min: 0 }) };
+      return { type: 'Heartbeat', requestId, timestamp, metadata, sequence: num(o, 'sequence', 0, true) };
     case 'AuthRequest': {
       const clientType = str(o, 'clientType');
       if (!RUNTIME_TYPES.includes(clientType as never))
         fail(`"clientType" must be one of ${RUNTIME_TYPES.join(', ')}, got ${quotePeerText(clientType)}`);
       return {
         type: 'AuthRequest',
-        ...base,
+        requestId,
+        timestamp,
+        metadata,
         instanceId: str(o, 'instanceId'),
         token: str(o, 'token'),
         clientVersion: str(o, 'clientVersion'),
@@ -129,29 +129,29 @@ export function validateMessage(value: unknown, options: ValidateOptions = {}): 
     }
     case 'AuthResponse': {
       const errorMessage = optStr(o, 'errorMessage');
-      const msg: RuntimeMessage = { type: 'AuthResponse', ...base, success: bool(o, 'success'), sessionId: str(o, 'sessionId') };
+      const success = bool(o, 'success');
+      const msg: RuntimeMessage = { type: 'AuthResponse', requestId, timestamp, metadata, success, sessionId: str(o, 'sessionId') };
       if (errorMessage !== undefined) msg.errorMessage = errorMessage;
       return msg;
     }
-    case 'StreamOpen':
-      return {
-        type: 'StreamOpen',
-        ...base,
-        functionName: str(o, 'functionName'),
-        timeoutMs: num(o, 'timeoutMs', { min: 0 }),
-        credit: num(o, 'credit', { integer: true, min: 0 }),
-      };
+    case 'StreamOpen': {
+      const functionName = str(o, 'functionName');
+      const timeoutMs = num(o, 'timeoutMs', 0);
+      return { type: 'StreamOpen', requestId, timestamp, metadata, functionName, timeoutMs, credit: num(o, 'credit', 0, true) };
+    }
     case 'StreamChunk':
-      return { type: 'StreamChunk', ...base, data: bytes(o['data'], 'data') };
+      return { type: 'StreamChunk', requestId, timestamp, metadata, data: bytes(o['data'], 'data') };
     case 'StreamCredit':
-      return { type: 'StreamCredit', ...base, credit: num(o, 'credit', { integer: true, min: 0 }) };
+      return { type: 'StreamCredit', requestId, timestamp, metadata, credit: num(o, 'credit', 0, true) };
     case 'StreamEnd': {
       const error = executionError(o);
-      return error ? { type: 'StreamEnd', ...base, error } : { type: 'StreamEnd', ...base };
+      return error ? { type: 'StreamEnd', requestId, timestamp, metadata, error } : { type: 'StreamEnd', requestId, timestamp, metadata };
     }
     case 'StreamCancel': {
       const reason = optStr(o, 'reason');
-      return reason === undefined ? { type: 'StreamCancel', ...base } : { type: 'StreamCancel', ...base, reason };
+      return reason === undefined
+        ? { type: 'StreamCancel', requestId, timestamp, metadata }
+        : { type: 'StreamCancel', requestId, timestamp, metadata, reason };
     }
   }
 }
