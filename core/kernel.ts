@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import type { CommunicationChannel } from './channel.js';
 import { container, type DependencyContainer } from './di.js';
 import { CommunicationError, ErrorCode, abortedError, toCommunicationError } from './errors.js';
-import { DEFAULT_MAX_CONNECTIONS, Listener } from './listener.js';
+import { Listener } from './listener.js';
 import { silentLogger, type Logger } from './logger.js';
 import type { AuthRequest, RuntimeInstanceId, RuntimeType } from './messages.js';
 import {
