@@ -1,5 +1,5 @@
 import type { Codec } from './codec.js';
-import { Deque } from './deque.js';
+import Denque from 'denque';
 import { CommunicationError, ErrorCode, abortedError, toCommunicationError } from './errors.js';
 import { Emitter } from './events.js';
 import { LatencyRecorder, type LatencySummary } from './latency.js';
@@ -131,8 +131,9 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
   private readonly queueLimit: number;
   private readonly defaultTimeoutMs: number;
   private readonly pending = new Map<string, Pending>();
-  private readonly queue = new Deque<RuntimeMessage>();
-  private readonly waiters = new Deque<Waiter>();
+  private readonly queue = new Denque<RuntimeMessage>();
+  /** receive() calls waiting, oldest first. */
+  private readonly waiters = new Set<Waiter>();
   private readonly latency = new LatencyRecorder();
   /** Ids of requests given up on (timeout, abort), so their late answers are dropped, not queued. */
   private readonly expired = new Set<string>();
@@ -238,8 +239,9 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
   }
 
   private enqueue(message: RuntimeMessage): void {
-    const waiter = this.waiters.shift();
+    const waiter = this.waiters.values().next().value;
     if (waiter) {
+      this.waiters.delete(waiter);
       waiter.cleanup();
       waiter.resolve(message);
       return;
@@ -315,12 +317,12 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
     if (this.closed) return Promise.reject(this.closedError());
     return new Promise<RuntimeMessage>((resolve, reject) => {
       const waiter: Waiter = { resolve, reject, cleanup: () => {} };
-      const cancel = (error: CommunicationError) => {
-        this.removeWaiter(waiter);
+      waiter.cleanup = this.watch(options, 'receive()', (error) => {
+        this.waiters.delete(waiter);
+        waiter.cleanup();
         reject(error);
-      };
-      waiter.cleanup = this.watch(options, 'receive()', cancel);
-      this.waiters.push(waiter);
+      });
+      this.waiters.add(waiter);
     });
   }
 
@@ -400,7 +402,9 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
     this.maxOwed = max;
     if (handler && this.queue.length > 0) {
       // Requests can arrive before serve() runs, e.g. in the same read as the AuthResponse: they are the handler's too.
-      for (const message of this.queue.drain()) {
+      const queued = this.queue.toArray();
+      this.queue.clear();
+      for (const message of queued) {
         if (message.type === 'ExecutionRequest') this.owe(handler(message));
         else this.queue.push(message);
       }
@@ -435,10 +439,11 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
       pending.reject(pendingError);
     }
     this.pending.clear();
-    for (const waiter of this.waiters.drain()) {
+    for (const waiter of this.waiters) {
       waiter.cleanup();
       waiter.reject(pendingError);
     }
+    this.waiters.clear();
     this.closing = this.connection.close(tellPeer ? reason : undefined).catch(() => {});
     this.emit('close', remote ? reason : undefined);
   }
@@ -447,11 +452,10 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
 
   private closedError(): CommunicationError {
     const reason = this.closeReason;
-    const message =
-      reason?.code === ErrorCode.ChannelClosed
-        ? reason.message
-        : `Channel to ${this.describePeer()} is closed${reason ? ` (${reason.message})` : ''}`;
-    return new CommunicationError(ErrorCode.ChannelClosed, message, { cause: reason });
+    const closed = `Channel to ${this.describePeer()} is closed${reason ? ` (${reason.message})` : ''}`;
+    return new CommunicationError(ErrorCode.ChannelClosed, reason?.code === ErrorCode.ChannelClosed ? reason.message : closed, {
+      cause: reason,
+    });
   }
 
   /** Stops waiting for the answer to `requestId` (timeout, abort): a late one is dropped. */
@@ -471,12 +475,6 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
     clearTimeout(pending.timer);
     pending.detach?.();
     if (this.pending.size === 0 && this.owed >= this.maxOwed) this.flow();
-  }
-
-  private removeWaiter(waiter: Waiter): void {
-    const rest = this.waiters.drain().filter((w) => w !== waiter);
-    for (const w of rest) this.waiters.push(w);
-    waiter.cleanup();
   }
 
   /** Arms the timeout and abort signal of a wait; returns the function that disarms them. */
