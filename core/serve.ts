@@ -105,10 +105,7 @@ class RunningCall implements HandlerContext {
   }
 }
 
-/**
- * Answers one request. Not async: a handler that returns its output at once is answered in the
- * same tick, without the promise and microtask hops of `await` (see docs/benchmarks.md).
- */
+/** Not async: a handler's immediate output is answered in the same tick, without `await` hops (docs/benchmarks.md). */
 function answer(channel: CommunicationChannel, handlers: Handlers, request: ExecutionRequest, running: Set<RunningCall>): Promise<void> {
   const started = performance.now();
   const handler = Object.hasOwn(handlers, request.functionName) ? handlers[request.functionName] : undefined;
@@ -164,7 +161,7 @@ function respond(channel: CommunicationChannel, req: ExecutionRequest, started: 
     output: output ?? new Uint8Array(0),
     durationMs: performance.now() - started,
   };
-  // Added only when there is one: a spread plus `delete` left every response in V8's slow dictionary mode.
+  // Added only when there is one, so that the usual response keeps one fixed shape.
   if (error !== undefined) response.error = error;
   // The caller may be gone; there is nobody left to tell then.
   return channel.send(response).catch(() => {});
