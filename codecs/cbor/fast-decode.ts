@@ -62,19 +62,33 @@ const KNOWN_KEYS = [
   'AuthRequest',
   'AuthResponse',
 ].map((key) => ({ key, bytes: Buffer.from(key, 'latin1') }));
-/** By length: the known strings of that length. */
-const KNOWN_BY_LENGTH: Array<Array<{ key: string; bytes: Uint8Array }>> = [];
-for (const k of KNOWN_KEYS) (KNOWN_BY_LENGTH[k.bytes.length] ??= []).push(k);
+/** By length and first byte: the known strings that could match (almost always one). */
+const KNOWN_BY_HEAD: Array<Array<{ key: string; bytes: Uint8Array }> | undefined> = [];
+const headOf = (length: number, first: number): number => (length << 7) | (first & 0x7f);
+for (const k of KNOWN_KEYS) (KNOWN_BY_HEAD[headOf(k.bytes.length, k.bytes[0]!)] ??= []).push(k);
+const LONGEST_KNOWN = Math.max(...KNOWN_KEYS.map((k) => k.bytes.length));
 
 function known(from: number, length: number): string | undefined {
-  const candidates = KNOWN_BY_LENGTH[length];
+  if (length === 0 || length > LONGEST_KNOWN) return undefined;
+  const candidates = KNOWN_BY_HEAD[headOf(length, src[from]!)];
   if (candidates === undefined) return undefined;
   outer: for (const c of candidates) {
     const b = c.bytes;
-    for (let i = 0; i < length; i++) if (src[from + i] !== b[i]) continue outer;
-    return c.key;
+    for (let i = 1; i < length; i++) if (src[from + i] !== b[i]) continue outer;
+    // The first byte may only have matched in its low 7 bits.
+    if (src[from] === b[0]) return c.key;
   }
   return undefined;
+}
+
+/** A short ASCII string from src[from, to): eight characters per call, then the rest. */
+function ascii(from: number, to: number): string {
+  let s = '';
+  let i = from;
+  for (; i + 8 <= to; i += 8)
+    s += String.fromCharCode(src[i]!, src[i + 1]!, src[i + 2]!, src[i + 3]!, src[i + 4]!, src[i + 5]!, src[i + 6]!, src[i + 7]!);
+  for (; i < to; i++) s += String.fromCharCode(src[i]!);
+  return s;
 }
 
 /** Reads an item head's argument (info < 28); sets `bail` when truncated or reserved. */
@@ -113,26 +127,22 @@ function text(length: number, isKey: boolean): string {
   }
   const from = pos;
   pos += length;
-  let ascii = true;
+  // Keys and type names first: a known string is ASCII, and is returned without building a new one.
+  const k = known(from, length);
+  if (k !== undefined) return k;
+  let isAscii = true;
   for (let i = from; i < pos; i++) {
     if (src[i]! >= 0x80) {
-      ascii = false;
+      isAscii = false;
       break;
     }
   }
-  if (ascii) {
-    const k = known(from, length);
-    if (k !== undefined) return k;
+  if (isAscii) {
     if (isKey && length === 9 && known9Proto(from)) {
       bail = true;
       return '';
     }
-    if (length <= 48) {
-      let s = '';
-      for (let i = from; i < pos; i++) s += String.fromCharCode(src[i]!);
-      return s;
-    }
-    return utf8.decode(src.subarray(from, pos));
+    return length <= 48 ? ascii(from, pos) : utf8.decode(src.subarray(from, pos));
   }
   const bytes = src.subarray(from, pos);
   if (!isUtf8(bytes)) {
