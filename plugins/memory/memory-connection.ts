@@ -4,19 +4,6 @@ import { CommunicationError, ErrorCode, type FrameConnection, type FrameSink } f
 /** Bytes a receiver holds unread before the sender's `send()` starts to wait. */
 const HIGH_WATER_MARK = 1024 * 1024;
 
-/**
- * Deliveries run as microtasks, at most this many per event-loop turn; past that they wait for
- * the next turn (setImmediate), so that two sides answering each other cannot starve timers and
- * I/O. A turn per delivery cost about a third of an in-process round trip (docs/benchmarks.md).
- */
-const MICROTASK_DELIVERIES_PER_TURN = 32;
-let deliveriesThisTurn = 0;
-let turnResetArmed = false;
-function newTurn(): void {
-  deliveriesThisTurn = 0;
-  turnResetArmed = false;
-}
-
 interface Blocked {
   resolve(): void;
   reject(error: Error): void;
@@ -29,8 +16,7 @@ export class MemoryConnection implements FrameConnection {
   private readonly inbox = new Denque<Uint8Array>();
   private inboxBytes = 0;
   private paused = false;
-  /** A delivery is queued (a microtask or an immediate). */
-  private scheduled = false;
+  private scheduled: NodeJS.Immediate | undefined;
   /** Our senders waiting for the peer to read. */
   private readonly blocked: Blocked[] = [];
   private closed = false;
@@ -129,29 +115,16 @@ export class MemoryConnection implements FrameConnection {
   private schedule(): void {
     if (this.scheduled || !this.sink) return;
     if (this.inbox.length === 0 && !this.ended) return;
-    this.scheduled = true;
-    if (deliveriesThisTurn < MICROTASK_DELIVERIES_PER_TURN) {
-      deliveriesThisTurn++;
-      if (!turnResetArmed) {
-        turnResetArmed = true;
-        setImmediate(newTurn);
-      }
-      queueMicrotask(this.deliverScheduled);
-    } else {
-      setImmediate(this.deliverScheduled);
-    }
+    this.scheduled = setImmediate(() => this.deliver());
   }
 
-  private readonly deliverScheduled = (): void => {
-    if (this.scheduled) this.deliver();
-  };
-
   private cancelSchedule(): void {
-    this.scheduled = false;
+    if (this.scheduled) clearImmediate(this.scheduled);
+    this.scheduled = undefined;
   }
 
   private deliver(): void {
-    this.scheduled = false;
+    this.scheduled = undefined;
     const sink = this.sink;
     if (!sink || this.closed) return;
     while (!this.paused && this.inbox.length > 0 && !this.closed) {
