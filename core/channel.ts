@@ -126,7 +126,8 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
   readonly remoteAddress: string;
 
   private readonly codecImpl: Codec;
-  private readonly connection: FrameConnection;
+  /** `sendParts`: one frame from parts in order, if the connection can (transport-kit's StreamFrameConnection). */
+  private readonly connection: FrameConnection & { sendParts?(parts: readonly Uint8Array[]): Promise<void> };
   private readonly peerMaxFrameSize: number;
   private readonly queueLimit: number;
   private readonly defaultTimeoutMs: number;
@@ -278,25 +279,28 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
 
   async send(message: RuntimeMessage): Promise<void> {
     if (this.closed) throw this.closedError();
-    let bytes: Uint8Array;
+    let bytes: Uint8Array | Uint8Array[];
     try {
-      bytes = this.codecImpl.encode(message);
+      // A stream chunk's data is written by reference where both sides allow it (transport-kit's connections do).
+      const parts = message.type === 'StreamChunk' && this.connection.sendParts ? this.codecImpl.encodeParts?.(message) : undefined;
+      bytes = parts ?? this.codecImpl.encode(message);
     } catch (err) {
       const detail = err instanceof Error ? err.message : String(err);
       throw new CommunicationError(ErrorCode.EncodeFailed, `Codec "${this.codec}" could not encode a ${message?.type} message: ${detail}`, {
         cause: err,
       });
     }
-    if (bytes.byteLength > this.peerMaxFrameSize) {
+    const size = bytes instanceof Uint8Array ? bytes.byteLength : bytes.reduce((n, part) => n + part.byteLength, 0);
+    if (size > this.peerMaxFrameSize) {
       throw new CommunicationError(
         ErrorCode.FrameTooLarge,
-        `A ${message.type} of ${bytes.byteLength} bytes exceeds the peer's frame limit of ${this.peerMaxFrameSize} bytes; send less per message or raise maxFrameSize on the listener`,
+        `A ${message.type} of ${size} bytes exceeds the peer's frame limit of ${this.peerMaxFrameSize} bytes; send less per message or raise maxFrameSize on the listener`,
       );
     }
-    this.counters.bytesOut += bytes.byteLength;
+    this.counters.bytesOut += size;
     this.counters.messagesOut++;
     try {
-      await this.connection.send(bytes);
+      await (bytes instanceof Uint8Array ? this.connection.send(bytes) : this.connection.sendParts!(bytes));
     } catch (err) {
       if (this.closed) throw this.closedError();
       throw toCommunicationError(err, ErrorCode.ChannelClosed, `Sending to ${this.describePeer()} failed`);
