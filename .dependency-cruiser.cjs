@@ -1,6 +1,6 @@
 // The architecture of DESIGN.md §1, checked in CI (`npm run lint`). Paths are relative to the repo.
 // Public entries: core/index.ts (spear-comm), runtime/index.ts, plugins/*/index.ts (incl. the
-// transport-kit), codecs/*/index.ts, conformance/index.ts.
+// transport-kit), codecs/*/index.ts (incl. the codec-kit), conformance/index.ts.
 const entry = '(core|runtime|conformance)/index\\.ts$|^(plugins|codecs)/[^/]+/index\\.ts$';
 module.exports = {
   forbidden: [

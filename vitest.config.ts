@@ -10,6 +10,7 @@ export default defineConfig({
       { find: /^spear-comm$/, replacement: `${root}core/index.ts` },
       { find: /^spear-comm\/runtime$/, replacement: `${root}runtime/index.ts` },
       { find: /^spear-comm\/transport-kit$/, replacement: `${root}plugins/transport-kit/index.ts` },
+      { find: /^spear-comm\/codec-kit$/, replacement: `${root}codecs/codec-kit/index.ts` },
       { find: /^spear-comm\/conformance$/, replacement: `${root}conformance/index.ts` },
       { find: /^spear-comm\/(plugins|codecs)\/([^/]+)$/, replacement: `${root}$1/$2/index.ts` },
     ],

@@ -1,5 +1,5 @@
 import type { Codec } from './codec.js';
-import { Deque } from './deque.js';
+import Denque from 'denque';
 import { CommunicationError, ErrorCode, abortedError, toCommunicationError } from './errors.js';
 import { Emitter } from './events.js';
 import { LatencyRecorder, type LatencySummary } from './latency.js';
@@ -132,8 +132,8 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
   private readonly queueLimit: number;
   private readonly defaultTimeoutMs: number;
   private readonly pending = new Map<string, Pending>();
-  private readonly queue = new Deque<RuntimeMessage>();
-  private readonly waiters = new Deque<Waiter>();
+  private readonly queue = new Denque<RuntimeMessage>();
+  private readonly waiters = new Denque<Waiter>();
   private readonly latency = new LatencyRecorder();
   /** Ids of requests given up on (timeout, abort), so their late answers are dropped, not queued. */
   private readonly expired = new Set<string>();
@@ -413,7 +413,9 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
     this.maxOwed = max;
     if (handler && this.queue.length > 0) {
       // Requests can arrive before serve() runs, e.g. in the same read as the AuthResponse: they are the handler's too.
-      for (const message of this.queue.drain()) {
+      const queued = this.queue.toArray();
+      this.queue.clear();
+      for (const message of queued) {
         if (message.type === 'ExecutionRequest') this.owe(handler(message));
         else this.queue.push(message);
       }
@@ -448,10 +450,11 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
       pending.reject(pendingError);
     }
     this.pending.clear();
-    for (const waiter of this.waiters.drain()) {
+    for (const waiter of this.waiters.toArray()) {
       waiter.cleanup();
       waiter.reject(pendingError);
     }
+    this.waiters.clear();
     this.closing = this.connection.close(tellPeer ? reason : undefined).catch(() => {});
     this.emit('close', remote ? reason : undefined);
   }
@@ -481,8 +484,8 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
   }
 
   private removeWaiter(waiter: Waiter): void {
-    const rest = this.waiters.drain().filter((w) => w !== waiter);
-    for (const w of rest) this.waiters.push(w);
+    const at = this.waiters.toArray().indexOf(waiter);
+    if (at >= 0) this.waiters.removeOne(at);
     waiter.cleanup();
   }
 

@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import type { CommunicationChannel } from './channel.js';
 import { container, type DependencyContainer } from './di.js';
 import { CommunicationError, ErrorCode, abortedError, toCommunicationError } from './errors.js';
-import { DEFAULT_MAX_CONNECTIONS, Listener } from './listener.js';
+import { Listener } from './listener.js';
 import { silentLogger, type Logger } from './logger.js';
 import type { AuthRequest, RuntimeInstanceId, RuntimeType } from './messages.js';
 import {
@@ -13,6 +13,7 @@ import {
   unavailableTransports,
   type Codec,
   type CodecEntry,
+  type PluginClass,
   type Transport,
   type TransportEntry,
 } from './registry.js';
@@ -181,17 +182,7 @@ export class Kernel {
 
   /** The plugin instance for a transport name (one per kernel). */
   transport(name: string): Transport {
-    let instance = this.transportInstances.get(name);
-    if (instance) return instance;
-    const entry = this.transportEntries.get(name);
-    if (!entry)
-      throw new CommunicationError(
-        ErrorCode.UnsupportedTransport,
-        `No transport named "${name}" is installed; installed: ${this.transports().join(', ') || '(none)'}`,
-      );
-    instance = this.container.resolve(entry.plugin);
-    this.transportInstances.set(name, instance);
-    return instance;
+    return this.plugin(name, this.transportEntries, this.transportInstances, 'transport', ErrorCode.UnsupportedTransport);
   }
 
   /** The transport name that serves a URL, or throws `UnsupportedTransport`. */
@@ -213,17 +204,28 @@ export class Kernel {
     return name;
   }
 
+  /** The codec instance for a codec name (one per kernel). */
   codec(name: string): Codec {
-    let instance = this.codecInstances.get(name);
+    return this.plugin(name, this.codecEntries, this.codecInstances, 'codec', ErrorCode.InvalidArgument);
+  }
+
+  private plugin<T>(
+    name: string,
+    entries: Map<string, { plugin: PluginClass<T> }>,
+    made: Map<string, T>,
+    kind: string,
+    code: ErrorCode,
+  ): T {
+    let instance = made.get(name);
     if (instance) return instance;
-    const entry = this.codecEntries.get(name);
+    const entry = entries.get(name);
     if (!entry)
       throw new CommunicationError(
-        ErrorCode.InvalidArgument,
-        `No codec named "${name}" is installed; installed: ${this.codecs().join(', ') || '(none)'}`,
+        code,
+        `No ${kind} named "${name}" is installed; installed: ${[...entries.keys()].join(', ') || '(none)'}`,
       );
     instance = this.container.resolve(entry.plugin);
-    this.codecInstances.set(name, instance);
+    made.set(name, instance);
     return instance;
   }
 
@@ -250,31 +252,13 @@ export class Kernel {
     const codecs = new Map(accepted.map((name) => [name, this.codec(name)]));
     const maxFrameSize = options.maxFrameSize ?? Math.min(DEFAULT_MAX_FRAME_SIZE, transport.capabilities.maxFrameSize);
     const authTimeoutMs = options.authTimeoutMs ?? 5_000;
-    const frameTimeoutMs = options.frameTimeoutMs ?? DEFAULT_FRAME_TIMEOUT_MS;
-    const listener = new Listener(
-      {
-        maxConnections: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
-        ...(options.handlers ? { handlers: options.handlers } : {}),
-        serveOptions: options.maxConcurrentRequests !== undefined ? { maxConcurrentRequests: options.maxConcurrentRequests } : {},
-        ...(options.onChannel ? { onChannel: options.onChannel } : {}),
-        logger: this.logger,
-        session: {
-          transport: transportName,
-          codecs,
-          authTimeoutMs,
-          maxFrameSize,
-          ...(options.secret !== undefined ? { secret: options.secret } : {}),
-          ...(options.validateToken ? { validateToken: options.validateToken } : {}),
-          ...(options.receiveQueueLimit !== undefined ? { receiveQueueLimit: options.receiveQueueLimit } : {}),
-          ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
-        },
-      },
-      (l) => this.listeners.delete(l),
+    const listener = new Listener({ ...options, transport: transportName, codecs, authTimeoutMs, maxFrameSize, logger: this.logger }, (l) =>
+      this.listeners.delete(l),
     );
     const frames = await transport
       .listen(parseUrl(url), {
         maxFrameSize,
-        frameTimeoutMs,
+        frameTimeoutMs: options.frameTimeoutMs ?? DEFAULT_FRAME_TIMEOUT_MS,
         authTimeoutMs,
         maxConnections: listener.maxConnections,
         ...(options.tls ? { tls: options.tls } : {}),
@@ -333,27 +317,18 @@ export class Kernel {
       throw abortedError(options.signal, `Connecting to ${url}`);
     }
     const channel = await openSession(connection, {
+      ...options,
       transport: transportName,
       codec,
       instanceId,
       token: options.token ?? '',
       timeoutMs: Math.max(1, deadline - Date.now()),
-      ...(options.signal ? { signal: options.signal } : {}),
-      ...(options.clientVersion ? { clientVersion: options.clientVersion } : {}),
-      ...(options.extraParams ? { extraParams: options.extraParams } : {}),
-      ...(options.receiveQueueLimit !== undefined ? { receiveQueueLimit: options.receiveQueueLimit } : {}),
-      ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
     });
     if (channel.isConnected()) {
       this.channels.add(channel);
       channel.on('close', () => this.channels.delete(channel));
     }
-    if (options.handlers)
-      serve(
-        channel,
-        options.handlers,
-        options.maxConcurrentRequests !== undefined ? { maxConcurrentRequests: options.maxConcurrentRequests } : {},
-      );
+    if (options.handlers) serve(channel, options.handlers, options);
     return channel;
   }
 

@@ -25,11 +25,9 @@ export interface ListenerEvents {
 }
 
 /** @internal What the kernel gives a listener: how to run a session and what to do with a channel. */
-export interface AcceptOptions {
-  session: ServerSessionOptions;
-  maxConnections: number;
+export interface AcceptOptions extends ServerSessionOptions, ServeOptions {
+  maxConnections?: number;
   handlers?: Handlers;
-  serveOptions: ServeOptions;
   onChannel?: (channel: CommunicationChannel) => void;
   logger: Logger;
 }
@@ -45,13 +43,16 @@ export class Listener extends Emitter<ListenerEvents> {
   /** Connections that arrived before the transport's listen() returned; accepted on bind. */
   private early: FrameConnection[] | undefined = [];
   private count = 0;
+  /** The most connections held at once; beyond it new ones are closed and reported as `rejected`. */
+  readonly maxConnections: number;
 
   constructor(
     private readonly options: AcceptOptions,
     private readonly onClosed: (listener: Listener) => void,
   ) {
     super();
-    if (!(options.maxConnections >= 1))
+    this.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+    if (!(this.maxConnections >= 1))
       throw new CommunicationError(
         ErrorCode.InvalidArgument,
         `maxConnections must be at least 1 (or Infinity for no limit), got ${String(options.maxConnections)}`,
@@ -60,11 +61,6 @@ export class Listener extends Emitter<ListenerEvents> {
 
   get url(): string {
     return this.frames?.url ?? '';
-  }
-
-  /** The most connections held at once; beyond it new ones are closed and reported as `rejected`. */
-  get maxConnections(): number {
-    return this.options.maxConnections;
   }
 
   /** Connections accepted and not yet closed, including those still in the handshake. */
@@ -98,7 +94,7 @@ export class Listener extends Emitter<ListenerEvents> {
       connection.close().catch(() => {});
       return;
     }
-    const { maxConnections, logger } = this.options;
+    const maxConnections = this.maxConnections;
     if (this.count >= maxConnections) {
       const error = new CommunicationError(ErrorCode.ConnectionRefused, `Connection limit of ${maxConnections} reached on ${this.url}`);
       connection.close(error).catch(() => {});
@@ -108,14 +104,14 @@ export class Listener extends Emitter<ListenerEvents> {
     this.count++;
     const release = () => this.count--;
     this.emit('connection', connection.remoteAddress);
-    acceptSession(connection, this.options.session).then(
+    acceptSession(connection, this.options).then(
       (channel) => {
         // Frames held during the handshake are delivered on attach, so a hostile or vanished
         // peer can close the channel before this runs: its 'close' has fired already.
         if (!channel.isConnected()) return release();
         channel.on('close', release);
         if (this.isClosed()) return void channel.close();
-        if (this.options.handlers) serve(channel, this.options.handlers, this.options.serveOptions);
+        if (this.options.handlers) serve(channel, this.options.handlers, this.options);
         this.live.add(channel);
         channel.on('close', () => this.live.delete(channel));
         this.emit('channel', channel);
@@ -127,7 +123,7 @@ export class Listener extends Emitter<ListenerEvents> {
       },
       (error: CommunicationError) => {
         release();
-        logger.debug('session refused', { url: this.url, remote: connection.remoteAddress, code: error.code });
+        this.options.logger.debug('session refused', { url: this.url, remote: connection.remoteAddress, code: error.code });
         this.emit('rejected', error, connection.remoteAddress);
       },
     );

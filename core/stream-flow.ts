@@ -1,4 +1,4 @@
-import { Deque } from './deque.js';
+import Denque from 'denque';
 import type { CommunicationError } from './errors.js';
 
 /**
@@ -6,7 +6,7 @@ import type { CommunicationError } from './errors.js';
  * bytes at first and gets each `window / 2` read granted again, so at most `window` bytes wait here.
  */
 export class ChunkInbox implements AsyncIterableIterator<Uint8Array> {
-  private readonly chunks = new Deque<Uint8Array>();
+  private readonly chunks = new Denque<Uint8Array>();
   private outstanding: number; // bytes the peer may still send
   private unGranted = 0; // bytes read since the last grant
   private ended = false;
@@ -43,7 +43,7 @@ export class ChunkInbox implements AsyncIterableIterator<Uint8Array> {
 
   /** Ends reading now, dropping what is buffered: the next read throws `error` or ends. */
   fail(error?: CommunicationError): void {
-    this.chunks.drain();
+    this.chunks.clear();
     this.ended = true;
     this.error ??= error;
     this.notify();

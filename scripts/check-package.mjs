@@ -98,6 +98,7 @@ const required = [
   'dist/core/index.d.ts',
   'dist/runtime/index.js',
   'dist/plugins/transport-kit/index.js',
+  'dist/codecs/codec-kit/index.js',
   'dist/conformance/index.js',
   'dist/bin/spear-comm.js',
   'proto/spear/v1/transport.proto',

@@ -1,7 +1,8 @@
 import { Encoder } from 'cbor-x';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { messageFields, wellFormed, wellFormedMap, type FieldWriters, type RuntimeMessage } from 'spear-comm';
+import type { RuntimeMessage } from 'spear-comm';
+import { messageFields, wellFormed, wellFormedMap, type FieldWriters } from 'spear-comm/codec-kit';
 import { anyMessage } from '../test-support/arbitraries.js';
 import { readFixture } from '../test-support/codecs.js';
 import { GOLDEN_MESSAGES } from '../test-support/golden-messages.js';

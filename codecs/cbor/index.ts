@@ -1,15 +1,6 @@
 import { Encoder, type Options } from 'cbor-x';
-import {
-  Codec,
-  CommunicationError,
-  ErrorCode,
-  messageFields,
-  validateMessage,
-  wellFormed,
-  wellFormedMap,
-  type FieldWriters,
-  type RuntimeMessage,
-} from 'spear-comm';
+import { Codec, CommunicationError, ErrorCode, validateMessage, type RuntimeMessage } from 'spear-comm';
+import { messageFields, wellFormed, wellFormedMap, type FieldWriters } from 'spear-comm/codec-kit';
 import { checkCbor } from './check-cbor.js';
 import { decodeFast } from './fast-decode.js';
 import { encodeFast, encodeFastParts } from './fast-encode.js';

@@ -1,4 +1,5 @@
-import { Codec, CommunicationError, ErrorCode, messageFields, validateMessage, type FieldWriters, type RuntimeMessage } from 'spear-comm';
+import { Codec, CommunicationError, ErrorCode, validateMessage, type RuntimeMessage } from 'spear-comm';
+import { messageFields, type FieldWriters } from 'spear-comm/codec-kit';
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const utf8 = new TextDecoder('utf-8', { fatal: true });

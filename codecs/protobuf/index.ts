@@ -1,14 +1,6 @@
 import protobuf from 'protobufjs';
-import {
-  Codec,
-  CommunicationError,
-  ErrorCode,
-  validateMessage,
-  wellFormed,
-  wellFormedMap,
-  type MessageType,
-  type RuntimeMessage,
-} from 'spear-comm';
+import { Codec, CommunicationError, ErrorCode, validateMessage, type MessageType, type RuntimeMessage } from 'spear-comm';
+import { wellFormed, wellFormedMap } from 'spear-comm/codec-kit';
 import { packageFile } from './package-file.js';
 
 /** The schema, as shipped in the package: one source of truth, for this codec and for other languages. */

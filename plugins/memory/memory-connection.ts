@@ -1,4 +1,5 @@
-import { CommunicationError, Deque, ErrorCode, type FrameConnection, type FrameSink } from 'spear-comm';
+import Denque from 'denque';
+import { CommunicationError, ErrorCode, type FrameConnection, type FrameSink } from 'spear-comm';
 
 /** Bytes a receiver holds unread before the sender's `send()` starts to wait. */
 const HIGH_WATER_MARK = 1024 * 1024;
@@ -12,7 +13,7 @@ interface Blocked {
 export class MemoryConnection implements FrameConnection {
   peer!: MemoryConnection;
   private sink: FrameSink | undefined;
-  private readonly inbox = new Deque<Uint8Array>();
+  private readonly inbox = new Denque<Uint8Array>();
   private inboxBytes = 0;
   private paused = false;
   private scheduled: NodeJS.Immediate | undefined;
@@ -88,7 +89,7 @@ export class MemoryConnection implements FrameConnection {
   close(): Promise<void> {
     if (this.closed) return Promise.resolve();
     this.closed = true;
-    this.inbox.drain();
+    this.inbox.clear();
     this.inboxBytes = 0;
     this.cancelSchedule();
     this.rejectBlocked();

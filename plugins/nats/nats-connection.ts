@@ -1,4 +1,5 @@
-import { CommunicationError, Deque, ErrorCode, type FrameConnection, type FrameSink } from 'spear-comm';
+import Denque from 'denque';
+import { CommunicationError, ErrorCode, type FrameConnection, type FrameSink } from 'spear-comm';
 import { FrameInbox } from 'spear-comm/transport-kit';
 import {
   CloseReason,
@@ -68,7 +69,7 @@ export class NatsFrameConnection implements FrameConnection {
   private sentCost = 0;
   private grantedCost = 0;
   private wantSent = false;
-  private readonly queue = new Deque<QueuedSend>();
+  private readonly queue = new Denque<QueuedSend>();
   /** The oldest waiting send, taken off the queue while it waits for credit. */
   private front: QueuedSend | undefined;
 
@@ -408,7 +409,8 @@ export class NatsFrameConnection implements FrameConnection {
     if (local) queueMicrotask(() => this.inbox.end());
     else this.inbox.end(error);
     const closed = this.closedError();
-    const waiting = this.front ? [this.front, ...this.queue.drain()] : this.queue.drain();
+    const waiting = this.front ? [this.front, ...this.queue.toArray()] : this.queue.toArray();
+    this.queue.clear();
     this.front = undefined;
     for (const send of waiting) send.reject(closed);
     this.released = this.releaseFn().catch(() => {});

@@ -1,4 +1,5 @@
-import { Deque, type FrameSink } from 'spear-comm';
+import Denque from 'denque';
+import { type FrameSink } from 'spear-comm';
 
 /** The part of a library's stream that an inbox can stop and restart (ws, a gRPC call…). */
 export interface PausableSource {
@@ -13,7 +14,7 @@ export interface PausableSource {
  */
 export class FrameInbox {
   private sink: FrameSink | undefined;
-  private readonly held = new Deque<Uint8Array>();
+  private readonly held = new Denque<Uint8Array>();
   private paused = false;
   private reason: Error | undefined;
   private ended = false;
@@ -76,7 +77,7 @@ export class FrameInbox {
   /** The local side is closing: held and later frames are dropped. */
   drop(): void {
     this.dropped = true;
-    this.held.drain();
+    this.held.clear();
   }
 
   private flush(): void {
@@ -88,7 +89,7 @@ export class FrameInbox {
   private report(): void {
     if (this.reported || !this.sink || (this.paused && this.held.length > 0)) return;
     this.reported = true;
-    this.held.drain();
+    this.held.clear();
     this.sink.onClose(this.reason);
   }
 }

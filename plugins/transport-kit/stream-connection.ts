@@ -1,5 +1,6 @@
 import type { Duplex, Readable, Writable } from 'node:stream';
-import { CommunicationError, Deque, ErrorCode, type FrameConnection, type FrameSink } from 'spear-comm';
+import Denque from 'denque';
+import { CommunicationError, ErrorCode, type FrameConnection, type FrameSink } from 'spear-comm';
 import { FRAME_HEADER_BYTES, LengthPrefixDecoder, MAX_WIRE_FRAME_SIZE, writeFrameHeader } from './stream-framing.js';
 
 /** A byte stream to carry frames: a socket, or a separate readable and writable (a child's stdout and stdin). */
@@ -75,7 +76,7 @@ export class StreamFrameConnection implements FrameConnection {
   /** The streams have closed. */
   private gone = false;
   /** Frames decoded while paused or before start(). At most one chunk's worth: the stream is paused meanwhile. */
-  private readonly held = new Deque<Uint8Array>();
+  private readonly held = new Denque<Uint8Array>();
   /** How the peer ended the connection, reported once the held frames are delivered. */
   private ended: { error?: Error } | undefined;
   private reported = false;
@@ -206,7 +207,7 @@ export class StreamFrameConnection implements FrameConnection {
     if (!this.closeRequested) {
       this.closeRequested = true;
       this.stopFrameTimer();
-      this.held.drain();
+      this.held.clear();
       if (!this.gone && !this.writable.destroyed) {
         if (this.batch.length > 0 && !this.ended && !this.writable.writableEnded) this.flush();
         if (!this.writable.writableEnded) this.writable.end();
@@ -321,7 +322,7 @@ export class StreamFrameConnection implements FrameConnection {
   private fail(error: Error): void {
     if (!this.usable()) return;
     this.stopFrameTimer();
-    this.held.drain();
+    this.held.clear();
     this.ended = { error };
     this.rejectSends();
     this.destroyStreams();

@@ -1,5 +1,4 @@
-import { CommunicationError, ErrorCode } from './errors.js';
-import { MESSAGE_TYPES, type Metadata, type RuntimeMessage } from './messages.js';
+import { CommunicationError, ErrorCode, MESSAGE_TYPES, type Metadata, type RuntimeMessage } from 'spear-comm';
 
 /** How a codec writes each kind of value (e.g. bytes as base64 for json, as is for cbor). */
 export interface FieldWriters {
