@@ -126,7 +126,6 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
   readonly remoteAddress: string;
 
   private readonly codecImpl: Codec;
-  /** `sendParts`: one frame from parts in order, if the connection can (transport-kit's StreamFrameConnection). */
   private readonly connection: FrameConnection & { sendParts?(parts: readonly Uint8Array[]): Promise<void> };
   private readonly peerMaxFrameSize: number;
   private readonly queueLimit: number;
@@ -281,9 +280,7 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
     if (this.closed) throw this.closedError();
     let bytes: Uint8Array | Uint8Array[];
     try {
-      // A stream chunk's data is written by reference where both sides allow it (transport-kit's connections do).
-      const parts = message.type === 'StreamChunk' && this.connection.sendParts ? this.codecImpl.encodeParts?.(message) : undefined;
-      bytes = parts ?? this.codecImpl.encode(message);
+      bytes = (this.connection.sendParts && this.codecImpl.encodeParts?.(message)) || this.codecImpl.encode(message);
     } catch (err) {
       const detail = err instanceof Error ? err.message : String(err);
       throw new CommunicationError(ErrorCode.EncodeFailed, `Codec "${this.codec}" could not encode a ${message?.type} message: ${detail}`, {

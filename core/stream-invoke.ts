@@ -83,7 +83,7 @@ async function pump(stream: Stream, source: StreamSource): Promise<void> {
   let complete = false;
   try {
     for (;;) {
-      if (stream.outbox.isStopped) return;
+      if (stream.outbox.stopped) return;
       const next = await pieces.next();
       if (next.done) break;
       if (!(next.value instanceof Uint8Array)) throw invalid(`A stream's source must yield Uint8Arrays, got ${typeof next.value}`);
@@ -91,7 +91,7 @@ async function pump(stream: Stream, source: StreamSource): Promise<void> {
       if (!(await stream.outbox.write(next.value))) return;
     }
     complete = true;
-    if (!stream.outbox.isStopped) stream.post({ type: 'StreamEnd' });
+    if (!stream.outbox.stopped) stream.post({ type: 'StreamEnd' });
   } catch (err) {
     stream.fail(toCommunicationError(err, ErrorCode.InvalidArgument, "The stream's source failed"));
   } finally {
