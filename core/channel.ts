@@ -127,7 +127,7 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
 
   private readonly codecImpl: Codec;
   private readonly connection: FrameConnection & { sendParts?(parts: readonly Uint8Array[]): Promise<void> };
-  private readonly peerMaxFrameSize: number;
+  readonly peerMaxFrameSize: number;
   private readonly queueLimit: number;
   private readonly defaultTimeoutMs: number;
   private readonly pending = new Map<string, Pending>();

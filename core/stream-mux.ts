@@ -3,14 +3,12 @@ import { CommunicationError, ErrorCode } from './errors.js';
 import { isStreamMessage, type ExecutionError, type StreamMessage, type StreamOpen } from './messages.js';
 import { ChunkInbox, ChunkOutbox } from './stream-flow.js';
 
-/** Largest chunk sent by default: far under every transport's frame limit (NATS's 1 MiB default included). */
+/** Largest chunk sent when the peer's frame limit is unknown; invokeStream's default is a quarter of a known one, up to 1 MiB. */
 export const STREAM_CHUNK_BYTES = 64 * 1024;
 /** Bytes a receiver lets the sender have in flight per stream by default: its memory bound. */
 export const STREAM_WINDOW_BYTES = 4 * 1024 * 1024;
-
 const NO_METADATA = Object.freeze({}) as Record<string, string>;
 type Fields<M> = M extends StreamMessage ? Omit<M, 'requestId' | 'timestamp' | 'metadata'> : never;
-type StreamFields = Fields<StreamMessage>;
 
 /** One open stream as one side sees it. The opener reads the answer and sends the input; the serving side the reverse. */
 export class Stream {
@@ -38,7 +36,7 @@ export class Stream {
   }
 
   /** Sends a message of this stream; a failure is not this message's to report (a closing channel fails the stream). */
-  post(fields: StreamFields): void {
+  post(fields: Fields<StreamMessage>): void {
     this.mux.send(this.id, fields).catch(() => {});
   }
 
@@ -119,7 +117,7 @@ export class StreamMux {
     });
   }
 
-  send(id: string, fields: StreamFields, metadata = NO_METADATA): Promise<void> {
+  send(id: string, fields: Fields<StreamMessage>, metadata = NO_METADATA): Promise<void> {
     return this.channel.send({ ...fields, requestId: id, timestamp: Date.now(), metadata });
   }
 

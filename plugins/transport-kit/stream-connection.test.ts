@@ -90,6 +90,19 @@ describe('StreamFrameConnection: sending', () => {
     expect(frames.every((f, i) => sameBytes(written[i], f))).toBe(true);
   });
 
+  it('sends a frame given as parts as one frame, its small parts copied next to the header and its large part by reference', async () => {
+    const { writable, connection } = pairConnection();
+    const head = patterned(30, 3);
+    const big = Buffer.from(patterned(256 * 1024, 4));
+    await Promise.all([connection.send(patterned(10, 1)), connection.sendParts([head, big]), connection.sendParts([patterned(5, 5)])]);
+    expect(writable.calls).toHaveLength(1);
+    expect(writable.calls[0]!.some((chunk) => chunk.buffer === big.buffer && chunk.byteOffset === big.byteOffset)).toBe(true);
+    const written = writable.frames();
+    expect(written).toHaveLength(3);
+    expect(sameBytes(written[1], Buffer.concat([head, big]))).toBe(true);
+    expect(sameBytes(written[2], patterned(5, 5))).toBe(true);
+  });
+
   it('keeps senders waiting while the stream is over its high-water mark, and sends their frames as one batch after drain', async () => {
     const { writable, connection } = pairConnection(new RecordingWritable(true));
     let resolved = 0;
