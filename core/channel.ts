@@ -132,7 +132,8 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
   private readonly defaultTimeoutMs: number;
   private readonly pending = new Map<string, Pending>();
   private readonly queue = new Denque<RuntimeMessage>();
-  private readonly waiters = new Denque<Waiter>();
+  /** receive() calls waiting, oldest first. */
+  private readonly waiters = new Set<Waiter>();
   private readonly latency = new LatencyRecorder();
   /** Ids of requests given up on (timeout, abort), so their late answers are dropped, not queued. */
   private readonly expired = new Set<string>();
@@ -238,8 +239,9 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
   }
 
   private enqueue(message: RuntimeMessage): void {
-    const waiter = this.waiters.shift();
+    const waiter = this.waiters.values().next().value;
     if (waiter) {
+      this.waiters.delete(waiter);
       waiter.cleanup();
       waiter.resolve(message);
       return;
@@ -313,12 +315,12 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
     if (this.closed) return Promise.reject(this.closedError());
     return new Promise<RuntimeMessage>((resolve, reject) => {
       const waiter: Waiter = { resolve, reject, cleanup: () => {} };
-      const cancel = (error: CommunicationError) => {
-        this.removeWaiter(waiter);
+      waiter.cleanup = this.watch(options, 'receive()', (error) => {
+        this.waiters.delete(waiter);
+        waiter.cleanup();
         reject(error);
-      };
-      waiter.cleanup = this.watch(options, 'receive()', cancel);
-      this.waiters.push(waiter);
+      });
+      this.waiters.add(waiter);
     });
   }
 
@@ -447,7 +449,7 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
       pending.reject(pendingError);
     }
     this.pending.clear();
-    for (const waiter of this.waiters.toArray()) {
+    for (const waiter of this.waiters) {
       waiter.cleanup();
       waiter.reject(pendingError);
     }
@@ -460,13 +462,10 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
 
   private closedError(): CommunicationError {
     const reason = this.closeReason;
-    if (reason && reason.code === ErrorCode.ChannelClosed)
-      return new CommunicationError(ErrorCode.ChannelClosed, reason.message, { cause: reason });
-    return new CommunicationError(
-      ErrorCode.ChannelClosed,
-      `Channel to ${this.describePeer()} is closed${reason ? ` (${reason.message})` : ''}`,
-      { cause: reason },
-    );
+    const closed = `Channel to ${this.describePeer()} is closed${reason ? ` (${reason.message})` : ''}`;
+    return new CommunicationError(ErrorCode.ChannelClosed, reason?.code === ErrorCode.ChannelClosed ? reason.message : closed, {
+      cause: reason,
+    });
   }
 
   private forget(requestId: string): void {
@@ -478,12 +477,6 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
     clearTimeout(pending.timer);
     pending.detach?.();
     if (this.pending.size === 0 && this.owed >= this.maxOwed) this.flow();
-  }
-
-  private removeWaiter(waiter: Waiter): void {
-    const at = this.waiters.toArray().indexOf(waiter);
-    if (at >= 0) this.waiters.removeOne(at);
-    waiter.cleanup();
   }
 
   /** Arms the timeout and abort signal of a wait; returns the function that disarms them. */

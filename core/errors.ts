@@ -115,11 +115,6 @@ export function toCommunicationError(err: unknown, code: ErrorCode, context: str
 export function abortedError(signal: AbortSignal, what: string): CommunicationError {
   const reason = signal.reason as unknown;
   const timedOut = reason instanceof Error && reason.name === 'TimeoutError';
-  return new CommunicationError(
-    timedOut ? ErrorCode.Timeout : ErrorCode.Aborted,
-    `${what} was ${timedOut ? 'timed out by its signal' : 'aborted'}`,
-    {
-      cause: reason,
-    },
-  );
+  const code = timedOut ? ErrorCode.Timeout : ErrorCode.Aborted;
+  return new CommunicationError(code, `${what} was ${timedOut ? 'timed out by its signal' : 'aborted'}`, { cause: reason });
 }

@@ -4,52 +4,17 @@ export type { DependencyContainer, InjectionToken } from './di.js';
 export { CommunicationError, ErrorCode, RETRYABLE_CODES, abortedError, isRetryable, toCommunicationError } from './errors.js';
 export type { CommunicationErrorOptions } from './errors.js';
 export { Messages, MESSAGE_TYPES, RUNTIME_TYPES, STREAM_MESSAGE_TYPES, isStreamMessage } from './messages.js';
-export type {
-  Ack,
-  AuthRequest,
-  AuthResponse,
-  ExecutionError,
-  ExecutionRequest,
-  ExecutionResponse,
-  HealthCheck,
-  Heartbeat,
-  MessageInit,
-  MessageType,
-  Metadata,
-  RuntimeInstanceId,
-  RuntimeMessage,
-  RuntimeType,
-  StreamCancel,
-  StreamChunk,
-  StreamCredit,
-  StreamEnd,
-  StreamMessage,
-  StreamOpen,
-} from './messages.js';
+export type { Ack, AuthRequest, AuthResponse, ExecutionError, ExecutionRequest, ExecutionResponse } from './messages.js';
+export type { HealthCheck, Heartbeat, MessageInit, MessageType, Metadata } from './messages.js';
+export type { RuntimeInstanceId, RuntimeMessage, RuntimeType } from './messages.js';
+export type { StreamCancel, StreamChunk, StreamCredit, StreamEnd, StreamMessage, StreamOpen } from './messages.js';
 export { validateMessage } from './validate-message.js';
 export type { ValidateOptions } from './validate-message.js';
 export { DEFAULT_MAX_FRAME_SIZE } from './transport.js';
-export type {
-  FrameConnection,
-  FrameListener,
-  FrameSink,
-  TlsOptions,
-  TransportCapabilities,
-  TransportConnectOptions,
-  TransportListenOptions,
-} from './transport.js';
-export {
-  Codec,
-  Transport,
-  registerCodec,
-  registerTransport,
-  registeredCodecs,
-  registeredTransports,
-  markTransportUnavailable,
-  unavailableTransports,
-  unregisterCodec,
-  unregisterTransport,
-} from './registry.js';
+export type { FrameConnection, FrameListener, FrameSink, TlsOptions } from './transport.js';
+export type { TransportCapabilities, TransportConnectOptions, TransportListenOptions } from './transport.js';
+export { Codec, Transport, registerCodec, registerTransport, registeredCodecs, registeredTransports } from './registry.js';
+export { markTransportUnavailable, unavailableTransports, unregisterCodec, unregisterTransport } from './registry.js';
 export type { CodecEntry, CodecMeta, PluginClass, TransportEntry, TransportMeta, UnavailableTransport } from './registry.js';
 export { KERNEL, LOGGER } from './tokens.js';
 export { consoleLogger, silentLogger } from './logger.js';

@@ -19,14 +19,8 @@ export interface CodecMeta {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type PluginClass<T> = new (...args: any[]) => T;
 
-export interface TransportEntry {
-  meta: TransportMeta;
-  plugin: PluginClass<Transport>;
-}
-export interface CodecEntry {
-  meta: CodecMeta;
-  plugin: PluginClass<Codec>;
-}
+export type TransportEntry = { meta: TransportMeta; plugin: PluginClass<Transport> };
+export type CodecEntry = { meta: CodecMeta; plugin: PluginClass<Codec> };
 
 /** A transport whose plugin module loaded but cannot work here, e.g. because its library is not installed. */
 export interface UnavailableTransport {
@@ -53,11 +47,10 @@ const NAME = /^[a-z][a-z0-9._-]*$/;
 const SCHEME = /^[a-z][a-z0-9+.-]*$/;
 
 function checkName(kind: string, name: string): void {
-  if (!NAME.test(name)) {
+  if (!NAME.test(name))
     throw new TypeError(
       `${kind} name ${JSON.stringify(name)} is invalid: use lowercase letters, digits, '.', '_' or '-', starting with a letter`,
     );
-  }
 }
 
 /** Registers a transport plugin class (what `@Transport` does; for code that cannot use decorators). */
