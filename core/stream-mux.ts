@@ -7,6 +7,7 @@ import { ChunkInbox, ChunkOutbox } from './stream-flow.js';
 export const STREAM_CHUNK_BYTES = 64 * 1024;
 /** Bytes a receiver lets the sender have in flight per stream by default: its memory bound. */
 export const STREAM_WINDOW_BYTES = 4 * 1024 * 1024;
+type Lossy = { on(event: 'disconnected', listener: (error: CommunicationError) => void): () => void };
 const NO_METADATA = Object.freeze({}) as Record<string, string>;
 type Fields<M> = M extends StreamMessage ? Omit<M, 'requestId' | 'timestamp' | 'metadata'> : never;
 
@@ -96,24 +97,22 @@ function remoteError(error: ExecutionError, channel: CommunicationChannel): Comm
   return new CommunicationError(ErrorCode.RemoteError, `${where} failed: [${error.code}] ${error.message}`, { remoteCode: error.code });
 }
 
-/** The streams of one channel: routes their messages (from the channel's 'message' event) and fails them when it closes. */
+/** The streams of one channel: routes their messages and fails them when it closes or its session ends (a DurableChannel's). */
 export class StreamMux {
   readonly streams = new Map<string, Stream>();
   /** What to do with a StreamOpen; set by `serve()`. */
   server: ((open: StreamOpen) => void) | undefined;
 
   constructor(readonly channel: CommunicationChannel) {
-    const offMessage = channel.on('message', (m) => {
-      if (isStreamMessage(m)) this.route(m);
-    });
-    const offClose = channel.on('close', (error) => {
-      offMessage();
-      offClose();
-      const detail = error ? ` (${error.message})` : '';
-      const reason = new CommunicationError(ErrorCode.ChannelClosed, `The channel closed while the stream was open${detail}`, {
-        cause: error,
-      });
+    const offMessage = channel.on('message', (m) => void (isStreamMessage(m) && this.route(m)));
+    const failAll = (what: string, error?: CommunicationError) => {
+      const reason = new CommunicationError(ErrorCode.ChannelClosed, `The ${what} while the stream was open`, { cause: error });
       for (const stream of [...this.streams.values()]) stream.fail(reason, false);
+    };
+    const offLost = (channel as unknown as Lossy).on('disconnected', (error) => failAll('session ended', error));
+    const offClose = channel.on('close', (error) => {
+      [offMessage, offClose, offLost].forEach((off) => off());
+      failAll('channel closed', error);
     });
   }
 
