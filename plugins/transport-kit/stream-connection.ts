@@ -359,39 +359,53 @@ export class StreamFrameConnection implements FrameConnection {
     const segments: Uint8Array[] = [];
     let position = 0;
     let segmentStart = 0;
-    const put = (part: Uint8Array): void => {
+    /** A sendParts caller's own buffer is written by reference (not a codec's fresh frame). */
+    let lent = false;
+    const put = (part: Uint8Array, parts: boolean): void => {
       if (part.byteLength <= COPY_LIMIT) {
         joined.set(part, position);
         position += part.byteLength;
       } else {
         segments.push(joined.subarray(segmentStart, position), part);
         segmentStart = position;
+        lent ||= parts;
       }
     };
     for (const frame of frames) {
       if (frame instanceof Uint8Array) {
         writeFrameHeader(joined, position, frame.byteLength);
         position += FRAME_HEADER_BYTES;
-        put(frame);
+        put(frame, false);
         continue;
       }
       let length = 0;
       for (const part of frame) length += part.byteLength;
       writeFrameHeader(joined, position, length);
       position += FRAME_HEADER_BYTES;
-      for (const part of frame) put(part);
+      for (const part of frame) put(part, true);
     }
     if (position > segmentStart) segments.push(joined.subarray(segmentStart, position));
     const writable = this.writable;
+    // A lent buffer may be reused by its owner once the send resolves: so its batch's sends resolve when the stream has written it all.
+    const written = lent
+      ? (error?: Error | null) => {
+          for (const send of sends) {
+            if (error) send.reject(this.closedError());
+            else send.resolve();
+          }
+        }
+      : undefined;
     if (segments.length === 1) {
-      writable.write(segments[0]);
+      writable.write(segments[0], written);
     } else {
       // Corked writes reach the stream as one writev when uncorked.
       writable.cork();
-      for (const segment of segments) writable.write(segment);
+      for (let i = 0; i < segments.length; i++) writable.write(segments[i], i === segments.length - 1 ? written : undefined);
       writable.uncork();
     }
-    if (writable.writableLength < writable.writableHighWaterMark) {
+    if (written) {
+      this.waitingForDrain = writable.writableLength >= writable.writableHighWaterMark;
+    } else if (writable.writableLength < writable.writableHighWaterMark) {
       for (const send of sends) send.resolve();
     } else {
       this.waitingForDrain = true;
