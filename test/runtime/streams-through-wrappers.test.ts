@@ -20,6 +20,11 @@ const handlers = {
   echo: streaming(async function* (chunks) {
     yield* chunks;
   }),
+  largest: streaming(async function* (chunks) {
+    let largest = 0;
+    for await (const chunk of chunks) largest = Math.max(largest, chunk.byteLength);
+    yield new TextEncoder().encode(String(largest));
+  }),
 };
 
 async function digestOf(stream: AsyncIterable<Uint8Array>): Promise<string> {
@@ -43,6 +48,8 @@ describe('streams through runtime wrappers (tcp)', () => {
       const back: Uint8Array[] = [];
       for await (const chunk of invokeStream(channel, 'echo', data)) back.push(chunk);
       expect(sha(Buffer.concat(back))).toBe(sha(data));
+      // The wrappers pass on the session's frame limit (16 MiB by default), so chunks are 1 MiB, not the 64 KiB of an unknown limit.
+      expect(await digestOf(invokeStream(channel, 'largest', data))).toBe(String(MiB));
     }
     await durable.close();
   });
