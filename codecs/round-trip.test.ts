@@ -73,6 +73,26 @@ describe.each(CODECS)('$name codec round trip', (codec) => {
     expect(Object.getPrototypeOf(first.type === 'ExecutionRequest' ? first.input : null)).toBe(Uint8Array.prototype);
   });
 
+  it('encodes a large StreamChunk as parts (if it does) that concatenate to encode(), its data not copied', () => {
+    const sizes = fc.constantFrom(16 * 1024 - 1, 16 * 1024, 16 * 1024 + 1, 65_536, 1 << 20, 300_000);
+    fc.assert(
+      fc.property(messageOf('StreamChunk'), sizes, (message, size) => {
+        const chunk = { ...message, data: new Uint8Array(size).fill(size & 0xff) } as RuntimeMessage;
+        const parts = codec.encodeParts?.(chunk);
+        // cbor and protobuf split chunks of 16 KiB and more; json (base64) never does.
+        expect(parts !== undefined).toBe(codec.name !== 'json' && size >= 16 * 1024);
+        if (!parts) return;
+        expect(parts[parts.length - 1]).toBe((chunk as { data: Uint8Array }).data);
+        expect(sameBytes(Buffer.concat(parts), codec.encode(chunk))).toBe(true);
+      }),
+      { numRuns: 60 },
+    );
+    const small: RuntimeMessage = { type: 'StreamChunk', requestId: 's', timestamp: 1, metadata: {}, data: new Uint8Array(100) };
+    const heartbeat: RuntimeMessage = { type: 'Heartbeat', requestId: 'h', timestamp: 1, metadata: {}, sequence: 1 };
+    expect(codec.encodeParts?.(small)).toBeUndefined();
+    expect(codec.encodeParts?.(heartbeat)).toBeUndefined();
+  });
+
   it('keeps metadata keys that look like Object.prototype members', () => {
     const metadata: Record<string, string> = {};
     for (const key of ['__proto__', 'constructor', 'toString'])

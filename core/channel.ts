@@ -126,8 +126,8 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
   readonly remoteAddress: string;
 
   private readonly codecImpl: Codec;
-  private readonly connection: FrameConnection;
-  private readonly peerMaxFrameSize: number;
+  private readonly connection: FrameConnection & { sendParts?(parts: readonly Uint8Array[]): Promise<void> };
+  readonly peerMaxFrameSize: number;
   private readonly queueLimit: number;
   private readonly defaultTimeoutMs: number;
   private readonly pending = new Map<string, Pending>();
@@ -280,25 +280,27 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
 
   send(message: RuntimeMessage): Promise<void> {
     if (this.closed) return Promise.reject(this.closedError());
-    let bytes: Uint8Array;
+    let bytes: Uint8Array | Uint8Array[];
     try {
-      bytes = this.codecImpl.encode(message);
+      bytes = (this.connection.sendParts && this.codecImpl.encodeParts?.(message)) || this.codecImpl.encode(message);
     } catch (err) {
       const detail = `Codec "${this.codec}" could not encode a ${message?.type} message: ${err instanceof Error ? err.message : String(err)}`;
       return Promise.reject(new CommunicationError(ErrorCode.EncodeFailed, detail, { cause: err }));
     }
-    if (bytes.byteLength > this.peerMaxFrameSize) {
+    const size = bytes instanceof Uint8Array ? bytes.byteLength : bytes.reduce((n, part) => n + part.byteLength, 0);
+    if (size > this.peerMaxFrameSize) {
       return Promise.reject(
         new CommunicationError(
           ErrorCode.FrameTooLarge,
-          `A ${message.type} of ${bytes.byteLength} bytes exceeds the peer's frame limit of ${this.peerMaxFrameSize} bytes; send less per message or raise maxFrameSize on the listener`,
+          `A ${message.type} of ${size} bytes exceeds the peer's frame limit of ${this.peerMaxFrameSize} bytes; send less per message or raise maxFrameSize on the listener`,
         ),
       );
     }
-    this.counters.bytesOut += bytes.byteLength;
+    this.counters.bytesOut += size;
     this.counters.messagesOut++;
     try {
-      return this.connection.send(bytes).then(undefined, this.sendFailed);
+      const sent = bytes instanceof Uint8Array ? this.connection.send(bytes) : this.connection.sendParts!(bytes);
+      return sent.then(undefined, this.sendFailed);
     } catch (err) {
       return Promise.reject(err).catch(this.sendFailed);
     }

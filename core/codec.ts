@@ -9,4 +9,6 @@ export interface Codec {
   readonly contentType: string;
   encode(message: RuntimeMessage): Uint8Array;
   decode(bytes: Uint8Array): RuntimeMessage;
+  /** Optional: `encode(message)` as parts that concatenate to it (a head, then a large byte field as is), or undefined. */
+  encodeParts?(message: RuntimeMessage): Uint8Array[] | undefined;
 }

@@ -88,22 +88,11 @@ export type RuntimeMessage =
 
 export type MessageType = RuntimeMessage['type'];
 
-export const MESSAGE_TYPES: readonly MessageType[] = [
-  'ExecutionRequest',
-  'ExecutionResponse',
-  'HealthCheck',
-  'Ack',
-  'Heartbeat',
-  'AuthRequest',
-  'AuthResponse',
-  'StreamOpen',
-  'StreamChunk',
-  'StreamCredit',
-  'StreamEnd',
-  'StreamCancel',
-];
-
-export const STREAM_MESSAGE_TYPES: ReadonlySet<MessageType> = new Set(MESSAGE_TYPES.slice(7));
+const CALL_TYPES = ['ExecutionRequest', 'ExecutionResponse', 'HealthCheck', 'Ack', 'Heartbeat', 'AuthRequest', 'AuthResponse'] as const;
+const STREAM_TYPES = ['StreamOpen', 'StreamChunk', 'StreamCredit', 'StreamEnd', 'StreamCancel'] as const;
+/** Every message kind, in the order of docs/wire-format.md (and of the protobuf oneof). */
+export const MESSAGE_TYPES: readonly MessageType[] = [...CALL_TYPES, ...STREAM_TYPES];
+export const STREAM_MESSAGE_TYPES: ReadonlySet<MessageType> = new Set(STREAM_TYPES);
 
 export function isStreamMessage(msg: RuntimeMessage): msg is StreamMessage {
   return STREAM_MESSAGE_TYPES.has(msg.type);
@@ -134,14 +123,6 @@ export const Messages = {
 
 /** Message kinds that answer an earlier message with the same requestId. */
 export function isResponse(msg: RuntimeMessage): boolean {
-  switch (msg.type) {
-    case 'ExecutionResponse':
-    case 'Ack':
-    case 'AuthResponse':
-      return true;
-    case 'HealthCheck':
-      return msg.status !== undefined;
-    default:
-      return false;
-  }
+  const type = msg.type;
+  return type === 'ExecutionResponse' || type === 'Ack' || type === 'AuthResponse' || (type === 'HealthCheck' && msg.status !== undefined);
 }

@@ -89,17 +89,14 @@ export class ChunkInbox implements AsyncIterableIterator<Uint8Array> {
 /** A stream's sending half: cuts data into chunks of at most `chunkBytes`, sent only within the peer's credit. */
 export class ChunkOutbox {
   private credit = 0;
-  private stopped = false;
+  /** No more chunks are sent (stop() was called). */
+  stopped = false;
   private wake: (() => void) | undefined;
 
   constructor(
     private readonly chunkBytes: number,
     private readonly sendChunk: (data: Uint8Array) => Promise<void>,
   ) {}
-
-  get isStopped(): boolean {
-    return this.stopped;
-  }
 
   addCredit(credit: number): void {
     this.credit += credit;

@@ -13,7 +13,7 @@ export interface InvokeStreamOptions {
   /** Aborting ends the stream (the instance's handler is told) and the iteration throws `Aborted`. */
   signal?: AbortSignal;
   metadata?: Metadata;
-  /** Bytes of answer the instance may send ahead of the reader (default 4 MiB), and the largest chunk sent (64 KiB). */
+  /** Bytes of answer the instance may send ahead of the reader (default 4 MiB), and the largest chunk sent (64 KiB to 1 MiB). */
   windowBytes?: number;
   chunkBytes?: number;
 }
@@ -26,7 +26,9 @@ export function invokeStream(
   options: InvokeStreamOptions = {},
 ): AsyncIterable<Uint8Array> {
   const windowBytes = positive(options.windowBytes ?? STREAM_WINDOW_BYTES, 'windowBytes');
-  const chunkBytes = positive(options.chunkBytes ?? STREAM_CHUNK_BYTES, 'chunkBytes');
+  const peerLimit = (channel as { peerMaxFrameSize?: number }).peerMaxFrameSize ?? Infinity;
+  const fit = peerLimit < Infinity ? Math.max(STREAM_CHUNK_BYTES, Math.min(1 << 20, Math.floor(peerLimit / 4))) : STREAM_CHUNK_BYTES;
+  const chunkBytes = positive(options.chunkBytes ?? fit, 'chunkBytes');
   const timeoutMs = options.timeoutMs ?? 30_000;
   if (!(timeoutMs >= 0)) throw invalid(`timeoutMs must be >= 0, got ${timeoutMs}`);
   const ok =
@@ -83,7 +85,7 @@ async function pump(stream: Stream, source: StreamSource): Promise<void> {
   let complete = false;
   try {
     for (;;) {
-      if (stream.outbox.isStopped) return;
+      if (stream.outbox.stopped) return;
       const next = await pieces.next();
       if (next.done) break;
       if (!(next.value instanceof Uint8Array)) throw invalid(`A stream's source must yield Uint8Arrays, got ${typeof next.value}`);
@@ -91,7 +93,7 @@ async function pump(stream: Stream, source: StreamSource): Promise<void> {
       if (!(await stream.outbox.write(next.value))) return;
     }
     complete = true;
-    if (!stream.outbox.isStopped) stream.post({ type: 'StreamEnd' });
+    if (!stream.outbox.stopped) stream.post({ type: 'StreamEnd' });
   } catch (err) {
     stream.fail(toCommunicationError(err, ErrorCode.InvalidArgument, "The stream's source failed"));
   } finally {

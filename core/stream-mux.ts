@@ -3,14 +3,13 @@ import { CommunicationError, ErrorCode } from './errors.js';
 import { isStreamMessage, type ExecutionError, type StreamMessage, type StreamOpen } from './messages.js';
 import { ChunkInbox, ChunkOutbox } from './stream-flow.js';
 
-/** Largest chunk sent by default: far under every transport's frame limit (NATS's 1 MiB default included). */
+/** Largest chunk sent when the peer's frame limit is unknown; invokeStream's default is a quarter of a known one, up to 1 MiB. */
 export const STREAM_CHUNK_BYTES = 64 * 1024;
 /** Bytes a receiver lets the sender have in flight per stream by default: its memory bound. */
 export const STREAM_WINDOW_BYTES = 4 * 1024 * 1024;
-
+type Lossy = { on(event: 'disconnected', listener: (error: CommunicationError) => void): () => void };
 const NO_METADATA = Object.freeze({}) as Record<string, string>;
 type Fields<M> = M extends StreamMessage ? Omit<M, 'requestId' | 'timestamp' | 'metadata'> : never;
-type StreamFields = Fields<StreamMessage>;
 
 /** One open stream as one side sees it. The opener reads the answer and sends the input; the serving side the reverse. */
 export class Stream {
@@ -38,7 +37,7 @@ export class Stream {
   }
 
   /** Sends a message of this stream; a failure is not this message's to report (a closing channel fails the stream). */
-  post(fields: StreamFields): void {
+  post(fields: Fields<StreamMessage>): void {
     this.mux.send(this.id, fields).catch(() => {});
   }
 
@@ -98,28 +97,26 @@ function remoteError(error: ExecutionError, channel: CommunicationChannel): Comm
   return new CommunicationError(ErrorCode.RemoteError, `${where} failed: [${error.code}] ${error.message}`, { remoteCode: error.code });
 }
 
-/** The streams of one channel: routes their messages (from the channel's 'message' event) and fails them when it closes. */
+/** The streams of one channel: routes their messages and fails them when it closes or its session ends (a DurableChannel's). */
 export class StreamMux {
   readonly streams = new Map<string, Stream>();
   /** What to do with a StreamOpen; set by `serve()`. */
   server: ((open: StreamOpen) => void) | undefined;
 
   constructor(readonly channel: CommunicationChannel) {
-    const offMessage = channel.on('message', (m) => {
-      if (isStreamMessage(m)) this.route(m);
-    });
-    const offClose = channel.on('close', (error) => {
-      offMessage();
-      offClose();
-      const detail = error ? ` (${error.message})` : '';
-      const reason = new CommunicationError(ErrorCode.ChannelClosed, `The channel closed while the stream was open${detail}`, {
-        cause: error,
-      });
+    const offMessage = channel.on('message', (m) => void (isStreamMessage(m) && this.route(m)));
+    const failAll = (what: string, error?: CommunicationError) => {
+      const reason = new CommunicationError(ErrorCode.ChannelClosed, `The ${what} while the stream was open`, { cause: error });
       for (const stream of [...this.streams.values()]) stream.fail(reason, false);
+    };
+    const offLost = (channel as unknown as Lossy).on('disconnected', (error) => failAll('session ended', error));
+    const offClose = channel.on('close', (error) => {
+      [offMessage, offClose, offLost].forEach((off) => off());
+      failAll('channel closed', error);
     });
   }
 
-  send(id: string, fields: StreamFields, metadata = NO_METADATA): Promise<void> {
+  send(id: string, fields: Fields<StreamMessage>, metadata = NO_METADATA): Promise<void> {
     return this.channel.send({ ...fields, requestId: id, timestamp: Date.now(), metadata });
   }
 

@@ -28,6 +28,10 @@ export class ChannelWrapper implements CommunicationChannel {
   get remoteAddress(): string {
     return this.inner.remoteAddress;
   }
+  /** The inner channel's peer frame limit, if it knows it: streams size their chunks by it. */
+  get peerMaxFrameSize(): number | undefined {
+    return (this.inner as { peerMaxFrameSize?: number }).peerMaxFrameSize;
+  }
   send(message: RuntimeMessage): Promise<void> {
     return this.inner.send(message);
   }

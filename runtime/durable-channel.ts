@@ -105,6 +105,10 @@ export abstract class DurableChannel extends Emitter<DurableChannelEvents> imple
   get remoteAddress(): string {
     return this.attached?.session.remoteAddress ?? this.lastRemote;
   }
+  /** The current session's peer frame limit, if it knows it: streams size their chunks by it. */
+  get peerMaxFrameSize(): number | undefined {
+    return (this.attached?.session as { peerMaxFrameSize?: number } | undefined)?.peerMaxFrameSize;
+  }
 
   /** The session in use now, if any. */
   get session(): CommunicationChannel | undefined {

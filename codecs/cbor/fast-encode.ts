@@ -104,8 +104,12 @@ function number(n: number): void {
   }
 }
 
+/** A byte string whose head alone is written (encodeFastParts hands out the bytes themselves). */
+let deferred: Uint8Array | undefined;
+
 function bytes(value: Uint8Array): void {
   head(2, value.byteLength);
+  if (value === deferred) return;
   out.set(value, pos);
   pos += value.byteLength;
 }
@@ -182,6 +186,16 @@ function maxSize(m: RuntimeMessage): number {
         (typeof m.success === 'boolean' ? 1 : NaN) +
         (m.errorMessage === undefined ? 0 : strMax(m.errorMessage))
       );
+    case 'StreamOpen':
+      return size + 48 + strMax(m.functionName) + numMax(m.timeoutMs) + numMax(m.credit);
+    case 'StreamChunk':
+      return size + 16 + bytesMax(m.data);
+    case 'StreamCredit':
+      return size + 16 + numMax(m.credit);
+    case 'StreamEnd':
+      return m.error ? size + 48 + strMax(m.error.code) + strMax(m.error.message) : size;
+    case 'StreamCancel':
+      return m.reason === undefined ? size : size + 16 + strMax(m.reason);
     default:
       return NaN;
   }
@@ -259,6 +273,38 @@ function fields(m: RuntimeMessage): void {
         text(m.errorMessage);
       }
       return;
+    case 'StreamOpen':
+      key('functionName');
+      text(m.functionName);
+      key('timeoutMs');
+      number(m.timeoutMs);
+      key('credit');
+      number(m.credit);
+      return;
+    case 'StreamChunk':
+      key('data');
+      bytes(m.data);
+      return;
+    case 'StreamCredit':
+      key('credit');
+      number(m.credit);
+      return;
+    case 'StreamEnd':
+      if (m.error) {
+        key('error');
+        out[pos++] = 0xa2;
+        key('code');
+        text(m.error.code);
+        key('message');
+        text(m.error.message);
+      }
+      return;
+    case 'StreamCancel':
+      if (m.reason !== undefined) {
+        key('reason');
+        text(m.reason);
+      }
+      return;
   }
 }
 
@@ -279,23 +325,54 @@ function fieldCount(m: RuntimeMessage): number {
       return 6;
     case 'AuthResponse':
       return m.errorMessage !== undefined ? 3 : 2;
-    default:
-      // Stream kinds: maxSize() already sent them to the cbor-x path.
-      return NaN;
+    case 'StreamOpen':
+      return 3;
+    case 'StreamChunk':
+    case 'StreamCredit':
+      return 1;
+    case 'StreamEnd':
+      return m.error ? 1 : 0;
+    case 'StreamCancel':
+      return m.reason !== undefined ? 1 : 0;
   }
 }
 
 /** The encoded frame, or `undefined` when a field has a type this path does not write. */
 export function encodeFast(m: RuntimeMessage): Uint8Array | undefined {
-  const max = maxSize(m);
+  return write(m, maxSize(m));
+}
+
+/** Stream chunks of at least this many bytes are encoded as a head and the data itself (see encodeFastParts). */
+export const PARTS_ABOVE = 16 * 1024;
+
+/**
+ * A StreamChunk with at least PARTS_ABOVE bytes of data as `[head, data]`: `data` is its last field,
+ * so the head (everything up to and including the byte string's own head) followed by the data
+ * is byte for byte what encodeFast writes, and the data is not copied. Otherwise `undefined`.
+ */
+export function encodeFastParts(m: RuntimeMessage): Uint8Array[] | undefined {
+  if (m.type !== 'StreamChunk' || !(m.data instanceof Uint8Array) || m.data.byteLength < PARTS_ABOVE) return undefined;
+  deferred = m.data;
+  try {
+    const head = write(m, maxSize(m) - m.data.byteLength);
+    return head && [head, m.data];
+  } finally {
+    deferred = undefined;
+  }
+}
+
+function write(m: RuntimeMessage, max: number): Uint8Array | undefined {
   // NaN (a field of another type) fails this test too.
   if (!(max >= 0)) return undefined;
   if (max > OWN_BUFFER_ABOVE) {
-    const own = new Uint8Array(max);
+    // Not zero-filled first (a stream chunk would be written twice): what is written is all that is handed out.
+    const b = Buffer.allocUnsafeSlow(max);
+    const own = new Uint8Array(b.buffer, b.byteOffset, max);
     out = own;
     pos = 0;
     fields(m);
     out = chunk;
+    own.fill(0, pos);
     return own.subarray(0, pos);
   }
   if (used + max > CHUNK) {

@@ -3,7 +3,7 @@ import { Codec, CommunicationError, ErrorCode, validateMessage, type RuntimeMess
 import { messageFields, wellFormed, wellFormedMap, type FieldWriters } from 'spear-comm/codec-kit';
 import { checkCbor } from './check-cbor.js';
 import { decodeFast } from './fast-decode.js';
-import { encodeFast } from './fast-encode.js';
+import { encodeFast, encodeFastParts } from './fast-encode.js';
 
 // Plain RFC 8949: maps with text keys, byte strings, integers, float64 — no record extension,
 // no tags (not even 64 for Uint8Array), no shared structures or packed strings — so that any
@@ -81,6 +81,11 @@ export class CborCodec implements Codec {
     if (fast !== undefined) return fast;
     const buf = cbor.encode(messageFields(message, CBOR_FIELDS));
     return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+
+  /** A large StreamChunk as its head and its data, not copied; anything else `undefined` (use encode). */
+  encodeParts(message: RuntimeMessage): Uint8Array[] | undefined {
+    return encodeFastParts(message);
   }
 
   decode(bytes: Uint8Array): RuntimeMessage {

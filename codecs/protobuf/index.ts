@@ -194,6 +194,21 @@ const plainBytes = (value: unknown, field: string): Uint8Array => {
   return fail(`field "${field}" must be bytes`);
 };
 
+/** StreamChunks with at least this many bytes of data are encoded as a head and the data itself (encodeParts). */
+const PARTS_ABOVE = 16 * 1024;
+const NO_BYTES = new Uint8Array(0);
+
+function varint(n: number): number[] {
+  const out: number[] = [];
+  for (; n >= 0x80; n = Math.floor(n / 0x80)) out.push((n % 0x80) | 0x80);
+  out.push(n);
+  return out;
+}
+
+/** The stream_chunk member's tag: an encoded StreamChunk with empty data ends with it and length 0 (proto3 leaves the empty field out). */
+const CHUNK_TAG = varint((RuntimeMessageType.fields['streamChunk']!.id << 3) | 2);
+const EMPTY_CHUNK_TAIL = [...CHUNK_TAG, 0];
+
 /** Protocol Buffers: `spear.v1.RuntimeMessage` from the shipped proto/spear/v1/runtime_message.proto. */
 @Codec({ name: 'protobuf', contentType: 'application/x-protobuf' })
 export class ProtobufCodec implements Codec {
@@ -203,6 +218,24 @@ export class ProtobufCodec implements Codec {
   encode(message: RuntimeMessage): Uint8Array {
     const buf = RuntimeMessageType.encode(toProto(message)).finish();
     return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+
+  /**
+   * A large StreamChunk as `[head, data]` that concatenate to `encode(message)`, the data not copied:
+   * protobufjs writes fields by number, so the chunk member comes last and its data last within it.
+   */
+  encodeParts(message: RuntimeMessage): Uint8Array[] | undefined {
+    if (message.type !== 'StreamChunk' || !(message.data instanceof Uint8Array) || message.data.byteLength < PARTS_ABOVE) return undefined;
+    const empty = this.encode({ ...message, data: NO_BYTES });
+    const cut = empty.byteLength - EMPTY_CHUNK_TAIL.length;
+    if (!EMPTY_CHUNK_TAIL.every((b, i) => empty[cut + i] === b)) return undefined;
+    const dataLength = varint(message.data.byteLength);
+    // The member then holds data's tag (field 1, length-delimited), its length, and the data.
+    const tail = [...CHUNK_TAG, ...varint(1 + dataLength.length + message.data.byteLength), 0x0a, ...dataLength];
+    const head = new Uint8Array(cut + tail.length);
+    head.set(empty.subarray(0, cut));
+    head.set(tail, cut);
+    return [head, message.data];
   }
 
   decode(bytes: Uint8Array): RuntimeMessage {

@@ -17,8 +17,11 @@ const options = { maxFrameSize: 1024 * 1024, localAddress: 'here', remoteAddress
 class RecordingWritable extends Writable {
   readonly calls: Uint8Array[][] = [];
   private held: Array<() => void> = [];
-  constructor(private gated = false) {
-    super({ highWaterMark: 16 * 1024 });
+  constructor(
+    private gated = false,
+    highWaterMark = 16 * 1024,
+  ) {
+    super({ highWaterMark });
   }
   override _write(chunk: Uint8Array, _encoding: string, callback: () => void): void {
     this.record([chunk], callback);
@@ -88,6 +91,32 @@ describe('StreamFrameConnection: sending', () => {
     const written = writable.frames();
     expect(written).toHaveLength(3);
     expect(frames.every((f, i) => sameBytes(written[i], f))).toBe(true);
+  });
+
+  it('sends a frame given as parts as one frame, its small parts copied next to the header and its large part by reference', async () => {
+    const { writable, connection } = pairConnection();
+    const head = patterned(30, 3);
+    const big = Buffer.from(patterned(256 * 1024, 4));
+    await Promise.all([connection.send(patterned(10, 1)), connection.sendParts([head, big]), connection.sendParts([patterned(5, 5)])]);
+    expect(writable.calls).toHaveLength(1);
+    expect(writable.calls[0]!.some((chunk) => chunk.buffer === big.buffer && chunk.byteOffset === big.byteOffset)).toBe(true);
+    const written = writable.frames();
+    expect(written).toHaveLength(3);
+    expect(sameBytes(written[1], Buffer.concat([head, big]))).toBe(true);
+    expect(sameBytes(written[2], patterned(5, 5))).toBe(true);
+  });
+
+  it("resolves a sendParts only once the stream has written the caller's large part, even under a high-water mark", async () => {
+    // Such a part is the caller's own buffer (a stream chunk's data), which it may refill once the send resolves.
+    const { writable, connection } = pairConnection(new RecordingWritable(true, 1024 * 1024));
+    let resolved = false;
+    const sent = connection.sendParts([patterned(20, 1), patterned(100 * 1024, 2)]).then(() => (resolved = true));
+    for (let i = 0; i < 5; i++) await turn();
+    expect(writable.calls).toHaveLength(1);
+    expect(resolved).toBe(false);
+    writable.open();
+    await sent;
+    expect(resolved).toBe(true);
   });
 
   it('keeps senders waiting while the stream is over its high-water mark, and sends their frames as one batch after drain', async () => {

@@ -81,7 +81,8 @@ export class StreamFrameConnection implements FrameConnection {
   private ended: { error?: Error } | undefined;
   private reported = false;
 
-  private batch: Uint8Array[] = [];
+  /** Frames to write, each one buffer or (from sendParts) its parts in order. */
+  private batch: Array<Uint8Array | readonly Uint8Array[]> = [];
   private batchSends: PendingSend[] = [];
   private batchBytes = 0;
   private flushScheduled = false;
@@ -136,19 +137,38 @@ export class StreamFrameConnection implements FrameConnection {
   }
 
   send(frame: Uint8Array): Promise<void> {
+    return this.enqueue(frame, frame.byteLength, FRAME_HEADER_BYTES + (frame.byteLength <= COPY_LIMIT ? frame.byteLength : 0));
+  }
+
+  /**
+   * Sends one frame made of `parts` in order (e.g. a message head and the large payload behind it,
+   * from `Codec.encodeParts`): large parts are written by reference, never joined into one buffer first.
+   */
+  sendParts(parts: readonly Uint8Array[]): Promise<void> {
+    let length = 0;
+    let copied = FRAME_HEADER_BYTES;
+    for (const part of parts) {
+      length += part.byteLength;
+      if (part.byteLength <= COPY_LIMIT) copied += part.byteLength;
+    }
+    return this.enqueue(parts, length, copied);
+  }
+
+  /** Queues a frame of `length` bytes, `copied` of which (its header included) go into the batch's joined buffer. */
+  private enqueue(frame: Uint8Array | readonly Uint8Array[], length: number, copied: number): Promise<void> {
     if (!this.usable()) return Promise.reject(this.closedError());
-    if (frame.byteLength > MAX_WIRE_FRAME_SIZE) {
+    if (length > MAX_WIRE_FRAME_SIZE) {
       return Promise.reject(
         new CommunicationError(
           ErrorCode.FrameTooLarge,
-          `A frame of ${frame.byteLength} bytes cannot be sent to ${this.remoteAddress}: the 4-byte length prefix holds at most ${MAX_WIRE_FRAME_SIZE}`,
+          `A frame of ${length} bytes cannot be sent to ${this.remoteAddress}: the 4-byte length prefix holds at most ${MAX_WIRE_FRAME_SIZE}`,
         ),
       );
     }
     return new Promise<void>((resolve, reject) => {
       this.batch.push(frame);
       this.batchSends.push({ resolve, reject });
-      this.batchBytes += FRAME_HEADER_BYTES + (frame.byteLength <= COPY_LIMIT ? frame.byteLength : 0);
+      this.batchBytes += copied;
       if (this.batch.length >= EARLY_FLUSH_FRAMES && !this.waitingForDrain) this.flush();
       if (!this.flushScheduled && !this.waitingForDrain) {
         this.flushScheduled = true;
@@ -339,28 +359,53 @@ export class StreamFrameConnection implements FrameConnection {
     const segments: Uint8Array[] = [];
     let position = 0;
     let segmentStart = 0;
-    for (const frame of frames) {
-      writeFrameHeader(joined, position, frame.byteLength);
-      position += FRAME_HEADER_BYTES;
-      if (frame.byteLength <= COPY_LIMIT) {
-        joined.set(frame, position);
-        position += frame.byteLength;
+    /** A sendParts caller's own buffer is written by reference (not a codec's fresh frame). */
+    let lent = false;
+    const put = (part: Uint8Array, parts: boolean): void => {
+      if (part.byteLength <= COPY_LIMIT) {
+        joined.set(part, position);
+        position += part.byteLength;
       } else {
-        segments.push(joined.subarray(segmentStart, position), frame);
+        segments.push(joined.subarray(segmentStart, position), part);
         segmentStart = position;
+        lent ||= parts;
       }
+    };
+    for (const frame of frames) {
+      if (frame instanceof Uint8Array) {
+        writeFrameHeader(joined, position, frame.byteLength);
+        position += FRAME_HEADER_BYTES;
+        put(frame, false);
+        continue;
+      }
+      let length = 0;
+      for (const part of frame) length += part.byteLength;
+      writeFrameHeader(joined, position, length);
+      position += FRAME_HEADER_BYTES;
+      for (const part of frame) put(part, true);
     }
     if (position > segmentStart) segments.push(joined.subarray(segmentStart, position));
     const writable = this.writable;
+    // A lent buffer may be reused by its owner once the send resolves: so its batch's sends resolve when the stream has written it all.
+    const written = lent
+      ? (error?: Error | null) => {
+          for (const send of sends) {
+            if (error) send.reject(this.closedError());
+            else send.resolve();
+          }
+        }
+      : undefined;
     if (segments.length === 1) {
-      writable.write(segments[0]);
+      writable.write(segments[0], written);
     } else {
       // Corked writes reach the stream as one writev when uncorked.
       writable.cork();
-      for (const segment of segments) writable.write(segment);
+      for (let i = 0; i < segments.length; i++) writable.write(segments[i], i === segments.length - 1 ? written : undefined);
       writable.uncork();
     }
-    if (writable.writableLength < writable.writableHighWaterMark) {
+    if (written) {
+      this.waitingForDrain = writable.writableLength >= writable.writableHighWaterMark;
+    } else if (writable.writableLength < writable.writableHighWaterMark) {
       for (const send of sends) send.resolve();
     } else {
       this.waitingForDrain = true;
