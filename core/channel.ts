@@ -39,6 +39,8 @@ export interface ChannelEvents {
   /** The channel closed; `error` says why when it was not a local `close()`. */
   close: [error?: CommunicationError];
   error: [error: CommunicationError];
+  /** Only from a channel that outlives its sessions (the runtime's `DurableChannel`): a session ended; the channel reconnects. */
+  disconnected: [reason: CommunicationError];
 }
 
 /**
@@ -65,6 +67,8 @@ export interface CommunicationChannel extends AsyncIterable<RuntimeMessage> {
   readonly transport: string;
   readonly codec: string;
   readonly remoteAddress: string;
+  /** The largest frame the peer accepts, learnt in the handshake (undefined or Infinity when unknown); sizes stream chunks. */
+  readonly peerMaxFrameSize?: number | undefined;
   send(message: RuntimeMessage): Promise<void>;
   /** The next message that is not a response to a `request()`. */
   receive(options?: WaitOptions): Promise<RuntimeMessage>;
@@ -126,7 +130,7 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
   readonly remoteAddress: string;
 
   private readonly codecImpl: Codec;
-  private readonly connection: FrameConnection & { sendParts?(parts: readonly Uint8Array[]): Promise<void> };
+  private readonly connection: FrameConnection;
   readonly peerMaxFrameSize: number;
   private readonly queueLimit: number;
   private readonly defaultTimeoutMs: number;

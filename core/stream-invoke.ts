@@ -26,7 +26,7 @@ export function invokeStream(
   options: InvokeStreamOptions = {},
 ): AsyncIterable<Uint8Array> {
   const windowBytes = positive(options.windowBytes ?? STREAM_WINDOW_BYTES, 'windowBytes');
-  const peerLimit = (channel as { peerMaxFrameSize?: number }).peerMaxFrameSize ?? Infinity;
+  const peerLimit = channel.peerMaxFrameSize ?? Infinity;
   const fit = peerLimit < Infinity ? Math.max(STREAM_CHUNK_BYTES, Math.min(1 << 20, Math.floor(peerLimit / 4))) : STREAM_CHUNK_BYTES;
   const chunkBytes = positive(options.chunkBytes ?? fit, 'chunkBytes');
   const timeoutMs = options.timeoutMs ?? 30_000;

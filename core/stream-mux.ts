@@ -7,7 +7,6 @@ import { ChunkInbox, ChunkOutbox } from './stream-flow.js';
 export const STREAM_CHUNK_BYTES = 64 * 1024;
 /** Bytes a receiver lets the sender have in flight per stream by default: its memory bound. */
 export const STREAM_WINDOW_BYTES = 4 * 1024 * 1024;
-type Lossy = { on(event: 'disconnected', listener: (error: CommunicationError) => void): () => void };
 const NO_METADATA = Object.freeze({}) as Record<string, string>;
 type Fields<M> = M extends StreamMessage ? Omit<M, 'requestId' | 'timestamp' | 'metadata'> : never;
 
@@ -109,7 +108,7 @@ export class StreamMux {
       const reason = new CommunicationError(ErrorCode.ChannelClosed, `The ${what} while the stream was open`, { cause: error });
       for (const stream of [...this.streams.values()]) stream.fail(reason, false);
     };
-    const offLost = (channel as unknown as Lossy).on('disconnected', (error) => failAll('session ended', error));
+    const offLost = channel.on('disconnected', (error) => failAll('session ended', error));
     const offClose = channel.on('close', (error) => {
       [offMessage, offClose, offLost].forEach((off) => off());
       failAll('channel closed', error);

@@ -57,6 +57,13 @@ export interface FrameConnection {
    */
   send(frame: Uint8Array): Promise<void>;
   /**
+   * Optional: sends one frame made of `parts` in order, exactly as `send()` of their concatenation
+   * would (one whole frame; the same resolve, reject and copy promises), without joining them first.
+   * The channel uses it for codecs with `encodeParts`, so a large stream chunk is not copied on its
+   * way out. A wrapper around a connection that has it forwards it or leaves it out.
+   */
+  sendParts?(parts: readonly Uint8Array[]): Promise<void>;
+  /**
    * Optional: changes the largest frame accepted from the peer from now on, with `reason` for the
    * error (a larger frame closes the connection with `FrameTooLarge`, whose message includes
    * `reason`). The server session uses it to accept only a small handshake frame (64 KiB) from a

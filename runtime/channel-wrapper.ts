@@ -30,7 +30,7 @@ export class ChannelWrapper implements CommunicationChannel {
   }
   /** The inner channel's peer frame limit, if it knows it: streams size their chunks by it. */
   get peerMaxFrameSize(): number | undefined {
-    return (this.inner as { peerMaxFrameSize?: number }).peerMaxFrameSize;
+    return this.inner.peerMaxFrameSize;
   }
   send(message: RuntimeMessage): Promise<void> {
     return this.inner.send(message);

@@ -107,7 +107,7 @@ export abstract class DurableChannel extends Emitter<DurableChannelEvents> imple
   }
   /** The current session's peer frame limit, if it knows it: streams size their chunks by it. */
   get peerMaxFrameSize(): number | undefined {
-    return (this.attached?.session as { peerMaxFrameSize?: number } | undefined)?.peerMaxFrameSize;
+    return this.attached?.session.peerMaxFrameSize;
   }
 
   /** The session in use now, if any. */

@@ -52,6 +52,25 @@ export const contractFramingCases: ConformanceCase[] = [
       );
     },
   },
+  {
+    category: 'framing',
+    name: 'sendParts() sends one frame, the concatenation of its parts; changing them after it resolves changes nothing',
+    async run(ctx) {
+      const { client, server } = await ctx.rawPair();
+      const sendParts = client.connection.sendParts?.bind(client.connection);
+      if (!sendParts) return ctx.notApplicable("the transport's connections do not implement the optional sendParts()");
+      // A small head, a large body (written by reference where a transport does that), an empty part, a tail.
+      const large = Math.min(200_000, ctx.caps.maxFrameSize - 16);
+      const parts = [pattern(9, 1), pattern(large, 2), new Uint8Array(0), pattern(7, 3)];
+      const joined = new Uint8Array(Buffer.concat(parts));
+      await sendParts(parts);
+      for (const part of parts) part.fill(0xee);
+      await sendAll(client, [pattern(64, 4)]);
+      await expectFrames(ctx, server, [joined, pattern(64, 4)], {
+        what: 'a frame sent with sendParts() (one frame, equal to its parts joined), whose parts the sender changed after it resolved',
+      });
+    },
+  },
 ];
 
 export const contractTimeoutCases: ConformanceCase[] = [

@@ -24,6 +24,8 @@ import './ignore-set-limit.js';
 import './no-set-limit.js';
 import './duplicate-frame.js';
 import './alias-send.js';
+import './alias-send-parts.js';
+import './split-parts.js';
 import './reuse-receive-buffer.js';
 import './too-large-wrong-code.js';
 import './close-not-idempotent.js';

@@ -29,6 +29,7 @@ const EDGES = 'frames of 2 B to 1 MiB, around every length-encoding edge (64 KiB
 const MANY = '10,000 small frames sent at once arrive complete and in order, both ways at the same time';
 const LISTENER_LIMIT = 'maxFrameSize passes and maxFrameSize + 1 closes the connection with FrameTooLarge (listener limit)';
 const COPIED = 'frames are copied: changing a buffer after send() resolves, or after delivery, affects nothing else';
+const PARTS = 'sendParts() sends one frame, the concatenation of its parts; changing them after it resolves changes nothing';
 const SET_LIMIT =
   'setMaxFrameSize() lowers the limit of a live connection; a frame over it closes the connection with FrameTooLarge naming the reason';
 const REFUSED = 'connecting to an address where nothing listens fails promptly (not after the connect timeout)';
@@ -68,6 +69,13 @@ export const MUTANTS: readonly MutantSpec[] = [
     'send: changing the buffer afterwards changes nothing',
     "sends the caller's buffer a turn after send() resolved",
     COPIED,
+  ),
+  spec('split-parts', 'sendParts: one frame, the parts joined', 'sends each part as a frame of its own', PARTS),
+  spec(
+    'alias-send-parts',
+    'sendParts: as send(), changing the parts afterwards changes nothing',
+    "sends the caller's parts a turn after it resolved",
+    PARTS,
   ),
   spec(
     'reuse-receive-buffer',
