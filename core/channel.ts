@@ -101,19 +101,9 @@ export interface SessionChannelOptions {
   defaultTimeoutMs?: number;
 }
 
-interface Pending {
-  resolve(message: RuntimeMessage): void;
-  reject(error: CommunicationError): void;
-  timer: NodeJS.Timeout;
-  startedAt: number;
-  detach?: () => void;
-}
-
-interface Waiter {
-  resolve(message: RuntimeMessage): void;
-  reject(error: CommunicationError): void;
-  cleanup(): void;
-}
+/** A caller waiting for a message: a `request()` for its answer, or a `receive()`. */
+type Waiter = { resolve(message: RuntimeMessage): void; reject(error: CommunicationError): void; cleanup(): void };
+type Pending = Omit<Waiter, 'cleanup'> & { timer: NodeJS.Timeout; startedAt: number; detach?: () => void };
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 const EXPIRED_IDS_KEPT = 4096;
@@ -182,13 +172,9 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
     try {
       message = this.codecImpl.decode(frame);
     } catch (err) {
-      const error = toCommunicationError(
-        err,
-        ErrorCode.DecodeFailed,
-        `Could not decode a ${frame.byteLength}-byte frame with codec "${this.codec}"`,
+      return this.fail(
+        toCommunicationError(err, ErrorCode.DecodeFailed, `Could not decode a ${frame.byteLength}-byte frame with codec "${this.codec}"`),
       );
-      this.fail(error);
-      return;
     }
     this.counters.messagesIn++;
     if (this.hasListeners('message')) this.emit('message', message);
@@ -223,12 +209,8 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
       this.owe(this.requestHandler(message));
       return;
     } else if (message.type === 'HealthCheck') {
-      this.owe(
-        this.send({ type: 'HealthCheck', requestId: message.requestId, timestamp: Date.now(), metadata: {}, status: 'SERVING' }).catch(
-          () => {},
-        ),
-      );
-      return;
+      const answer = { type: 'HealthCheck', requestId: message.requestId, timestamp: Date.now(), metadata: {}, status: 'SERVING' } as const;
+      return this.owe(this.send(answer).catch(() => {}));
     } else if (message.type === 'Heartbeat') {
       return; // lastActivityAt, updated for every frame, is all a heartbeat is for
     } else if (isStreamMessage(message)) {
@@ -293,12 +275,8 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
     }
     const size = bytes instanceof Uint8Array ? bytes.byteLength : bytes.reduce((n, part) => n + part.byteLength, 0);
     if (size > this.peerMaxFrameSize) {
-      return Promise.reject(
-        new CommunicationError(
-          ErrorCode.FrameTooLarge,
-          `A ${message.type} of ${size} bytes exceeds the peer's frame limit of ${this.peerMaxFrameSize} bytes; send less per message or raise maxFrameSize on the listener`,
-        ),
-      );
+      const detail = `A ${message.type} of ${size} bytes exceeds the peer's frame limit of ${this.peerMaxFrameSize} bytes; send less per message or raise maxFrameSize on the listener`;
+      return Promise.reject(new CommunicationError(ErrorCode.FrameTooLarge, detail));
     }
     this.counters.bytesOut += size;
     this.counters.messagesOut++;
@@ -336,12 +314,8 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
     if (this.closed) return Promise.reject(this.closedError());
     const requestId = message.requestId || this.idPrefix + (this.nextId++).toString(36);
     if (this.pending.has(requestId)) {
-      return Promise.reject(
-        new CommunicationError(
-          ErrorCode.InvalidArgument,
-          `A request with requestId "${requestId}" is already in flight on this channel; request ids must be unique per channel`,
-        ),
-      );
+      const detail = `A request with requestId "${requestId}" is already in flight on this channel; request ids must be unique per channel`;
+      return Promise.reject(new CommunicationError(ErrorCode.InvalidArgument, detail));
     }
     const outgoing = requestId === message.requestId ? message : { ...message, requestId };
     const timeoutMs = options.timeoutMs ?? this.defaultTimeoutMs;
@@ -486,18 +460,13 @@ export class SessionChannel extends Emitter<ChannelEvents> implements Communicat
   /** Arms the timeout and abort signal of a wait; returns the function that disarms them. */
   private watch(options: WaitOptions, what: string, cancel: (error: CommunicationError) => void): () => void {
     const { timeoutMs, signal } = options;
-    let timer: NodeJS.Timeout | undefined;
-    if (timeoutMs !== undefined) {
-      timer = setTimeout(() => {
-        this.counters.timeouts++;
-        cancel(
-          new CommunicationError(
-            ErrorCode.Timeout,
-            `${what} on the channel to ${this.describePeer()} got no message within ${timeoutMs} ms`,
-          ),
-        );
-      }, timeoutMs);
-    }
+    const onTimeout = () => {
+      this.counters.timeouts++;
+      cancel(
+        new CommunicationError(ErrorCode.Timeout, `${what} on the channel to ${this.describePeer()} got no message within ${timeoutMs} ms`),
+      );
+    };
+    const timer = timeoutMs === undefined ? undefined : setTimeout(onTimeout, timeoutMs);
     const onAbort = () => cancel(abortError(signal!, `${what} was aborted`));
     if (signal) {
       if (signal.aborted) queueMicrotask(onAbort);
@@ -526,10 +495,8 @@ export async function* receiveUntilClosed(channel: Pick<CommunicationChannel, 'r
   }
 }
 
-function describeRequest(message: RuntimeMessage): string {
-  return message.type === 'ExecutionRequest'
-    ? `request ${message.requestId} (function "${message.functionName}")`
-    : `${message.type} request ${message.requestId}`;
+function describeRequest(m: RuntimeMessage): string {
+  return m.type === 'ExecutionRequest' ? `request ${m.requestId} (function "${m.functionName}")` : `${m.type} request ${m.requestId}`;
 }
 
 function abortError(signal: AbortSignal, what: string): CommunicationError {

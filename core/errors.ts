@@ -101,6 +101,17 @@ export function isRetryable(error: unknown): boolean {
   return CommunicationError.is(error) && error.retryable;
 }
 
+/** `RemoteError` for a failure the other side reported (`remoteCode` is its code); `what` names the call. */
+export function remoteError(error: { code: string; message: string }, what: string): CommunicationError {
+  return new CommunicationError(ErrorCode.RemoteError, `${what} failed: [${error.code}] ${error.message}`, { remoteCode: error.code });
+}
+
+/** The `{ code, message }` a failed call reports to its caller: a code the thrown value carries, else `HandlerError`. */
+export function failureOf(err: unknown): { code: string; message: string } {
+  const code = (err as { code?: unknown } | null)?.code;
+  return { code: typeof code === 'string' ? code : 'HandlerError', message: err instanceof Error ? err.message : String(err) };
+}
+
 /** Wraps any thrown value as a CommunicationError, keeping one that already is. */
 export function toCommunicationError(err: unknown, code: ErrorCode, context: string): CommunicationError {
   if (CommunicationError.is(err)) return err;

@@ -12,11 +12,7 @@ export class Emitter<Events extends { [K in keyof Events]: unknown[] }> {
     let set = this.listeners.get(event);
     if (!set) this.listeners.set(event, (set = new Set()));
     set.add(listener);
-    return () => this.off(event, listener);
-  }
-
-  off<K extends keyof Events>(event: K, listener: EmitterListener<Events[K]>): void {
-    this.listeners.get(event)?.delete(listener);
+    return () => void set.delete(listener);
   }
 
   hasListeners(event: keyof Events): boolean {

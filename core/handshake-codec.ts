@@ -19,14 +19,10 @@ export function decodeHandshake<T extends 'AuthRequest' | 'AuthResponse'>(
   try {
     value = JSON.parse(utf8.decode(frame));
   } catch (err) {
-    throw new CommunicationError(
-      ErrorCode.DecodeFailed,
-      `Handshake frame is not UTF-8 JSON (${(err as Error).message}); the first frame of a session must be a JSON ${expected} (see docs/wire-format.md)`,
-    );
+    const detail = `Handshake frame is not UTF-8 JSON (${(err as Error).message}); the first frame of a session must be a JSON ${expected} (see docs/wire-format.md)`;
+    throw new CommunicationError(ErrorCode.DecodeFailed, detail);
   }
   const message = validateMessage(value);
-  if (message.type !== expected) {
-    throw new CommunicationError(ErrorCode.DecodeFailed, `Expected ${expected} as the first frame of the session, got ${message.type}`);
-  }
-  return message as Extract<AuthRequest | AuthResponse, { type: T }>;
+  if (message.type === expected) return message as Extract<AuthRequest | AuthResponse, { type: T }>;
+  throw new CommunicationError(ErrorCode.DecodeFailed, `Expected ${expected} as the first frame of the session, got ${message.type}`);
 }

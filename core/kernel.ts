@@ -48,18 +48,35 @@ export interface KernelOptions {
   logger?: Logger;
 }
 
-export interface ListenOptions {
+/** What a listener's and a client's sessions have in common. */
+export interface SessionOptions {
+  /** Serve these functions on the channel (on every accepted channel, for a listener). */
+  handlers?: Handlers;
+  /**
+   * Requests each channel answers at once (handler running or answer not yet written) before it
+   * stops reading from its peer (default 128, `DEFAULT_MAX_CONCURRENT_REQUESTS`): a peer that
+   * sends and never reads stalls in its own sends instead of growing this process.
+   */
+  maxConcurrentRequests?: number;
+  /** Largest frame accepted from the peer (default 16 MiB, or less if the transport carries less). */
+  maxFrameSize?: number;
+  /** Unsolicited messages held for `receive()` before the channel stops reading (default 1024). */
+  receiveQueueLimit?: number;
+  /** Timeout of a `request()` that gives none (default 30 s). */
+  requestTimeoutMs?: number;
+  tls?: TlsOptions;
+  /** Transport-specific options (see the transport's docs). */
+  extra?: Record<string, unknown>;
+}
+
+export interface ListenOptions extends SessionOptions {
   /** Codec name(s) this listener accepts; the client picks one in its AuthRequest (default: all installed). */
   codec?: string | string[];
   /** Clients must present this token (compared in constant time). */
   secret?: string;
   /** Or decide per client; e.g. a per-instance secret looked up by `request.instanceId`. */
   validateToken?: (token: string, request: AuthRequest) => boolean | Promise<boolean>;
-  /** Serve these functions on every accepted channel. */
-  handlers?: Handlers;
   onChannel?: (channel: CommunicationChannel) => void;
-  /** Largest frame accepted from a client (default 16 MiB). */
-  maxFrameSize?: number;
   /** Close connections that have not authenticated within this time (default 5 s). */
   authTimeoutMs?: number;
   /**
@@ -72,19 +89,9 @@ export interface ListenOptions {
    * (default 512, `DEFAULT_MAX_CONNECTIONS`).
    */
   maxConnections?: number;
-  /**
-   * Requests each channel answers at once (handler running or answer not yet written) before it
-   * stops reading from its peer (default 128, `DEFAULT_MAX_CONCURRENT_REQUESTS`): a peer that
-   * sends and never reads stalls in its own sends instead of growing this process.
-   */
-  maxConcurrentRequests?: number;
-  tls?: TlsOptions;
-  extra?: Record<string, unknown>;
-  receiveQueueLimit?: number;
-  requestTimeoutMs?: number;
 }
 
-export interface ConnectOptions {
+export interface ConnectOptions extends SessionOptions {
   /** Codec for this session (default `json`). */
   codec?: string;
   /** Who this side is: an id string (runtime type `process`) or a full RuntimeInstanceId (default: a random UUID). */
@@ -93,28 +100,16 @@ export interface ConnectOptions {
   token?: string;
   /** Give up connecting and authenticating after this long (default 10 s). */
   timeoutMs?: number;
-  /** Serve these functions on the new channel. */
-  handlers?: Handlers;
-  /** Requests from the server answered at once before the channel stops reading (default 128). */
-  maxConcurrentRequests?: number;
-  /** Largest frame accepted from the server (default 16 MiB). */
-  maxFrameSize?: number;
-  tls?: TlsOptions;
-  extra?: Record<string, unknown>;
   clientVersion?: string;
   extraParams?: Record<string, string>;
-  receiveQueueLimit?: number;
-  requestTimeoutMs?: number;
   signal?: AbortSignal;
 }
 
-/** A built-in plugin `createKernel()` could not load, and why (e.g. its library is not installed). */
-export interface UnavailablePlugin {
-  /** The module specifier, e.g. `spear-comm/plugins/websocket`. */
-  module: string;
-  /** The load error's message; for a missing library it names the package to install. */
-  reason: string;
-}
+/**
+ * A built-in plugin `createKernel()` could not load: its module specifier (e.g.
+ * `spear-comm/plugins/websocket`) and the load error's message, which for a missing library names the package to install.
+ */
+export type UnavailablePlugin = { module: string; reason: string };
 
 export class Kernel {
   readonly container: DependencyContainer;
@@ -193,13 +188,9 @@ export class Kernel {
     if (!name) {
       const missing = unavailableTransports().find((u) => u.meta.schemes.includes(scheme));
       if (missing) throw new CommunicationError(ErrorCode.UnsupportedTransport, missing.reason);
-      const known = [...this.transportEntries.values()]
-        .map((t) => `${t.meta.name} (${t.meta.schemes.map((s) => `${s}://`).join(', ')})`)
-        .join('; ');
-      throw new CommunicationError(
-        ErrorCode.UnsupportedTransport,
-        `No transport handles "${scheme}://" URLs; installed: ${known || '(none)'}. Load the plugin with createKernel({ plugins: ['<module>'] })`,
-      );
+      const known = [...this.transportEntries.values()].map((t) => `${t.meta.name} (${t.meta.schemes.map((s) => `${s}://`).join(', ')})`);
+      const detail = `No transport handles "${scheme}://" URLs; installed: ${known.join('; ') || '(none)'}. Load the plugin with createKernel({ plugins: ['<module>'] })`;
+      throw new CommunicationError(ErrorCode.UnsupportedTransport, detail);
     }
     return name;
   }

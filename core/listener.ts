@@ -52,11 +52,8 @@ export class Listener extends Emitter<ListenerEvents> {
   ) {
     super();
     this.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
-    if (!(this.maxConnections >= 1))
-      throw new CommunicationError(
-        ErrorCode.InvalidArgument,
-        `maxConnections must be at least 1 (or Infinity for no limit), got ${String(options.maxConnections)}`,
-      );
+    const detail = `maxConnections must be at least 1 (or Infinity for no limit), got ${String(options.maxConnections)}`;
+    if (!(this.maxConnections >= 1)) throw new CommunicationError(ErrorCode.InvalidArgument, detail);
   }
 
   get url(): string {

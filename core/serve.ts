@@ -1,7 +1,7 @@
 import type { CommunicationChannel } from './channel.js';
-import { CommunicationError, ErrorCode } from './errors.js';
+import { CommunicationError, ErrorCode, failureOf, remoteError } from './errors.js';
 import { quotePeerText } from './peer-text.js';
-import type { ExecutionRequest, ExecutionResponse, Metadata, RuntimeInstanceId } from './messages.js';
+import type { ExecutionError, ExecutionRequest, ExecutionResponse, Metadata, RuntimeInstanceId } from './messages.js';
 import { isStreaming, serveStreams, type StreamingHandler } from './stream-serve.js';
 
 export interface HandlerContext {
@@ -142,12 +142,7 @@ function respondOutput(channel: CommunicationChannel, request: ExecutionRequest,
 }
 
 function respondError(channel: CommunicationChannel, request: ExecutionRequest, started: number, err: unknown): Promise<void> {
-  const code = CommunicationError.is(err)
-    ? err.code
-    : typeof (err as { code?: unknown })?.code === 'string'
-      ? (err as { code: string }).code
-      : ExecutionErrorCode.HandlerError;
-  return respond(channel, request, started, undefined, { code, message: err instanceof Error ? err.message : String(err) });
+  return respond(channel, request, started, undefined, failureOf(err));
 }
 
 /** Sends the answer: `output`, or `error` when output is undefined. */
@@ -166,8 +161,6 @@ function respond(channel: CommunicationChannel, req: ExecutionRequest, started: 
   // The caller may be gone; there is nobody left to tell then.
   return channel.send(response).catch(() => {});
 }
-
-type ExecutionError = NonNullable<ExecutionResponse['error']>;
 
 export interface InvokeOptions {
   /** Local timeout, also sent to the instance as the request's `timeoutMs` (default 30 s). */
@@ -214,11 +207,7 @@ export async function invoke(
   }
   if (!response.success) {
     const remote = response.error ?? { code: 'Unknown', message: 'no error detail was sent' };
-    throw new CommunicationError(
-      ErrorCode.RemoteError,
-      `Function "${functionName}" on instance "${channel.instanceId.instanceId}" failed: [${remote.code}] ${remote.message}`,
-      { remoteCode: remote.code },
-    );
+    throw remoteError(remote, `Function "${functionName}" on instance "${channel.instanceId.instanceId}"`);
   }
   return response.output;
 }

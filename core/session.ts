@@ -62,10 +62,7 @@ class HandshakeSink implements FrameSink {
 }
 
 /** What both sides' channels take from their options. */
-interface ChannelLimits {
-  receiveQueueLimit?: number;
-  requestTimeoutMs?: number;
-}
+type ChannelLimits = { receiveQueueLimit?: number; requestTimeoutMs?: number };
 
 function newChannel(
   connection: FrameConnection,

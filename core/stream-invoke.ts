@@ -31,10 +31,8 @@ export function invokeStream(
   const chunkBytes = positive(options.chunkBytes ?? fit, 'chunkBytes');
   const timeoutMs = options.timeoutMs ?? 30_000;
   if (!(timeoutMs >= 0)) throw invalid(`timeoutMs must be >= 0, got ${timeoutMs}`);
-  const ok =
-    source instanceof Uint8Array ||
-    (typeof source === 'object' && source !== null && (Symbol.asyncIterator in source || Symbol.iterator in source));
-  if (!ok) throw invalid('invokeStream needs a Uint8Array or an (async) iterable of Uint8Arrays as its source');
+  const iterable = typeof source === 'object' && source !== null && (Symbol.asyncIterator in source || Symbol.iterator in source);
+  if (!iterable) throw invalid('invokeStream needs a Uint8Array or an (async) iterable of Uint8Arrays as its source');
   return {
     [Symbol.asyncIterator]: () => run(channel, functionName, source, { ...options, timeoutMs, windowBytes, chunkBytes }),
   };

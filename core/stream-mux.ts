@@ -1,5 +1,5 @@
 import type { CommunicationChannel } from './channel.js';
-import { CommunicationError, ErrorCode } from './errors.js';
+import { CommunicationError, ErrorCode, remoteError } from './errors.js';
 import { isStreamMessage, type ExecutionError, type StreamMessage, type StreamOpen } from './messages.js';
 import { ChunkInbox, ChunkOutbox } from './stream-flow.js';
 
@@ -51,7 +51,7 @@ export class Stream {
     } else if (m.type === 'StreamEnd') {
       // The serving side has finished: so has the whole stream, whatever input is still unsent.
       this.outbox.stop();
-      this.inbox.end(m.error && remoteError(m.error, this.mux.channel));
+      this.inbox.end(m.error && remoteError(m.error, `Stream function on instance "${this.mux.channel.instanceId.instanceId}"`));
       this.finish();
     } else if (m.type === 'StreamCancel') {
       this.outbox.stop();
@@ -89,11 +89,6 @@ export class Stream {
       this.finish();
     }
   }
-}
-
-function remoteError(error: ExecutionError, channel: CommunicationChannel): CommunicationError {
-  const where = `Stream function on instance "${channel.instanceId.instanceId}"`;
-  return new CommunicationError(ErrorCode.RemoteError, `${where} failed: [${error.code}] ${error.message}`, { remoteCode: error.code });
 }
 
 /** The streams of one channel: routes their messages and fails them when it closes or its session ends (a DurableChannel's). */

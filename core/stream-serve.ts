@@ -1,6 +1,6 @@
 import type { CommunicationChannel } from './channel.js';
-import { CommunicationError, ErrorCode } from './errors.js';
-import type { ExecutionError, Metadata, RuntimeInstanceId, StreamOpen } from './messages.js';
+import { CommunicationError, ErrorCode, failureOf } from './errors.js';
+import type { Metadata, RuntimeInstanceId, StreamOpen } from './messages.js';
 import { STREAM_CHUNK_BYTES, STREAM_WINDOW_BYTES, Stream, muxOf } from './stream-mux.js';
 
 /** What a streaming handler gets besides its input chunks (serve()'s HandlerContext). */
@@ -75,15 +75,10 @@ async function runHandler(channel: CommunicationChannel, stream: Stream, open: S
     }
     if (!stream.finished) stream.post({ type: 'StreamEnd' });
   } catch (err) {
-    if (!stream.finished) stream.post({ type: 'StreamEnd', error: executionError(err) });
+    if (!stream.finished) stream.post({ type: 'StreamEnd', error: failureOf(err) });
   } finally {
     // Stopped early (the caller went away): the generator is returned, so its `finally` blocks run.
     if (stream.finished) await Promise.resolve(output?.return?.()).catch(() => {});
     stream.finish();
   }
-}
-
-function executionError(err: unknown): ExecutionError {
-  const code = (err as { code?: unknown } | null)?.code;
-  return { code: typeof code === 'string' ? code : 'HandlerError', message: err instanceof Error ? err.message : String(err) };
 }
