@@ -14,6 +14,7 @@ import {
 } from 'spear-comm';
 import { failOnUnhandledRejections, until } from './support.js';
 import { testBed } from './support/test-bed.js';
+import { echoHandler, sha256Handler } from './support/stream-handlers.js';
 
 failOnUnhandledRejections();
 const bed = testBed();
@@ -46,14 +47,8 @@ function sha256(pieces: Iterable<Uint8Array>): string {
 }
 
 const handlers: Handlers = {
-  sha256: streaming(async function* (chunks) {
-    const hash = createHash('sha256');
-    for await (const chunk of chunks) hash.update(chunk);
-    yield new TextEncoder().encode(hash.digest('hex'));
-  }),
-  echo: streaming(async function* (chunks) {
-    yield* chunks;
-  }),
+  sha256: sha256Handler,
+  echo: echoHandler,
   boom: streaming(async function* (chunks) {
     let seen = 0;
     for await (const chunk of chunks) {

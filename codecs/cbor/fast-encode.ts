@@ -114,6 +114,16 @@ function bytes(value: Uint8Array): void {
   pos += value.byteLength;
 }
 
+/** The `error` field of a response or a stream end: a map of code and message. */
+function failure(error: { code: string; message: string }): void {
+  key('error');
+  out[pos++] = 0xa2;
+  key('code');
+  text(error.code);
+  key('message');
+  text(error.message);
+}
+
 /** Text keys as pre-encoded bytes. */
 const KEYS = new Map<string, Uint8Array>();
 function key(name: string): void {
@@ -226,14 +236,7 @@ function fields(m: RuntimeMessage): void {
       out[pos++] = m.success ? 0xf5 : 0xf4;
       key('output');
       bytes(m.output);
-      if (m.error) {
-        key('error');
-        out[pos++] = 0xa2;
-        key('code');
-        text(m.error.code);
-        key('message');
-        text(m.error.message);
-      }
+      if (m.error) failure(m.error);
       key('durationMs');
       number(m.durationMs);
       return;
@@ -290,14 +293,7 @@ function fields(m: RuntimeMessage): void {
       number(m.credit);
       return;
     case 'StreamEnd':
-      if (m.error) {
-        key('error');
-        out[pos++] = 0xa2;
-        key('code');
-        text(m.error.code);
-        key('message');
-        text(m.error.message);
-      }
+      if (m.error) failure(m.error);
       return;
     case 'StreamCancel':
       if (m.reason !== undefined) {

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CommunicationError, ErrorCode, createKernel, invokeStream, streaming, type Kernel } from 'spear-comm';
 import { connectWithReconnect, withCircuitBreaker } from 'spear-comm/runtime';
 import { failOnUnhandledRejections } from '../support.js';
+import { echoHandler, sha256Handler } from '../support/stream-handlers.js';
 
 failOnUnhandledRejections();
 
@@ -12,14 +13,8 @@ const pattern = (n: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 
 const sha = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 const handlers = {
-  sha256: streaming(async function* (chunks) {
-    const hash = createHash('sha256');
-    for await (const chunk of chunks) hash.update(chunk);
-    yield new TextEncoder().encode(hash.digest('hex'));
-  }),
-  echo: streaming(async function* (chunks) {
-    yield* chunks;
-  }),
+  sha256: sha256Handler,
+  echo: echoHandler,
   largest: streaming(async function* (chunks) {
     let largest = 0;
     for await (const chunk of chunks) largest = Math.max(largest, chunk.byteLength);
